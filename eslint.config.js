@@ -1,0 +1,2 @@
+import config from '@x/config/eslint';
+export default config;

@@ -1,0 +1,78 @@
+import type {
+  Address,
+  ConnectionId,
+  ConnectionInfo,
+  ConnectionProfile,
+  EngineEvents,
+  ListenerInfo,
+  ProfileResolver,
+  ProtocolSpec,
+  SendOptions,
+  SocketSpec,
+} from '../types.js';
+import type { Logger, StatsRegistry } from '../module/contract.js';
+
+/** A TLS domain, as tls_mgm defines one. PEM contents or file paths. */
+export interface TlsDomainConfig {
+  name: string;
+  side: 'server' | 'client';
+  certificate?: string;
+  privateKey?: string;
+  caList?: string;
+  /** server default true, client default true (as tls_mgm) */
+  verifyCert?: boolean;
+  /** server side: ask for and require a client certificate (default true) */
+  requireCert?: boolean;
+  /** `ip:port` list or ['*'] (default) */
+  matchIpAddress?: string[];
+  /** FQDN globs, '*', or 'none' */
+  matchSipDomain?: string[];
+  /** 'TLSv1_2', 'TLSv1_3', 'TLSv1_2-TLSv1_3', 'SSLv23' */
+  tlsMethod?: string;
+  ciphersList?: string;
+}
+
+export interface EngineOptions {
+  /** overrides of the default profile (the global tcp_* params) */
+  defaultProfile?: Partial<ConnectionProfile>;
+  /** tcp_max_connections, default 2048 (accepted + outbound) */
+  maxConnections?: number;
+  /** tcp_socket_backlog, default 10 */
+  socketBacklog?: number;
+  /** ms, default 100 (fixed in OpenSIPS for hep_tls / bins) */
+  tlsHandshakeTimeout?: number;
+  tlsDomains?: TlsDomainConfig[];
+  logger?: Logger;
+  stats?: StatsRegistry;
+  /** how often the lifetime / read-timeout sweep runs, ms (default 1000, as OpenSIPS) */
+  sweepInterval?: number;
+}
+
+/** The connection engine every protocol shares. */
+export interface Engine {
+  readonly defaultProfile: ConnectionProfile;
+  registerProtocol(spec: ProtocolSpec<unknown>): void;
+  protocol(name: string): ProtocolSpec<unknown> | undefined;
+  /** opens a listener; `spec` may be a string `proto:host[:port]`; port 0 = ephemeral */
+  listen(spec: SocketSpec | string): Promise<ListenerInfo>;
+  listeners(proto?: string): ListenerInfo[];
+  /**
+   * Sends one message. Stream protocols reuse a connection (by id, then by proto + remote
+   * address/alias + listener + TLS identity) or open one unless no_new_conn applies.
+   * Resolves with the connection used once the bytes are accepted (written in sync mode,
+   * queued in async mode); rejects with a ConnectionError. Datagram protocols resolve undefined.
+   */
+  send(proto: string, dest: Address, data: Buffer, opts?: SendOptions): Promise<ConnectionInfo | undefined>;
+  connection(id: ConnectionId): ConnectionInfo | undefined;
+  connections(proto?: string): ConnectionInfo[];
+  /** adds an alias port to a connection (RFC 5923 / tcp_accept_aliases); false when refused */
+  addAlias(id: ConnectionId, port: number): boolean;
+  /** extends a connection's lifetime to at least now + seconds (registrar's "set lifetime") */
+  setLifetime(id: ConnectionId, seconds: number): void;
+  close(id: ConnectionId, reason?: string): boolean;
+  setProfileResolver(resolver: ProfileResolver | null): void;
+  on<K extends keyof EngineEvents>(event: K, fn: EngineEvents[K]): void;
+  off<K extends keyof EngineEvents>(event: K, fn: EngineEvents[K]): void;
+  /** stop accepting, flush write queues up to the deadline, close everything */
+  shutdown(opts?: { deadlineMs?: number }): Promise<void>;
+}

@@ -1,0 +1,221 @@
+/**
+ * The seams of @x, as types. Every protocol package codes against these; the engine
+ * (./engine) implements them. See the package README for the whole walk.
+ */
+import type { ProtocolError } from './errors.js';
+
+export type Transport = 'tcp' | 'tls' | 'udp';
+
+/** An IP endpoint. `host` is a literal IPv4/IPv6 address once resolved (no brackets). */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/**
+ * A socket spec as written in opensips.cfg: `proto:host[:port] [as host[:port]] [tag name]`.
+ * Parsed by `parseSocketSpec`.
+ */
+export interface SocketSpec {
+  proto: string;
+  host: string;
+  /** null = the protocol's default port */
+  port: number | null;
+  advertised?: { host: string; port: number | null };
+  tag?: string;
+}
+
+/** Unsigned 32-bit connection id, random start, +1 per connection (as OpenSIPS). */
+export type ConnectionId = number;
+
+/** OpenSIPS's numeric states, shown by tcp:list. */
+export const ConnState = { ERROR: -2, BAD: -1, OK: 0, CONNECTING: 1, EOF: 2 } as const;
+export type ConnState = (typeof ConnState)[keyof typeof ConnState];
+
+/**
+ * A connection profile: the 12 attributes of OpenSIPS's tcp_conn_profile / tcp_mgm row,
+ * plus the per-protocol chunk limit override. Units as OpenSIPS: connectTimeout ms,
+ * conLifetime s, msgReadTimeout s, sendThreshold µs, keepidle/keepinterval s.
+ */
+export interface ConnectionProfile {
+  /** 0 = the default profile (from the global tcp_* params); tcp_mgm rule id otherwise */
+  id: number;
+  connectTimeout: number;
+  conLifetime: number;
+  msgReadTimeout: number;
+  sendThreshold: number;
+  noNewConn: boolean;
+  aliasMode: 0 | 1 | 2;
+  parallelRead: number;
+  keepalive: boolean;
+  keepcount: number;
+  keepidle: number;
+  keepinterval: number;
+  /** extra attributes; `max_msg_chunks` overrides the protocol's limit when set */
+  attrs: { maxMsgChunks?: number; [key: string]: unknown };
+}
+
+/** What a profile resolver is asked, at accept and at send time. */
+export interface ProfileQuery {
+  proto: string;
+  remote: Address;
+  local: Address;
+  /** the tag of the local listener, if it has one */
+  localTag?: string;
+}
+/** `matched: false` means "no rule matched, the default profile applies" (no_new_conn then comes from the send options). */
+export type ProfileResolver = (q: ProfileQuery) => { profile: ConnectionProfile; matched: boolean };
+
+/** A read-only view of a connection, handed to framers, handlers and event listeners. */
+export interface ConnectionInfo {
+  readonly id: ConnectionId;
+  /** correlation id for tracing: id | (startup & 0xFFFFFF) << 32 | rand8 << 56, as a bigint */
+  readonly cid: bigint;
+  readonly proto: string;
+  readonly transport: Transport;
+  readonly remote: Address;
+  readonly local: Address;
+  /** the listener this connection was accepted on or is bound to (its spec), if any */
+  readonly listener: ListenerInfo | undefined;
+  readonly state: ConnState;
+  readonly accepted: boolean;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  /** absolute ms epoch at which the connection expires without traffic */
+  readonly lifetime: number;
+  /** alias ports; the first is the real remote port; at most 4 */
+  readonly aliases: readonly number[];
+  readonly profile: ConnectionProfile;
+  /** TLS details once the handshake is done */
+  readonly tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: unknown };
+  /** bytes and chunks waiting in the write queue */
+  readonly queuedBytes: number;
+  readonly queuedChunks: number;
+}
+
+export interface ListenerInfo {
+  readonly id: number;
+  readonly proto: string;
+  readonly transport: Transport;
+  /** the bound address (actual port when 0 was asked) */
+  readonly address: Address;
+  readonly spec: SocketSpec;
+  readonly tag?: string;
+}
+
+/**
+ * Where a framer reports what it found in the bytes. Called synchronously from `push`.
+ * `reply` writes bytes back on the same connection (a CRLF pong): the framer itself never
+ * touches sockets. `keepalive` reports a completed keep-alive item (ping, dropped CRLF):
+ * like a message it resets the chunk counter and read timeout, but it is not delivered.
+ */
+export interface FramerSink<M> {
+  message(msg: M): void;
+  keepalive(): void;
+  reply(data: Buffer): void;
+}
+
+/**
+ * One per connection, created by the protocol, owned by core-conn.
+ * Fed arbitrary byte chunks (one per socket read); reports whole messages to the sink.
+ * Throws a `ProtocolError` on bytes that cannot frame; core-conn then closes the connection.
+ */
+export interface Framer<M> {
+  push(chunk: Buffer, sink: FramerSink<M>): void;
+  /** bytes held of an incomplete item (0 = at a message boundary) */
+  readonly pendingBytes: number;
+}
+
+/** What a protocol package registers with the engine, e.g. 'tcp', 'hep_tcp', 'hep_udp', 'bins'. */
+export interface ProtocolSpec<M = unknown> {
+  name: string;
+  transport: Transport;
+  /** null: a port must always be given (msrp) */
+  defaultPort: number | null;
+  /** stream protocols: a framer per connection */
+  createFramer?(conn: ConnectionInfo): Framer<M>;
+  /** datagram protocols: one datagram is one message; may throw a ProtocolError (the datagram is dropped and counted) */
+  decodeDatagram?(data: Buffer, rinfo: Address, listener: ListenerInfo): M;
+  /** the protocol's max_msg_chunks (0 = unlimited) */
+  maxMsgChunks: number;
+  /** a cap on bytes of one buffered message (SIP: 65535) */
+  maxMsgBytes: number;
+  /** write mode and limits of this protocol (the proto_* modparams) */
+  write: WriteOptions;
+}
+
+/** The proto_*: *_async, *_send_timeout, *_async_max_postponed_chunks, *_async_local_* params. */
+export interface WriteOptions {
+  async: boolean;
+  /** ms, sync mode: a write must finish within this or the connection is closed */
+  sendTimeout: number;
+  /** async mode: queue length past which the connection is marked broken and closed */
+  maxPostponedChunks: number;
+  /** ms, async mode: connect timeout for a new outbound connection */
+  localConnectTimeout: number;
+  /** ms, async mode: a queued chunk not written within this closes the connection */
+  localWriteTimeout: number;
+}
+
+export interface SendOptions {
+  /** send on this connection (reply routing); fails if it is gone */
+  connectionId?: ConnectionId;
+  /** the source listener to use (by id); default: the first listener of the protocol */
+  listenerId?: number;
+  /** never open a new connection (OpenSIPS's global no_new_conn flag) */
+  noNewConn?: boolean;
+  /** TLS: the client domain name, or SNI server name to verify against */
+  tlsDomain?: string;
+  servername?: string;
+}
+
+export type CloseReason =
+  | 'EOF received'
+  | 'Read error'
+  | 'Write error'
+  | 'Timeout waiting for a complete message'
+  | 'Timeout on no traffic'
+  | 'Async connect failed'
+  | 'Closed by Proto layer'
+  | 'Closed by MI'
+  | 'Protocol error'
+  | 'Too many read chunks'
+  | 'Message too big'
+  | 'Write queue full'
+  | 'Write timeout'
+  | 'TLS handshake failed'
+  | 'Shutdown';
+
+export interface MessageEvent<M = unknown> {
+  conn: ConnectionInfo;
+  message: M;
+  /** ms epoch */
+  receivedAt: number;
+}
+export interface DatagramEvent<M = unknown> {
+  proto: string;
+  listener: ListenerInfo;
+  remote: Address;
+  message: M;
+  receivedAt: number;
+}
+export interface CloseEvent {
+  conn: ConnectionInfo;
+  reason: CloseReason;
+  /** the error that caused it, when one did (a ProtocolError, LimitError, ConnectionError) */
+  error?: Error;
+}
+export interface ErrorEvent {
+  conn?: ConnectionInfo;
+  listener?: ListenerInfo;
+  error: Error | ProtocolError;
+}
+
+export interface EngineEvents {
+  accept: (conn: ConnectionInfo) => void;
+  connect: (conn: ConnectionInfo) => void;
+  message: (ev: MessageEvent) => void;
+  datagram: (ev: DatagramEvent) => void;
+  close: (ev: CloseEvent) => void;
+  error: (ev: ErrorEvent) => void;
+}
