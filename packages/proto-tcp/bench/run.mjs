@@ -1,0 +1,152 @@
+// `pnpm bench` for @x/proto-tcp: macro benchmark of SIP over TCP on 127.0.0.1.
+// See README.md in this folder for method and caveats. Ports: 18400-18419 only.
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertFree, cpuMs, startProcess, stopProcess, waitPort } from './lib/proc.mjs';
+import { kamailioArgs, kamailioAvailable } from './lib/kamailio.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const BASE_PORT = Number(process.env.X_BENCH_PORT ?? 18400);
+const STEP_MS = Number(process.env.X_BENCH_STEP_MS ?? 1500);
+const DEADLINE = Date.now() + 170_000;
+const only = process.env.X_BENCH_ONLY?.split(',');
+const profileDir = process.env.X_BENCH_CPU_PROF; // node --cpu-prof of the proto-tcp responder
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- load generator (separate process) ----
+const lg = fork(join(here, 'loadgen.mjs'), [], { stdio: 'inherit' });
+let jobId = 0;
+const pending = new Map();
+lg.on('message', (m) => { pending.get(m.id)?.(m); pending.delete(m.id); });
+function load(job) {
+  if (Date.now() > DEADLINE) throw new Error('bench time budget exceeded');
+  return new Promise((resolve, reject) => {
+    const id = ++jobId;
+    pending.set(id, (m) => (m.error ? reject(new Error(m.error)) : resolve(m.res)));
+    lg.send({ ...job, id });
+  });
+}
+
+/** One load step with the server's and the load generator's CPU time charged to it. */
+async function measured(server, job) {
+  const c0 = cpuMs(server.pid);
+  const l0 = cpuMs(lg.pid);
+  const res = await load(job);
+  res.cpuUsPerReq = res.ok ? ((cpuMs(server.pid) - c0) * 1000) / res.ok : NaN;
+  res.lgCpuUsPerReq = res.ok ? ((cpuMs(lg.pid) - l0) * 1000) / res.ok : NaN;
+  res.offered = job.rate;
+  return res;
+}
+
+/**
+ * Saturate (closed loop) to find the ceiling, then offer rising fractions of it (open loop) and
+ * keep the last step with 0 failures. Rising, because an overloaded step leaves backlog (SYN
+ * queue, half-closed sockets) that would poison the steps after it.
+ */
+async function ramp(server, base) {
+  const sat = await measured(server, { ...base, durationMs: 1500 });
+  const steps = [];
+  let best = null;
+  for (const f of [0.4, 0.55, 0.7, 0.85, 1.0]) {
+    await sleep(300);
+    const rate = Math.max(100, Math.round((sat.rate * f) / 100) * 100);
+    // Backlog allowed: 20 ms worth of requests (at least 256). More than that in flight means
+    // the server is not keeping up, and the request that finds the window full is a failure.
+    const window = Math.max(256, Math.round(rate * 0.02));
+    const r = await measured(server, { ...base, rate, window, durationMs: STEP_MS });
+    steps.push(r);
+    if (r.failures !== 0 || r.ok < rate * (STEP_MS / 1000) * 0.97) break;
+    best = r;
+  }
+  return { sat, best, steps };
+}
+
+// ---- servers under test ----
+const servers = [
+  { key: 'echo', name: 'raw node:net echo', cmd: () => [process.execPath, [join(here, 'servers/echo.mjs')]] },
+  {
+    key: 'proto-tcp', name: '@x/proto-tcp',
+    cmd: (port) => [process.execPath, [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      join(here, 'servers/proto-tcp.mjs'),
+    ]],
+  },
+  { key: 'naive', name: 'naive node:net', cmd: () => [process.execPath, [join(here, 'servers/naive.mjs')]] },
+  { key: 'kamailio', name: 'Kamailio 5.6 sl', readyMs: 1000, cmd: (port, dir) => ['kamailio', kamailioArgs(dir, port)] },
+].filter((s) => !only || only.includes(s.key));
+
+const results = { machine: {}, servers: {} };
+const work = mkdtempSync(join(tmpdir(), 'x-bench-'));
+let failed = false;
+try {
+  for (const [i, s] of servers.entries()) {
+    if (s.key === 'kamailio' && !kamailioAvailable()) { results.servers[s.key] = { skipped: 'kamailio not installed' }; continue; }
+    const port = BASE_PORT + i;
+    await assertFree(port);
+    const dir = mkdtempSync(join(work, `${s.key}-`));
+    const r = (results.servers[s.key] = { name: s.name });
+    let proc;
+    try {
+      const [cmd, args] = s.cmd(port, dir);
+      proc = startProcess(cmd, [...args, ...(cmd === 'kamailio' ? [] : [String(port)])]);
+      await waitPort(port, proc);
+      await sleep(s.readyMs ?? 200);
+      const expect = s.key === 'echo' ? 0 : 200;
+      // (1) framed round trips on one connection, window 32.
+      r.roundTrips = await measured(proc, { mode: 'closed', port, conns: 1, window: 32, durationMs: 1500, expect });
+      if (s.key !== 'echo') {
+        r.oneConn = await ramp(proc, { mode: 'closed', port, conns: 1, window: 32, expect });
+        r.perCall = await ramp(proc, { mode: 'percall', port, concurrency: 48, maxInflight: 1024, expect });
+      }
+      process.stderr.write(`  ${s.name}: done\n`);
+    } catch (e) {
+      r.error = String(e?.message ?? e);
+      failed = true;
+      process.stderr.write(`  ${s.name}: ${r.error}\n`);
+    } finally {
+      if (proc) await stopProcess(proc);
+    }
+  }
+} finally {
+  lg.disconnect();
+  rmSync(work, { recursive: true, force: true });
+}
+
+// ---- report ----
+const S = results.servers;
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const rows = [];
+for (const [key, r] of Object.entries(S)) {
+  if (r.skipped || r.error) { rows.push([r.name ?? key, r.skipped ?? `ERROR ${r.error.split('\n')[0]}`]); continue; }
+  for (const [label, x] of [['1 conn', r.oneConn], ['conn/req', r.perCall]]) {
+    if (!x) continue;
+    const b = x.best;
+    rows.push([r.name, label, fmt(x.sat.rate), b ? fmt(b.ok / (b.elapsedMs / 1000)) : 'none', b ? fmt(b.p99, 2) : '-',
+      b ? fmt(b.cpuUsPerReq, 1) : '-', b ? fmt(b.lgCpuUsPerReq, 1) : '-']);
+  }
+}
+const rt = (k) => S[k]?.roundTrips?.rate;
+console.log('\n(1) framed SIP round trips/s, one connection, window 32 (closed loop)');
+for (const k of ['echo', 'proto-tcp', 'naive', 'kamailio']) if (rt(k)) console.log(`  ${S[k].name.padEnd(20)} ${fmt(rt(k)).padStart(8)}/s`);
+if (rt('echo') && rt('proto-tcp')) console.log(`  ratio proto-tcp / raw echo = ${(rt('proto-tcp') / rt('echo')).toFixed(2)} (aim >= 0.8)`);
+console.log('\n(2) OPTIONS -> 200: saturation, highest offered rate with 0 failures, its p99, CPU per request');
+const head = ['server', 'mode', 'sat/s', 'ok rate/s', 'p99 ms', 'srv µs/req', 'loadgen µs/req'];
+const width = [20, 9, 9, 10, 8, 11, 14];
+console.log(head.map((h, i) => h.padEnd(width[i])).join(' '));
+for (const row of rows) console.log(row.map((c, i) => String(c).padEnd(width[i] ?? 0)).join(' '));
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b ? (a / b).toFixed(2) : '-');
+const kb = (m) => S.kamailio?.[m]?.best;
+const pb = (m) => S['proto-tcp']?.[m]?.best;
+for (const m of ['oneConn', 'perCall']) {
+  if (kb(m) && pb(m)) {
+    console.log(`  ${m}: proto-tcp/kamailio rate x${ratio(pb(m).rate, kb(m).rate)} (aim >= 2), CPU/req x${ratio(pb(m).cpuUsPerReq, kb(m).cpuUsPerReq)} (aim <= 0.4)`);
+  }
+}
+results.machine = { node: process.version, cpus: (await import('node:os')).cpus().length, at: new Date().toISOString() };
+const out = join(tmpdir(), `x-proto-tcp-bench-${Date.now()}.json`);
+writeFileSync(out, JSON.stringify(results, null, 2));
+console.log(`\nJSON: ${out}`);
+process.exitCode = failed ? 1 : 0;
