@@ -1,0 +1,346 @@
+import type { Socket } from 'node:net';
+import { ConnectionError, ErrorCodes, LimitError, ProtocolError } from '../errors.js';
+import type {
+  Address,
+  CloseReason,
+  ConnectionId,
+  ConnectionInfo,
+  ConnectionProfile,
+  Framer,
+  FramerSink,
+  ListenerInfo,
+  ProtocolSpec,
+  Transport,
+} from '../types.js';
+import { ConnState } from '../types.js';
+import type { ProtoStats } from './proto-stats.js';
+
+/** What a connection needs from its engine (kept narrow so the class stays testable). */
+export interface ConnOwner {
+  now(): number;
+  onMessage(conn: Conn, msg: unknown, now: number): void;
+  onClosed(conn: Conn, reason: CloseReason, error: Error | undefined): void;
+}
+
+export interface ConnInit {
+  id: ConnectionId;
+  cid: bigint;
+  spec: ProtocolSpec;
+  stats: ProtoStats;
+  remote: Address;
+  local: Address;
+  listener: ListenerInfo | undefined;
+  accepted: boolean;
+  profile: ConnectionProfile;
+  state: ConnState;
+  now: number;
+  /** TLS identity used for reuse lookups (domain name / servername) */
+  tlsKey?: string;
+}
+
+/**
+ * One stream connection: read state for the framer, write queue, timers.
+ * It is its own FramerSink so the hot path allocates no closures per read or message.
+ */
+export class Conn implements ConnectionInfo, FramerSink<unknown> {
+  readonly id: ConnectionId;
+  readonly cid: bigint;
+  readonly proto: string;
+  readonly transport: Transport;
+  remote: Address;
+  local: Address;
+  readonly listener: ListenerInfo | undefined;
+  state: ConnState;
+  readonly accepted: boolean;
+  readonly createdAt: number;
+  lastUsedAt: number;
+  lifetime: number;
+  readonly aliases: number[];
+  readonly profile: ConnectionProfile;
+  tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: unknown };
+  readonly tlsKey: string | undefined;
+
+  readonly spec: ProtocolSpec;
+  readonly stats: ProtoStats;
+  socket: Socket | null = null;
+  framer: Framer<unknown> | null = null;
+  closed = false;
+  /** true once 'accept'/'connect' was emitted (TLS: after the handshake) */
+  announced = false;
+
+  // read state
+  msgAttempts = 0;
+  /** absolute ms deadline for the partial message, 0 = none pending */
+  readDeadline = 0;
+  readonly maxChunks: number;
+  private readonly lifetimeMs: number;
+  private readonly readTimeoutMs: number;
+  private readNow = 0;
+  private readonly owner: ConnOwner;
+
+  // write state: the pre-connect queue, then unflushed chunks tracked by byte marks
+  preQueue: Buffer[] = [];
+  private preBytes = 0;
+  /** cumulative bytes handed to socket.write */
+  private written = 0;
+  private marks: number[] = [];
+  private times: number[] = [];
+  private head = 0;
+  private writeTimer: NodeJS.Timeout | null = null;
+  private flushedAtCheck = 0;
+  private readonly onWriteTimer: () => void;
+  /** connect / TLS handshake timer */
+  setupTimer: NodeJS.Timeout | null = null;
+  connectPromise: Promise<Conn> | null = null;
+  connectResolve: ((c: Conn) => void) | null = null;
+  connectReject: ((e: Error) => void) | null = null;
+
+  readonly onData: (chunk: Buffer) => void;
+
+  constructor(owner: ConnOwner, init: ConnInit) {
+    this.owner = owner;
+    this.id = init.id;
+    this.cid = init.cid;
+    this.spec = init.spec;
+    this.stats = init.stats;
+    this.proto = init.spec.name;
+    this.transport = init.spec.transport;
+    this.remote = init.remote;
+    this.local = init.local;
+    this.listener = init.listener;
+    this.accepted = init.accepted;
+    this.profile = init.profile;
+    this.state = init.state;
+    this.createdAt = init.now;
+    this.lastUsedAt = init.now;
+    this.lifetimeMs = init.profile.conLifetime * 1000;
+    this.readTimeoutMs = init.profile.msgReadTimeout * 1000;
+    this.lifetime = init.now + this.lifetimeMs;
+    this.aliases = [init.remote.port];
+    this.tlsKey = init.tlsKey;
+    this.maxChunks = init.profile.attrs.maxMsgChunks ?? init.spec.maxMsgChunks;
+    this.onData = this.handleData.bind(this);
+    this.onWriteTimer = this.checkWrite.bind(this);
+  }
+
+  get queuedBytes(): number {
+    return this.preBytes + (this.socket ? this.socket.writableLength : 0);
+  }
+
+  get queuedChunks(): number {
+    this.prune();
+    return this.preQueue.length + (this.marks.length - this.head);
+  }
+
+  // ---- read path ----------------------------------------------------------------------
+
+  private handleData(chunk: Buffer): void {
+    if (this.closed) return;
+    const framer = this.framer!;
+    const now = this.owner.now();
+    this.readNow = now;
+    this.stats.rcvBytes.inc(chunk.length);
+    // A read on a connection whose partial-message deadline already passed closes it
+    // instead of reading (as OpenSIPS checks before each read job).
+    if (this.readDeadline !== 0 && now > this.readDeadline) {
+      this.close('Timeout waiting for a complete message', new LimitError(ErrorCodes.READ_TIMEOUT, `no complete message within ${this.profile.msgReadTimeout} s`));
+      return;
+    }
+    try {
+      framer.push(chunk, this);
+    } catch (err) {
+      if (this.closed) return;
+      if (err instanceof ProtocolError) {
+        this.stats.protoErrors.inc();
+        this.close('Protocol error', err);
+      } else {
+        this.close('Read error', err instanceof Error ? err : new Error(String(err)));
+      }
+      return;
+    }
+    if (this.closed) return;
+    const pending = framer.pendingBytes;
+    if (pending > 0) {
+      if (pending > this.spec.maxMsgBytes) {
+        this.stats.limitCloses.inc();
+        this.close('Message too big', new LimitError(ErrorCodes.MSG_TOO_BIG, `${pending} bytes buffered without completing a message (max ${this.spec.maxMsgBytes})`));
+        return;
+      }
+      if (++this.msgAttempts === 1) this.readDeadline = now + this.readTimeoutMs;
+      if (this.maxChunks > 0 && this.msgAttempts >= this.maxChunks) {
+        this.stats.limitCloses.inc();
+        this.close('Too many read chunks', new LimitError(ErrorCodes.MAX_CHUNKS, `Made ${this.msgAttempts} read attempts without completing a message (max_msg_chunks ${this.maxChunks})`));
+      }
+    }
+  }
+
+  /** FramerSink: a whole message. */
+  message(msg: unknown): void {
+    if (this.closed) return;
+    this.msgAttempts = 0;
+    this.readDeadline = 0;
+    const now = this.readNow;
+    this.lastUsedAt = now;
+    const lt = now + this.lifetimeMs;
+    if (lt > this.lifetime) this.lifetime = lt;
+    this.stats.rcvMsgs.inc();
+    this.owner.onMessage(this, msg, now);
+  }
+
+  /** FramerSink: a completed keep-alive item. */
+  keepalive(): void {
+    this.msgAttempts = 0;
+    this.readDeadline = 0;
+  }
+
+  /** FramerSink: write bytes back on this connection (a CRLF pong). */
+  reply(data: Buffer): void {
+    if (this.closed || this.state !== ConnState.OK) return;
+    this.writeRaw(data);
+  }
+
+  // ---- write path ---------------------------------------------------------------------
+
+  /** The async-mode / pre-connect limit check. Returns the error if adding one more chunk is refused. */
+  queueFull(): LimitError | null {
+    const max = this.spec.write.maxPostponedChunks;
+    if (max <= 0) return null;
+    if (this.queuedChunks >= max) {
+      return new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds ${max} unflushed chunks (max_postponed_chunks)`);
+    }
+    return null;
+  }
+
+  /** Queues while connecting; order is kept because the queue is flushed before any later write. */
+  enqueuePre(data: Buffer): void {
+    this.preQueue.push(data);
+    this.preBytes += data.length;
+  }
+
+  flushPre(): void {
+    const q = this.preQueue;
+    this.preQueue = [];
+    this.preBytes = 0;
+    for (const b of q) this.writeRaw(b);
+  }
+
+  /** Writes to the socket, tracking whether the chunk stayed in user space (postponed). */
+  writeRaw(data: Buffer, cb?: (err?: Error | null) => void): void {
+    const sock = this.socket!;
+    this.written += data.length;
+    if (cb) sock.write(data, cb);
+    else sock.write(data);
+    this.stats.sndBytes.inc(data.length);
+    if (sock.writableLength > 0) {
+      this.marks.push(this.written);
+      this.times.push(this.owner.now());
+      if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs());
+    } else {
+      this.refreshLifetime();
+    }
+  }
+
+  private refreshLifetime(): void {
+    const now = this.owner.now();
+    this.lastUsedAt = now;
+    const lt = now + this.lifetimeMs;
+    if (lt > this.lifetime) this.lifetime = lt;
+  }
+
+  private writeTimeoutMs(): number {
+    const w = this.spec.write;
+    return w.async ? w.localWriteTimeout : w.sendTimeout;
+  }
+
+  /** Drops the marks of chunks the socket has handed to the kernel. */
+  private prune(): void {
+    if (this.head === this.marks.length || !this.socket) return;
+    const flushed = this.written - this.socket.writableLength;
+    const before = this.head;
+    while (this.head < this.marks.length && this.marks[this.head]! <= flushed) this.head++;
+    if (this.head !== before) this.refreshLifetime();
+    if (this.head === this.marks.length) {
+      this.marks.length = 0;
+      this.times.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.marks = this.marks.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private armWriteTimer(ms: number): void {
+    if (ms <= 0) return;
+    this.flushedAtCheck = this.written - this.socket!.writableLength;
+    this.writeTimer = setTimeout(this.onWriteTimer, ms);
+    this.writeTimer.unref();
+  }
+
+  /**
+   * The oldest unflushed chunk is older than the write timeout: close, unless bytes were
+   * flushed since the last check (a busy but healthy peer is never cut off).
+   */
+  private checkWrite(): void {
+    this.writeTimer = null;
+    if (this.closed || !this.socket) return;
+    this.prune();
+    if (this.head === this.marks.length) return;
+    const timeout = this.writeTimeoutMs();
+    const age = this.owner.now() - this.times[this.head]!;
+    const flushed = this.written - this.socket.writableLength;
+    if (age >= timeout && flushed === this.flushedAtCheck) {
+      this.stats.limitCloses.inc();
+      this.close('Write timeout', new LimitError(ErrorCodes.WRITE_TIMEOUT, `a queued chunk was not written within ${timeout} ms`));
+      return;
+    }
+    this.armWriteTimer(age >= timeout ? timeout : timeout - age);
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------
+
+  /** Sweep check; returns true if it closed the connection. */
+  sweep(now: number): boolean {
+    if (this.state === ConnState.CONNECTING) return false;
+    if (this.readDeadline !== 0 && now > this.readDeadline) {
+      this.stats.limitCloses.inc();
+      this.close('Timeout waiting for a complete message', new LimitError(ErrorCodes.READ_TIMEOUT, `no complete message within ${this.profile.msgReadTimeout} s`));
+      return true;
+    }
+    if (now > this.lifetime) {
+      this.prune();
+      if (now > this.lifetime) {
+        this.close('Timeout on no traffic', new LimitError(ErrorCodes.LIFETIME, `no traffic for ${this.profile.conLifetime} s`));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  close(reason: CloseReason, error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = reason === 'EOF received' ? ConnState.EOF : ConnState.BAD;
+    if (this.writeTimer) clearTimeout(this.writeTimer);
+    if (this.setupTimer) clearTimeout(this.setupTimer);
+    this.writeTimer = null;
+    this.setupTimer = null;
+    this.preQueue = [];
+    this.preBytes = 0;
+    if (this.socket) {
+      this.socket.removeListener('data', this.onData);
+      this.socket.destroy();
+    }
+    if (this.connectReject) {
+      this.connectReject(error ?? new ConnectionError(ErrorCodes.CLOSED, `connection closed: ${reason}`));
+      this.connectReject = null;
+      this.connectResolve = null;
+    }
+    this.owner.onClosed(this, reason, error);
+  }
+
+  /** Graceful end for shutdown: flush what is queued, then FIN. */
+  end(): void {
+    if (this.socket && !this.closed) this.socket.end();
+  }
+}

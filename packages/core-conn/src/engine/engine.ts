@@ -1,0 +1,704 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { normalizeHost, formatAddress, parseSocketSpec } from '../address.js';
+import { ConfigError, ConnectionError, ErrorCodes, LimitError, ProtocolError } from '../errors.js';
+import type { Logger, StatsRegistry } from '../module/contract.js';
+import { keepaliveOn, makeProfile } from '../profile.js';
+import { createStatsRegistry } from '../stats.js';
+import type {
+  Address,
+  CloseReason,
+  ConnectionId,
+  ConnectionInfo,
+  ConnectionProfile,
+  EngineEvents,
+  ListenerInfo,
+  ProfileResolver,
+  ProtocolSpec,
+  SendOptions,
+  SocketSpec,
+} from '../types.js';
+import { ConnState } from '../types.js';
+import { Conn, type ConnOwner } from './connection.js';
+import { protoStats, type ProtoStats } from './proto-stats.js';
+import { TlsDomains, type TlsDomain } from './tls.js';
+import type { Engine, EngineOptions } from './types.js';
+
+const noop = (): void => {};
+const NOOP_LOGGER: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => NOOP_LOGGER };
+
+interface Proto {
+  spec: ProtocolSpec;
+  stats: ProtoStats;
+  live: number;
+}
+
+interface ListenerImpl extends ListenerInfo {
+  address: Address;
+  server?: Server;
+  udp?: UdpSocket;
+}
+
+type Handlers = { [K in keyof EngineEvents]: EngineEvents[K][] };
+
+const MAX_ALIASES = 4;
+
+function intOpt(name: string, v: number | undefined, def: number, min: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+    throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "${name}" expects a number >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function validateSpec(spec: ProtocolSpec): void {
+  const fail = (why: string): never => {
+    throw new ConfigError(ErrorCodes.INVALID_OPTION, `protocol "${spec.name}": ${why}`);
+  };
+  if (!spec.name || !/^[a-z][a-z0-9_]*$/.test(spec.name)) fail('name must be lower-case letters, digits and "_"');
+  if (spec.transport !== 'tcp' && spec.transport !== 'tls' && spec.transport !== 'udp') fail(`unknown transport "${String(spec.transport)}"`);
+  if (spec.transport === 'udp' && typeof spec.decodeDatagram !== 'function') fail('a udp protocol needs decodeDatagram');
+  if (spec.transport !== 'udp' && typeof spec.createFramer !== 'function') fail('a stream protocol needs createFramer');
+  if (!Number.isInteger(spec.maxMsgChunks) || spec.maxMsgChunks < 0) fail('maxMsgChunks must be an integer >= 0');
+  if (!(spec.maxMsgBytes > 0)) fail('maxMsgBytes must be > 0');
+  const w = spec.write;
+  if (!w) fail('write options are required');
+  for (const k of ['sendTimeout', 'maxPostponedChunks', 'localConnectTimeout', 'localWriteTimeout'] as const) {
+    if (typeof w[k] !== 'number' || !(w[k] >= 0)) fail(`write.${k} must be a number >= 0`);
+  }
+}
+
+class EngineImpl implements Engine, ConnOwner {
+  readonly defaultProfile: ConnectionProfile;
+  private readonly maxConnections: number;
+  private readonly backlog: number;
+  private readonly tlsHandshakeTimeout: number;
+  private readonly tls: TlsDomains;
+  private readonly log: Logger;
+  readonly stats: StatsRegistry;
+  private readonly protos = new Map<string, Proto>();
+  private readonly listenerList: ListenerImpl[] = [];
+  private readonly conns = new Map<ConnectionId, Conn>();
+  private readonly byAddr = new Map<string, Conn[]>();
+  private resolver: ProfileResolver | null = null;
+  private readonly handlers: Handlers = { accept: [], connect: [], message: [], datagram: [], close: [], error: [] };
+  private nextId: number;
+  private nextListenerId = 1;
+  private readonly startupSec: number;
+  private sweepTimer: NodeJS.Timeout | null;
+  private stopped = false;
+
+  constructor(opts: EngineOptions) {
+    this.defaultProfile = makeProfile(opts.defaultProfile ?? {});
+    this.maxConnections = intOpt('maxConnections', opts.maxConnections, 2048, 1);
+    this.backlog = intOpt('socketBacklog', opts.socketBacklog, 10, 1);
+    this.tlsHandshakeTimeout = intOpt('tlsHandshakeTimeout', opts.tlsHandshakeTimeout, 100, 1);
+    const sweep = intOpt('sweepInterval', opts.sweepInterval, 1000, 1);
+    this.tls = new TlsDomains(opts.tlsDomains ?? []);
+    this.log = opts.logger ?? NOOP_LOGGER;
+    this.stats = opts.stats ?? createStatsRegistry();
+    this.nextId = (Math.random() * 2 ** 32) >>> 0;
+    this.startupSec = Math.floor(Date.now() / 1000);
+    this.stats.gauge('net', 'waiting_tcp', 'bytes queued for writing on tcp-transport connections', () => this.waiting('tcp'));
+    this.stats.gauge('net', 'waiting_tls', 'bytes queued for writing on tls-transport connections', () => this.waiting('tls'));
+    this.sweepTimer = setInterval(() => this.sweep(), sweep);
+    this.sweepTimer.unref();
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  private waiting(transport: string): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.transport === transport) n += c.queuedBytes;
+    return n;
+  }
+
+  // ---- protocols and listeners ---------------------------------------------------------
+
+  registerProtocol(spec: ProtocolSpec<unknown>): void {
+    validateSpec(spec);
+    if (this.protos.has(spec.name)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `protocol "${spec.name}" is already registered`);
+    const p: Proto = { spec, stats: undefined as unknown as ProtoStats, live: 0 };
+    p.stats = protoStats(this.stats, spec.name, () => p.live);
+    this.protos.set(spec.name, p);
+  }
+
+  protocol(name: string): ProtocolSpec<unknown> | undefined {
+    return this.protos.get(name)?.spec;
+  }
+
+  listeners(proto?: string): ListenerInfo[] {
+    return this.listenerList.filter((l) => proto === undefined || l.proto === proto);
+  }
+
+  async listen(specIn: SocketSpec | string): Promise<ListenerInfo> {
+    if (this.stopped) throw new ConnectionError(ErrorCodes.CLOSED, 'engine is shut down');
+    const spec = typeof specIn === 'string' ? parseSocketSpec(specIn, (pr) => this.protos.get(pr)?.spec.defaultPort ?? null) : specIn;
+    const p = this.protos.get(spec.proto);
+    if (!p) throw new ConfigError(ErrorCodes.UNKNOWN_PROTOCOL, `socket "${spec.proto}:${spec.host}": protocol "${spec.proto}" is not loaded`);
+    const port = spec.port ?? p.spec.defaultPort;
+    if (port === null) throw new ConfigError(ErrorCodes.BAD_SOCKET_SPEC, `socket "${spec.proto}:${spec.host}": protocol "${spec.proto}" has no default port, give one`);
+    const host = spec.host === '*' ? '0.0.0.0' : spec.host;
+    const transport = p.spec.transport;
+    if (transport === 'tls' && !this.tls.hasServer()) {
+      throw new ConfigError(ErrorCodes.INVALID_OPTION, `socket "${spec.proto}:${host}:${port}": no TLS server domain defined`);
+    }
+    const l: ListenerImpl = { id: this.nextListenerId++, proto: spec.proto, transport, address: { host, port }, spec, ...(spec.tag !== undefined ? { tag: spec.tag } : {}) };
+    if (transport === 'udp') {
+      const udp = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, host, () => {
+          udp.removeListener('error', reject);
+          resolve();
+        });
+      }).catch((err: unknown) => {
+        throw new ConnectionError(ErrorCodes.SOCKET, `cannot bind ${spec.proto}:${formatAddress({ host, port })}: ${(err as Error).message}`, { cause: err });
+      });
+      const a = udp.address();
+      l.address = { host: normalizeHost(a.address), port: a.port };
+      l.udp = udp;
+      udp.on('message', (msg, rinfo) => this.onDatagram(p, l, msg, rinfo.address, rinfo.port));
+      udp.on('error', (error) => this.emit('error', { listener: l, error }));
+    } else {
+      const server = createServer({ noDelay: true });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port, backlog: this.backlog }, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
+      }).catch((err: unknown) => {
+        throw new ConnectionError(ErrorCodes.SOCKET, `cannot listen on ${spec.proto}:${formatAddress({ host, port })}: ${(err as Error).message}`, { cause: err });
+      });
+      const a = server.address();
+      if (a && typeof a === 'object') l.address = { host: normalizeHost(a.address), port: a.port };
+      l.server = server;
+      server.on('connection', (s: Socket) => this.onAccept(p, l, s));
+      server.on('error', (error) => this.emit('error', { listener: l, error }));
+    }
+    this.listenerList.push(l);
+    return l;
+  }
+
+  // ---- profiles -------------------------------------------------------------------------
+
+  setProfileResolver(resolver: ProfileResolver | null): void {
+    this.resolver = resolver;
+  }
+
+  private resolve(proto: string, remote: Address, local: Address, localTag?: string): { profile: ConnectionProfile; matched: boolean } {
+    if (!this.resolver) return { profile: this.defaultProfile, matched: false };
+    try {
+      return this.resolver(localTag !== undefined ? { proto, remote, local, localTag } : { proto, remote, local });
+    } catch (err) {
+      this.log.error({ err }, 'profile resolver failed; using the default profile');
+      return { profile: this.defaultProfile, matched: false };
+    }
+  }
+
+  // ---- connection table -----------------------------------------------------------------
+
+  private allocId(): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = (this.nextId + 1) >>> 0;
+      if (!this.conns.has(id)) return id;
+    }
+  }
+
+  private cidOf(id: number): bigint {
+    return BigInt(id) | (BigInt(this.startupSec & 0xffffff) << 32n) | (BigInt((Math.random() * 256) & 0xff) << 56n);
+  }
+
+  private static key(proto: string, host: string, port: number): string {
+    return proto + '|' + host + '|' + port;
+  }
+
+  private index(conn: Conn, port: number): void {
+    const k = EngineImpl.key(conn.proto, conn.remote.host, port);
+    const list = this.byAddr.get(k);
+    if (list) list.push(conn);
+    else this.byAddr.set(k, [conn]);
+  }
+
+  private unindex(conn: Conn): void {
+    for (const port of conn.aliases) {
+      const k = EngineImpl.key(conn.proto, conn.remote.host, port);
+      const list = this.byAddr.get(k);
+      if (!list) continue;
+      const i = list.indexOf(conn);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.byAddr.delete(k);
+    }
+  }
+
+  private newConn(p: Proto, init: { remote: Address; local: Address; listener: ListenerInfo | undefined; accepted: boolean; profile: ConnectionProfile; state: ConnState; tlsKey?: string }): Conn {
+    const id = this.allocId();
+    const conn = new Conn(this, { ...init, id, cid: this.cidOf(id), spec: p.spec, stats: p.stats, now: Date.now() });
+    this.conns.set(id, conn);
+    p.live++;
+    this.index(conn, init.remote.port);
+    return conn;
+  }
+
+  connection(id: ConnectionId): ConnectionInfo | undefined {
+    return this.conns.get(id);
+  }
+
+  connections(proto?: string): ConnectionInfo[] {
+    const out: ConnectionInfo[] = [];
+    for (const c of this.conns.values()) if (proto === undefined || c.proto === proto) out.push(c);
+    return out;
+  }
+
+  addAlias(id: ConnectionId, port: number): boolean {
+    const conn = this.conns.get(id);
+    if (!conn || conn.closed || !Number.isInteger(port) || port < 0 || port > 65535) return false;
+    if (conn.aliases.includes(port)) return true;
+    const list = this.byAddr.get(EngineImpl.key(conn.proto, conn.remote.host, port));
+    if (list?.some((c) => c !== conn && !c.closed)) {
+      this.log.warn({ id, port, remote: formatAddress(conn.remote) }, 'alias refused: possible port hijack');
+      return false;
+    }
+    if (conn.aliases.length >= MAX_ALIASES) {
+      this.log.warn({ id, port }, `alias refused: a connection has at most ${MAX_ALIASES} aliases`);
+      return false;
+    }
+    conn.aliases.push(port);
+    this.index(conn, port);
+    return true;
+  }
+
+  setLifetime(id: ConnectionId, seconds: number): void {
+    const conn = this.conns.get(id);
+    if (!conn) return;
+    const lt = Date.now() + seconds * 1000;
+    if (lt > conn.lifetime) conn.lifetime = lt;
+  }
+
+  close(id: ConnectionId, reason?: string): boolean {
+    const conn = this.conns.get(id);
+    if (!conn || conn.closed) return false;
+    conn.close((reason ?? 'Closed by MI') as CloseReason);
+    return true;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.conns.values()) c.sweep(now);
+  }
+
+  // ---- events ---------------------------------------------------------------------------
+
+  on<K extends keyof EngineEvents>(event: K, fn: EngineEvents[K]): void {
+    const h = this.handlers as unknown as Record<K, unknown[]>;
+    h[event] = [...h[event], fn];
+  }
+
+  off<K extends keyof EngineEvents>(event: K, fn: EngineEvents[K]): void {
+    const h = this.handlers as unknown as Record<K, unknown[]>;
+    h[event] = h[event].filter((f) => f !== fn);
+  }
+
+  private emit<K extends keyof EngineEvents>(event: K, arg: Parameters<EngineEvents[K]>[0]): void {
+    const list = this.handlers[event] as ((a: typeof arg) => void)[];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(arg);
+      } catch (err) {
+        if (event === 'error') this.log.error({ err }, 'error handler threw');
+        else this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+  }
+
+  onMessage(conn: Conn, message: unknown, now: number): void {
+    if (this.handlers.message.length !== 0) this.emit('message', { conn, message, receivedAt: now });
+  }
+
+  onClosed(conn: Conn, reason: CloseReason, error: Error | undefined): void {
+    if (this.conns.get(conn.id) === conn) {
+      this.conns.delete(conn.id);
+      this.unindex(conn);
+      const p = this.protos.get(conn.proto);
+      if (p) p.live--;
+    }
+    conn.stats.closed.inc();
+    if (error && error instanceof ProtocolError) this.emit('error', { conn, error });
+    else if (error && !(error instanceof LimitError) && (error as { code?: string }).code !== ErrorCodes.EOF) this.emit('error', { conn, error });
+    this.emit('close', error ? { conn, reason, error } : { conn, reason });
+  }
+
+  // ---- accept ---------------------------------------------------------------------------
+
+  private onAccept(p: Proto, l: ListenerImpl, socket: Socket): void {
+    if (this.stopped || this.conns.size >= this.maxConnections || socket.remoteAddress === undefined) {
+      p.stats.rejected.inc();
+      socket.destroy();
+      return;
+    }
+    const remote = { host: normalizeHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    const local = { host: normalizeHost(socket.localAddress ?? l.address.host), port: socket.localPort ?? l.address.port };
+    const { profile } = this.resolve(p.spec.name, remote, l.address, l.tag);
+    const conn = this.newConn(p, { remote, local, listener: l, accepted: true, profile, state: ConnState.OK });
+    this.applyOptions(socket, profile);
+    if (p.spec.transport === 'tls') {
+      this.acceptTls(p, l, conn, socket);
+      return;
+    }
+    this.attach(conn, socket);
+    p.stats.accepted.inc();
+    conn.announced = true;
+    this.emit('accept', conn);
+  }
+
+  private acceptTls(p: Proto, l: ListenerImpl, conn: Conn, raw: Socket): void {
+    const first = this.tls.serverDefault(l.address);
+    if (!first) {
+      conn.socket = raw;
+      conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `no TLS server domain matches ${formatAddress(l.address)}`));
+      return;
+    }
+    let chosen: TlsDomain = first;
+    const ts = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: first.context,
+      requestCert: this.tls.anyServerWantsCert(),
+      rejectUnauthorized: false,
+      SNICallback: (name, cb) => {
+        chosen = this.tls.serverDomain(l.address, name) ?? first;
+        cb(null, chosen.context);
+      },
+    });
+    this.attach(conn, ts);
+    conn.setupTimer = setTimeout(() => {
+      conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.TLS_HANDSHAKE_TIMEOUT, `TLS handshake not done within ${this.tlsHandshakeTimeout} ms`));
+    }, this.tlsHandshakeTimeout);
+    ts.once('secure', () => {
+      if (conn.closed) return;
+      if (conn.setupTimer) clearTimeout(conn.setupTimer);
+      conn.setupTimer = null;
+      const cert = ts.getPeerCertificate();
+      const hasCert = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
+      if (chosen.requireCert && !hasCert) {
+        conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `TLS domain "${chosen.name}" requires a client certificate`));
+        return;
+      }
+      if (chosen.verifyCert && hasCert && !ts.authorized) {
+        conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `client certificate rejected: ${String(ts.authorizationError)}`));
+        return;
+      }
+      const servername = typeof (ts as unknown as { servername?: unknown }).servername === 'string' ? (ts as unknown as { servername: string }).servername : undefined;
+      conn.tls = { domain: chosen.name, authorized: ts.authorized, ...(servername ? { servername } : {}), ...(hasCert ? { peerCertificate: cert } : {}) };
+      p.stats.accepted.inc();
+      conn.announced = true;
+      this.emit('accept', conn);
+    });
+  }
+
+  private applyOptions(socket: Socket, profile: ConnectionProfile): void {
+    socket.setNoDelay(true);
+    // Node sets only SO_KEEPALIVE and the idle delay; TCP_KEEPCNT / TCP_KEEPINTVL are left to libuv/OS.
+    if (keepaliveOn(profile)) socket.setKeepAlive(true, profile.keepidle * 1000);
+    else socket.setKeepAlive(false);
+  }
+
+  /** Wires a socket to its connection: framer, read loop, end / error / close. */
+  private attach(conn: Conn, socket: Socket): void {
+    conn.socket = socket;
+    conn.framer = conn.spec.createFramer!(conn);
+    socket.on('data', conn.onData);
+    socket.on('end', () => {
+      if (conn.framer && conn.framer.pendingBytes > 0) {
+        conn.close('EOF received', new ConnectionError(ErrorCodes.EOF, `EOF with ${conn.framer.pendingBytes} bytes of an incomplete message`));
+      } else conn.close('EOF received');
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.onSocketError(conn, err));
+    socket.on('close', () => conn.close('EOF received'));
+  }
+
+  private onSocketError(conn: Conn, err: NodeJS.ErrnoException): void {
+    if (conn.closed) return;
+    if (conn.state === ConnState.CONNECTING) {
+      const tlsErr = conn.transport === 'tls' && err.code !== 'ECONNREFUSED' && err.syscall !== 'connect';
+      conn.close(tlsErr ? 'TLS handshake failed' : 'Async connect failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `connect to ${formatAddress(conn.remote)} failed: ${err.message}`, { cause: err }));
+      return;
+    }
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      if (conn.framer && conn.framer.pendingBytes > 0) conn.close('EOF received', new ConnectionError(ErrorCodes.EOF, `connection reset with an incomplete message pending`, { cause: err }));
+      else conn.close('EOF received');
+      return;
+    }
+    const reason: CloseReason = err.syscall === 'write' ? 'Write error' : conn.transport === 'tls' && !conn.announced ? 'TLS handshake failed' : 'Read error';
+    conn.close(reason, new ConnectionError(ErrorCodes.SOCKET, err.message, { cause: err }));
+  }
+
+  // ---- send -----------------------------------------------------------------------------
+
+  send(proto: string, dest: Address, data: Buffer, opts?: SendOptions): Promise<ConnectionInfo | undefined> {
+    const p = this.protos.get(proto);
+    if (!p) return Promise.reject(new ConnectionError(ErrorCodes.UNKNOWN_PROTOCOL, `protocol "${proto}" is not registered`));
+    if (this.stopped) return Promise.reject(new ConnectionError(ErrorCodes.CLOSED, 'engine is shut down'));
+    if (p.spec.transport === 'udp') return this.sendUdp(p, dest, data, opts);
+    if (opts?.connectionId !== undefined) {
+      const conn = this.conns.get(opts.connectionId);
+      if (!conn || conn.closed) return Promise.reject(new ConnectionError(ErrorCodes.NOT_FOUND, `connection ${opts.connectionId} not found`));
+      return this.sendOn(conn, data);
+    }
+    if (isIP(dest.host) === 0) {
+      return lookup(dest.host).then(
+        (a) => this.send(proto, { host: a.address, port: dest.port }, data, opts),
+        (err: unknown) => {
+          throw new ConnectionError(ErrorCodes.CONNECT_FAILED, `cannot resolve "${dest.host}": ${(err as Error).message}`, { cause: err });
+        },
+      );
+    }
+    const host = normalizeHost(dest.host);
+    const tlsKey = p.spec.transport === 'tls' ? this.tlsKey(opts) : undefined;
+    const found = this.find(proto, host, dest.port, opts?.listenerId, tlsKey);
+    if (found) return this.sendOn(found, data);
+    return this.connectAndSend(p, { host, port: dest.port }, data, opts, tlsKey);
+  }
+
+  private tlsKey(opts: SendOptions | undefined): string | undefined {
+    if (!opts || (opts.tlsDomain === undefined && opts.servername === undefined)) return undefined;
+    return (opts.tlsDomain ?? '') + '/' + (opts.servername ?? '');
+  }
+
+  private find(proto: string, host: string, port: number, listenerId: number | undefined, tlsKey: string | undefined): Conn | undefined {
+    const list = this.byAddr.get(EngineImpl.key(proto, host, port));
+    if (!list) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c.closed || c.state === ConnState.BAD) continue;
+      if (listenerId !== undefined && c.listener?.id !== listenerId) continue;
+      if (tlsKey !== undefined && c.tlsKey !== tlsKey) continue;
+      return c;
+    }
+    return undefined;
+  }
+
+  private sendOn(conn: Conn, data: Buffer): Promise<ConnectionInfo> {
+    if (conn.state === ConnState.CONNECTING) {
+      const full = conn.queueFull();
+      if (full) {
+        conn.stats.limitCloses.inc();
+        conn.close('Write queue full', full);
+        return Promise.reject(full);
+      }
+      conn.enqueuePre(data);
+      conn.stats.sndMsgs.inc();
+      return conn.connectPromise!;
+    }
+    if (conn.closed || conn.state !== ConnState.OK) {
+      return Promise.reject(new ConnectionError(ErrorCodes.CLOSED, `connection ${conn.id} is closed`));
+    }
+    const full = conn.queueFull();
+    if (full) {
+      conn.stats.limitCloses.inc();
+      conn.close('Write queue full', full);
+      return Promise.reject(full);
+    }
+    const threshold = conn.profile.sendThreshold;
+    const t0 = threshold > 0 ? performance.now() : 0;
+    conn.stats.sndMsgs.inc();
+    if (!conn.spec.write.async) {
+      return new Promise((resolve, reject) => {
+        conn.writeRaw(data, (err) => {
+          if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `write failed: ${err.message}`, { cause: err }));
+          else resolve(conn);
+        });
+        this.checkSlow(conn, t0, threshold);
+      });
+    }
+    conn.writeRaw(data);
+    if (threshold > 0) this.checkSlow(conn, t0, threshold);
+    return Promise.resolve(conn);
+  }
+
+  private checkSlow(conn: Conn, t0: number, thresholdUs: number): void {
+    if (thresholdUs <= 0) return;
+    const us = (performance.now() - t0) * 1000;
+    if (us > thresholdUs) {
+      conn.stats.slowSends.inc();
+      this.log.warn({ id: conn.id, us: Math.round(us), threshold: thresholdUs }, 'slow send');
+    }
+  }
+
+  private pickListener(proto: string, listenerId: number | undefined): ListenerImpl | undefined {
+    if (listenerId !== undefined) return this.listenerList.find((l) => l.id === listenerId && l.proto === proto);
+    return this.listenerList.find((l) => l.proto === proto);
+  }
+
+  private connectAndSend(p: Proto, dest: Address, data: Buffer, opts: SendOptions | undefined, tlsKey: string | undefined): Promise<ConnectionInfo> {
+    const spec = p.spec;
+    const l = this.pickListener(spec.name, opts?.listenerId);
+    if (opts?.listenerId !== undefined && !l) {
+      return Promise.reject(new ConnectionError(ErrorCodes.NO_SOCKET, `no ${spec.name} listener with id ${opts.listenerId}`));
+    }
+    const localQ = l ? l.address : { host: isIP(dest.host) === 6 ? '::' : '0.0.0.0', port: 0 };
+    const { profile, matched } = this.resolve(spec.name, dest, localQ, l?.tag);
+    const noNew = matched ? profile.noNewConn : opts?.noNewConn === true;
+    if (noNew) return Promise.reject(new ConnectionError(ErrorCodes.NO_NEW_CONN, `no ${spec.name} connection to ${formatAddress(dest)} and no_new_conn is set`));
+    if (this.conns.size >= this.maxConnections) {
+      return Promise.reject(new ConnectionError(ErrorCodes.MAX_CONNECTIONS, `max connections (${this.maxConnections}) reached`));
+    }
+    let domain: TlsDomain | undefined;
+    if (spec.transport === 'tls') {
+      domain = this.tls.clientDomain(dest, opts?.tlsDomain, opts?.servername);
+      if (opts?.tlsDomain !== undefined && !domain) {
+        return Promise.reject(new ConnectionError(ErrorCodes.CONNECT_FAILED, `unknown TLS client domain "${opts.tlsDomain}"`));
+      }
+    }
+    const localHost = l && !['0.0.0.0', '::'].includes(l.address.host) && isIP(l.address.host) === isIP(dest.host) ? l.address.host : undefined;
+    const conn = this.newConn(p, {
+      remote: dest,
+      local: { host: localHost ?? (isIP(dest.host) === 6 ? '::' : '0.0.0.0'), port: 0 },
+      listener: l,
+      accepted: false,
+      profile,
+      state: ConnState.CONNECTING,
+      ...(tlsKey !== undefined ? { tlsKey } : {}),
+    });
+    conn.connectPromise = new Promise<Conn>((resolve, reject) => {
+      conn.connectResolve = resolve;
+      conn.connectReject = reject;
+    });
+    conn.enqueuePre(data);
+    p.stats.sndMsgs.inc();
+    const w = spec.write;
+    const timeoutMs = w.async && w.localConnectTimeout > 0 ? Math.min(w.localConnectTimeout, profile.connectTimeout) : profile.connectTimeout;
+    let socket: Socket;
+    if (spec.transport === 'tls') {
+      const servername = opts?.servername;
+      socket = tlsConnect({
+        host: dest.host,
+        port: dest.port,
+        ...(localHost !== undefined ? { localAddress: localHost } : {}),
+        ...(domain ? { secureContext: domain.context } : {}),
+        ...(servername !== undefined && isIP(servername) === 0 ? { servername } : {}),
+        rejectUnauthorized: domain ? domain.verifyCert : true,
+        // tls_mgm verifies the chain only, not the host name (OpenSSL SSL_VERIFY_PEER)
+        checkServerIdentity: () => undefined,
+      });
+      socket.once('connect', () => {
+        if (conn.closed) return;
+        if (conn.setupTimer) clearTimeout(conn.setupTimer);
+        conn.setupTimer = setTimeout(() => {
+          conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.TLS_HANDSHAKE_TIMEOUT, `TLS handshake not done within ${this.tlsHandshakeTimeout} ms`));
+        }, this.tlsHandshakeTimeout);
+      });
+    } else {
+      socket = netConnect({ host: dest.host, port: dest.port, ...(localHost !== undefined ? { localAddress: localHost } : {}) });
+    }
+    this.attach(conn, socket);
+    conn.setupTimer = setTimeout(() => {
+      conn.close('Async connect failed', new ConnectionError(ErrorCodes.CONNECT_TIMEOUT, `connect to ${formatAddress(dest)} not done within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once(spec.transport === 'tls' ? 'secureConnect' : 'connect', () => this.onConnected(p, conn, socket, domain));
+    return conn.connectPromise;
+  }
+
+  private onConnected(p: Proto, conn: Conn, socket: Socket, domain: TlsDomain | undefined): void {
+    if (conn.closed) return;
+    if (conn.setupTimer) clearTimeout(conn.setupTimer);
+    conn.setupTimer = null;
+    this.applyOptions(socket, conn.profile);
+    conn.local = { host: normalizeHost(socket.localAddress ?? conn.local.host), port: socket.localPort ?? 0 };
+    if (socket instanceof TLSSocket) {
+      conn.tls = { domain: domain?.name, authorized: socket.authorized };
+    }
+    conn.state = ConnState.OK;
+    conn.flushPre();
+    p.stats.connected.inc();
+    const resolve = conn.connectResolve;
+    conn.connectResolve = null;
+    conn.connectReject = null;
+    conn.announced = true;
+    this.emit('connect', conn);
+    resolve?.(conn);
+  }
+
+  // ---- UDP ------------------------------------------------------------------------------
+
+  private onDatagram(p: Proto, l: ListenerImpl, msg: Buffer, host: string, port: number): void {
+    p.stats.rcvBytes.inc(msg.length);
+    const remote = { host: normalizeHost(host), port };
+    let message: unknown;
+    try {
+      message = p.spec.decodeDatagram!(msg, remote, l);
+    } catch (err) {
+      p.stats.protoErrors.inc();
+      this.emit('error', { listener: l, error: err instanceof Error ? err : new Error(String(err)) });
+      return;
+    }
+    p.stats.rcvMsgs.inc();
+    if (this.handlers.datagram.length !== 0) this.emit('datagram', { proto: p.spec.name, listener: l, remote, message, receivedAt: Date.now() });
+  }
+
+  private sendUdp(p: Proto, dest: Address, data: Buffer, opts: SendOptions | undefined): Promise<undefined> {
+    const l = this.pickListener(p.spec.name, opts?.listenerId);
+    if (!l?.udp) return Promise.reject(new ConnectionError(ErrorCodes.NO_SOCKET, `no ${p.spec.name} listener to send from`));
+    const udp = l.udp;
+    return new Promise((resolve, reject) => {
+      udp.send(data, dest.port, dest.host, (err) => {
+        if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `udp send to ${formatAddress(dest)} failed: ${err.message}`, { cause: err }));
+        else {
+          p.stats.sndMsgs.inc();
+          p.stats.sndBytes.inc(data.length);
+          resolve(undefined);
+        }
+      });
+    });
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+
+  async shutdown(opts?: { deadlineMs?: number }): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const deadline = opts?.deadlineMs ?? 1000;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const closing: Promise<void>[] = [];
+    for (const l of this.listenerList) {
+      if (l.server) {
+        const s = l.server;
+        closing.push(new Promise((r) => s.close(() => r())));
+      }
+      if (l.udp) {
+        const u = l.udp;
+        closing.push(new Promise((r) => u.close(() => r())));
+      }
+    }
+    const flushing: Promise<void>[] = [];
+    for (const c of [...this.conns.values()]) {
+      if (c.state === ConnState.OK && c.socket && c.socket.writableLength > 0) {
+        const s = c.socket;
+        flushing.push(new Promise((r) => s.once('finish', () => r())));
+        c.end();
+      } else if (c.state !== ConnState.OK) {
+        c.close('Shutdown');
+      }
+    }
+    if (flushing.length > 0) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(flushing), new Promise<void>((r) => (t = setTimeout(r, deadline)))]);
+      if (t) clearTimeout(t);
+    }
+    for (const c of [...this.conns.values()]) c.close('Shutdown');
+    this.listenerList.length = 0;
+    await Promise.all(closing);
+  }
+}
+
+/** Creates the connection engine. Register protocols, then `listen` and `send`. */
+export function createEngine(opts: EngineOptions = {}): Engine {
+  return new EngineImpl(opts);
+}
