@@ -1,3 +1,4 @@
+/* global process, console, URL, setTimeout */
 // `pnpm bench` for @x/proto-tcp: macro benchmark of SIP over TCP on 127.0.0.1.
 // See README.md in this folder for method and caveats. Ports: 18400-18419 only.
 import { fork } from 'node:child_process';
@@ -69,7 +70,7 @@ const servers = [
   { key: 'echo', name: 'raw node:net echo', cmd: () => [process.execPath, [join(here, 'servers/echo.mjs')]] },
   {
     key: 'proto-tcp', name: '@x/proto-tcp',
-    cmd: (port) => [process.execPath, [
+    cmd: () => [process.execPath, [
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       join(here, 'servers/proto-tcp.mjs'),
     ]],
