@@ -83,6 +83,8 @@ export const ErrorCodes = {
   BAD_SOCKET_SPEC: 'ERR_BAD_SOCKET_SPEC',
   /** a bad option or parameter */
   INVALID_OPTION: 'ERR_INVALID_OPTION',
+  /** a module parameter the module does not have */
+  UNKNOWN_PARAM: 'ERR_UNKNOWN_PARAM',
   /** too many aliases, or an alias that points to another connection */
   ALIAS: 'ERR_CONN_ALIAS',
 } as const;

@@ -6,3 +6,6 @@ export { createEngine } from './engine/engine.js';
 export { parseSocketSpec, formatAddress, normalizeHost } from './address.js';
 export { DEFAULT_PROFILE, makeProfile, keepaliveOn } from './profile.js';
 export { createStatsRegistry } from './stats.js';
+export { validateParams, defineModule, type RawParam, type ParamValue } from './module/params.js';
+export { toTcpListEntry, tcpListJson, formatLocalTime, type TcpListEntry } from './module/tcp-list.js';
+export type { TlsDomain } from './engine/tls.js';
