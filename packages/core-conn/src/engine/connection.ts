@@ -65,6 +65,8 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   socket: Socket | null = null;
   framer: Framer<unknown> | null = null;
   closed = false;
+  /** why it closed: a sync write whose callback fires after destroy is failed with this */
+  closeError: Error | undefined;
   /** true once 'accept'/'connect' was emitted (TLS: after the handshake) */
   announced = false;
 
@@ -320,6 +322,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   close(reason: CloseReason, error?: Error): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeError = error ?? new ConnectionError(ErrorCodes.CLOSED, `connection closed: ${reason}`);
     this.state = reason === 'EOF received' ? ConnState.EOF : ConnState.BAD;
     if (this.writeTimer) clearTimeout(this.writeTimer);
     if (this.setupTimer) clearTimeout(this.setupTimer);

@@ -511,7 +511,9 @@ class EngineImpl implements Engine, ConnOwner {
     if (!conn.spec.write.async) {
       return new Promise((resolve, reject) => {
         conn.writeRaw(data, (err) => {
-          if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `write failed: ${err.message}`, { cause: err }));
+          // Node calls back without an error for writes cut short by destroy
+          if (conn.closed) reject(conn.closeError);
+          else if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `write failed: ${err.message}`, { cause: err }));
           else resolve(conn);
         });
         this.checkSlow(conn, t0, threshold);
