@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
@@ -390,12 +391,13 @@ class EngineImpl implements Engine, ConnOwner {
         conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `TLS domain "${chosen.name}" requires a client certificate`));
         return;
       }
-      if (chosen.verifyCert && hasCert && !ts.authorized) {
-        conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `client certificate rejected: ${String(ts.authorizationError)}`));
+      const verifyError = hasCert ? peerVerifyError(ts, chosen) : null;
+      if (chosen.verifyCert && hasCert && verifyError) {
+        conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `client certificate rejected: ${verifyError.message}`));
         return;
       }
       const servername = typeof (ts as unknown as { servername?: unknown }).servername === 'string' ? (ts as unknown as { servername: string }).servername : undefined;
-      conn.tls = { domain: chosen.name, authorized: ts.authorized, ...(servername ? { servername } : {}), ...(hasCert ? { peerCertificate: cert } : {}) };
+      conn.tls = { domain: chosen.name, authorized: hasCert && !verifyError, ...(servername ? { servername } : {}), ...(hasCert ? { peerCertificate: cert } : {}) };
       p.stats.accepted.inc();
       conn.announced = true;
       this.emit('accept', conn);
@@ -698,6 +700,24 @@ class EngineImpl implements Engine, ConnOwner {
     this.listenerList.length = 0;
     await Promise.all(closing);
   }
+}
+
+/**
+ * Chain verification of a client certificate. A TLSSocket wrapped by hand (rather than by
+ * tls.Server) does not compute `authorized`; Node's own server does it with the handle's
+ * verifyError(), which we use when present, else we check direct issuance by the domain CAs.
+ */
+function peerVerifyError(ts: TLSSocket, domain: TlsDomain): Error | null {
+  const handle = (ts as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  if (handle && typeof handle.verifyError === 'function') return handle.verifyError() ?? null;
+  const peer = ts.getPeerX509Certificate();
+  if (!peer || !domain.ca) return new Error('no CA to verify against');
+  const blocks = domain.ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  for (const b of blocks) {
+    const ca = new X509Certificate(b);
+    if (peer.checkIssued(ca) && peer.verify(ca.publicKey)) return null;
+  }
+  return new Error('certificate not issued by a trusted CA');
 }
 
 /** Creates the connection engine. Register protocols, then `listen` and `send`. */
