@@ -22,7 +22,7 @@ describe('connection reuse and aliases', () => {
     const viaNew = await a.send('lp', lb.address, encode('new'));
     expect(viaNew!.id).not.toBe(acc.id);
     await until(() => gotB.messages.length === 1);
-    viaNew && a.close(viaNew.id);
+    a.close(viaNew!.id);
     await until(() => a.connections().length === 1);
     // with the alias, a reuses the accepted connection for b's listener port
     expect(a.addAlias(acc.id, lb.address.port)).toBe(true);

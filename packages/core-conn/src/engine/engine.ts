@@ -514,7 +514,7 @@ class EngineImpl implements Engine, ConnOwner {
       return new Promise((resolve, reject) => {
         conn.writeRaw(data, (err) => {
           // Node calls back without an error for writes cut short by destroy
-          if (conn.closed) reject(conn.closeError);
+          if (conn.closed) reject(conn.closeError ?? new ConnectionError(ErrorCodes.CLOSED, 'connection closed'));
           else if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `write failed: ${err.message}`, { cause: err }));
           else resolve(conn);
         });

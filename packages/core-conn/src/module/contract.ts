@@ -84,6 +84,7 @@ export interface StatsRegistry {
 }
 
 /** Calls a route-script export by name; undefined when the script does not export it. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- says that the call may be async
 export type RouteCaller = (name: string, ctx: unknown) => Promise<unknown> | unknown;
 
 /** A named HEP destination that tracing can send to (proto-hep implements it). */
