@@ -14,7 +14,7 @@ const BASE_PORT = Number(process.env.X_BENCH_PORT ?? 18400);
 const STEP_MS = Number(process.env.X_BENCH_STEP_MS ?? 1500);
 const DEADLINE = Date.now() + 170_000;
 const only = process.env.X_BENCH_ONLY?.split(',');
-const profileDir = process.env.X_BENCH_CPU_PROF; // node --cpu-prof of the proto-tcp responder
+const profileDir = process.env.X_BENCH_CPU_PROF; // node --cpu-prof of the Node servers
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- load generator (separate process) ----
@@ -77,16 +77,14 @@ async function ramp(server, base) {
 }
 
 // ---- servers under test ----
+const nodeServer = (file) => () => [process.execPath, [
+  ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  join(here, 'servers', file),
+]];
 const servers = [
-  { key: 'echo', name: 'raw node:net echo', cmd: () => [process.execPath, [join(here, 'servers/echo.mjs')]] },
-  {
-    key: 'proto-tcp', name: '@x/proto-tcp',
-    cmd: () => [process.execPath, [
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      join(here, 'servers/proto-tcp.mjs'),
-    ]],
-  },
-  { key: 'naive', name: 'naive node:net', cmd: () => [process.execPath, [join(here, 'servers/naive.mjs')]] },
+  { key: 'echo', name: 'raw node:net echo', cmd: nodeServer('echo.mjs') },
+  { key: 'proto-tcp', name: '@x/proto-tcp', cmd: nodeServer('proto-tcp.mjs') },
+  { key: 'naive', name: 'naive node:net', cmd: nodeServer('naive.mjs') },
   { key: 'kamailio', name: 'Kamailio 5.6 sl', readyMs: 1000, cmd: (port, dir) => ['kamailio', kamailioArgs(dir, port)] },
 ].filter((s) => !only || only.includes(s.key));
 
