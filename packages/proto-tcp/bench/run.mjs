@@ -1,7 +1,7 @@
 /* global process, console, URL, setTimeout */
 // `pnpm bench` for @x/proto-tcp: macro benchmark of SIP over TCP on 127.0.0.1.
 // See README.md in this folder for method and caveats. Ports: 18400-18419 only.
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,13 @@ const servers = [
 ].filter((s) => !only || only.includes(s.key));
 
 const results = { machine: {}, servers: {} };
+
+// Micro-benchmark first (tinybench, a few seconds): the framer alone, no sockets.
+if (!only || only.includes('framer')) {
+  const micro = spawnSync(process.execPath, [join(here, 'framer.bench.mjs')], { encoding: 'utf8', timeout: 30_000 });
+  console.log(`(0) framing only, tinybench\n${(micro.stdout || micro.stderr || '').trimEnd()}\n`);
+  results.framer = micro.stdout;
+}
 const work = mkdtempSync(join(tmpdir(), 'x-bench-'));
 let failed = false;
 try {
