@@ -1,0 +1,234 @@
+import { SipErrorCodes, SipProtocolError } from './errors.js';
+
+/** One header line of a message (folded lines joined with a single space). */
+export interface SipHeader {
+  /** the name as written */
+  name: string;
+  /** lower-case full name; compact forms expanded (v -> via, i -> call-id...) */
+  key: string;
+  value: string;
+}
+
+const COMPACT: Record<string, string> = {
+  v: 'via',
+  f: 'from',
+  t: 'to',
+  i: 'call-id',
+  l: 'content-length',
+  m: 'contact',
+  c: 'content-type',
+  k: 'supported',
+  s: 'subject',
+  e: 'content-encoding',
+};
+
+/** The first line of a message. */
+export type StartLine =
+  | { isRequest: true; method: string; uri: string }
+  | { isRequest: false; status: number; reason: string };
+
+/** Offset of the first body byte (after LF LF or LF CR LF), or buf.length when there is none. */
+export function headerEnd(buf: Buffer): number {
+  let i = buf.indexOf(10);
+  while (i !== -1 && i + 1 < buf.length) {
+    const n = buf[i + 1];
+    if (n === 10) return i + 2;
+    if (n === 13 && buf[i + 2] === 10) return i + 3;
+    i = buf.indexOf(10, i + 1);
+  }
+  return buf.length;
+}
+
+/** Parses the start line: `METHOD uri SIP/2.0` or `SIP/2.0 code reason`. Throws ERR_SIP_BAD_MESSAGE. */
+export function parseStartLine(buf: Buffer): StartLine {
+  let eol = buf.indexOf(10);
+  if (eol === -1) eol = buf.length;
+  const line = buf.toString('latin1', 0, eol).replace(/\r$/, '');
+  if (line.startsWith('SIP/2.0 ')) {
+    const m = /^SIP\/2\.0 (\d{3})(?: (.*))?$/.exec(line);
+    if (!m) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `bad status line: ${JSON.stringify(line.slice(0, 80))}`);
+    return { isRequest: false, status: Number(m[1]), reason: m[2] ?? '' };
+  }
+  const m = /^([!-~]+) (\S+) SIP\/2\.0$/i.exec(line);
+  if (!m) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `bad request line: ${JSON.stringify(line.slice(0, 80))}`);
+  return { isRequest: true, method: m[1]!, uri: m[2]! };
+}
+
+/** True when the message is a response (starts with `SIP/2.0 `); no string conversion. */
+export function isResponse(buf: Buffer): boolean {
+  return buf.length >= 8 && buf.toString('latin1', 0, 8) === 'SIP/2.0 ';
+}
+
+/** Every header line of the header section, in order. Latin1, so bytes round-trip exactly. */
+export function parseHeaders(buf: Buffer): SipHeader[] {
+  const end = headerEnd(buf);
+  const text = buf.toString('latin1', 0, end);
+  const lines = text.split('\n');
+  const out: SipHeader[] = [];
+  for (let n = 1; n < lines.length; n++) {
+    let line = lines[n]!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line === '') break;
+    const last = out[out.length - 1];
+    if ((line[0] === ' ' || line[0] === '\t') && last) {
+      last.value += ' ' + line.trim();
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim();
+    const lower = name.toLowerCase();
+    out.push({ name, key: COMPACT[lower] ?? lower, value: line.slice(colon + 1).trim() });
+  }
+  return out;
+}
+
+/** The first value of a header (compact forms match), or undefined. */
+export function getHeader(headers: readonly SipHeader[], key: string): string | undefined {
+  const k = key.toLowerCase();
+  const want = COMPACT[k] ?? k;
+  for (const h of headers) if (h.key === want) return h.value;
+  return undefined;
+}
+
+/** Splits a header value on commas outside quotes and angle brackets (Via: a, b). */
+export function splitCommas(value: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let from = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '"' && value[i - 1] !== '\\') quoted = !quoted;
+    else if (!quoted && c === '<') depth++;
+    else if (!quoted && c === '>') depth--;
+    else if (!quoted && depth === 0 && c === ',') {
+      out.push(value.slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  out.push(value.slice(from).trim());
+  return out.filter((s) => s !== '');
+}
+
+/** The parts of a Via that matter for transport: sent-by host/port and the RFC 5923 `alias` param. */
+export interface ViaInfo {
+  transport: string;
+  host: string;
+  /** null when the Via has no port */
+  port: number | null;
+  alias: boolean;
+  params: Record<string, string | true>;
+}
+
+/** Parses one Via value `SIP/2.0/TCP host[:port];params`. Throws ERR_SIP_BAD_MESSAGE. */
+export function parseVia(value: string): ViaInfo {
+  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9_-]+)\s+(\[[0-9A-Fa-f:.]+\]|[^\s;:]+)(?:\s*:\s*(\d{1,5}))?\s*(.*)$/.exec(value);
+  if (!m) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `bad Via: ${JSON.stringify(value.slice(0, 80))}`);
+  const params: Record<string, string | true> = {};
+  for (const p of m[4]!.split(';')) {
+    const t = p.trim();
+    if (!t) continue;
+    const eq = t.indexOf('=');
+    if (eq === -1) params[t.toLowerCase()] = true;
+    else params[t.slice(0, eq).trim().toLowerCase()] = t.slice(eq + 1).trim();
+  }
+  const port = m[3] === undefined ? null : Number(m[3]);
+  const host = m[2]!.startsWith('[') ? m[2]!.slice(1, -1) : m[2]!;
+  return { transport: m[1]!.toUpperCase(), host, port: port !== null && port <= 65535 ? port : null, alias: 'alias' in params, params };
+}
+
+/** The top-most Via of a message (first value of the first Via header), or undefined. */
+export function topVia(buf: Buffer | readonly SipHeader[]): ViaInfo | undefined {
+  const headers = Buffer.isBuffer(buf) ? parseHeaders(buf) : buf;
+  const v = getHeader(headers, 'via');
+  if (v === undefined) return undefined;
+  const first = splitCommas(v)[0];
+  return first === undefined ? undefined : parseVia(first);
+}
+
+/** What a reply needs from its request. */
+export interface DialogIds {
+  vias: string[];
+  from: string;
+  to: string;
+  callId: string;
+  cseq: string;
+}
+
+/** Extracts Via(s), From, To, Call-ID and CSeq. Throws ERR_SIP_BAD_MESSAGE when one is missing. */
+export function dialogIds(headers: readonly SipHeader[]): DialogIds {
+  const vias: string[] = [];
+  let from: string | undefined;
+  let to: string | undefined;
+  let callId: string | undefined;
+  let cseq: string | undefined;
+  for (const h of headers) {
+    switch (h.key) {
+      case 'via':
+        vias.push(h.value);
+        break;
+      case 'from':
+        from ??= h.value;
+        break;
+      case 'to':
+        to ??= h.value;
+        break;
+      case 'call-id':
+        callId ??= h.value;
+        break;
+      case 'cseq':
+        cseq ??= h.value;
+        break;
+    }
+  }
+  const missing = [vias.length ? '' : 'Via', from ? '' : 'From', to ? '' : 'To', callId ? '' : 'Call-ID', cseq ? '' : 'CSeq'].filter(Boolean);
+  if (missing.length) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `request lacks ${missing.join(', ')}`);
+  return { vias, from: from!, to: to!, callId: callId!, cseq: cseq! };
+}
+
+function hasTag(nameAddr: string): boolean {
+  // the tag is a param after the URI: outside <...> when brackets are used
+  const gt = nameAddr.lastIndexOf('>');
+  return /;\s*tag\s*=/i.test(gt === -1 ? nameAddr : nameAddr.slice(gt));
+}
+
+/** A To tag for replies: random, 16 hex chars. */
+export function makeTag(): string {
+  return Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0') + Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+}
+
+/** `Name: value` pairs, as an object or an array (to repeat a name). */
+export type ExtraHeaders = Record<string, string | number> | ReadonlyArray<readonly [string, string | number]>;
+
+/**
+ * Builds a stateless SIP response to `request`: the request's Via headers (all, in order),
+ * From, To (with a tag added if it has none and status > 100), Call-ID, CSeq, the extra
+ * headers, and `Content-Length: 0`. Throws ERR_SIP_BAD_MESSAGE for a response or a request
+ * lacking those headers, ERR_INVALID_OPTION-like SipProtocolError for a bad status.
+ */
+export function buildResponse(request: Buffer | readonly SipHeader[], status: number, reason: string, extraHeaders?: ExtraHeaders, toTag?: string): Buffer {
+  if (!Number.isInteger(status) || status < 100 || status > 699) {
+    throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `status must be an integer in 100..699, got ${String(status)}`);
+  }
+  if (/[\r\n]/.test(reason)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'reason phrase must not contain CR or LF');
+  if (Buffer.isBuffer(request) && isResponse(request)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response');
+  const headers = Buffer.isBuffer(request) ? parseHeaders(request) : request;
+  const ids = dialogIds(headers);
+  let to = ids.to;
+  if (status > 100 && !hasTag(to)) to += `;tag=${toTag ?? makeTag()}`;
+  let out = `SIP/2.0 ${status} ${reason}\r\n`;
+  for (const v of ids.vias) out += `Via: ${v}\r\n`;
+  out += `From: ${ids.from}\r\nTo: ${to}\r\nCall-ID: ${ids.callId}\r\nCSeq: ${ids.cseq}\r\n`;
+  if (extraHeaders) {
+    const pairs = Array.isArray(extraHeaders) ? (extraHeaders as ReadonlyArray<readonly [string, string | number]>) : Object.entries(extraHeaders);
+    for (const [name, value] of pairs) {
+      const v = String(value);
+      if (!/^[!-9;-~]+$/.test(name) || /[\r\n]/.test(v)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `bad extra header ${JSON.stringify(name)}`);
+      if (name.toLowerCase() === 'content-length' || name.toLowerCase() === 'l') continue;
+      out += `${name}: ${v}\r\n`;
+    }
+  }
+  out += 'Content-Length: 0\r\n\r\n';
+  return Buffer.from(out, 'latin1');
+}

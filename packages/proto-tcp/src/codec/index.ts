@@ -1,0 +1,20 @@
+export * from './errors.js';
+export { HeaderScanner, scanHeaders, MAX_CONTENT_LENGTH, type ScanResult } from './scanner.js';
+export {
+  headerEnd,
+  parseStartLine,
+  isResponse,
+  parseHeaders,
+  getHeader,
+  splitCommas,
+  parseVia,
+  topVia,
+  dialogIds,
+  makeTag,
+  buildResponse,
+  type SipHeader,
+  type StartLine,
+  type ViaInfo,
+  type DialogIds,
+  type ExtraHeaders,
+} from './headers.js';

@@ -1,0 +1,103 @@
+import type { Address, ConnectionInfo } from '@x/core-conn';
+import { SipErrorCodes, SipProtocolError } from './codec/errors.js';
+import { buildResponse, getHeader, isResponse, parseHeaders, parseStartLine, type ExtraHeaders, type SipHeader } from './codec/headers.js';
+
+/** Sends bytes back on a message's connection (supplied by SipTcp). */
+export type ReplySender = (msg: SipMessage, data: Buffer) => Promise<void>;
+
+/**
+ * One framed SIP message as received. `raw` is exactly the bytes of the message (start line to
+ * end of body). Header fields are parsed lazily, on first access, so a handler that only looks
+ * at `raw` pays for nothing.
+ */
+export class SipMessage {
+  readonly raw: Buffer;
+  readonly conn: ConnectionInfo;
+  readonly receivedAt: number;
+  readonly isRequest: boolean;
+  private readonly sender: ReplySender;
+  private hdrs: SipHeader[] | undefined;
+  private start: ReturnType<typeof parseStartLine> | undefined;
+
+  constructor(raw: Buffer, conn: ConnectionInfo, receivedAt: number, sender: ReplySender) {
+    this.raw = raw;
+    this.conn = conn;
+    this.receivedAt = receivedAt;
+    this.isRequest = !isResponse(raw);
+    this.sender = sender;
+  }
+
+  /** the peer's address */
+  get source(): Address {
+    return this.conn.remote;
+  }
+
+  /** our local address the message arrived on */
+  get destination(): Address {
+    return this.conn.local;
+  }
+
+  private get startLine(): ReturnType<typeof parseStartLine> {
+    return (this.start ??= parseStartLine(this.raw));
+  }
+
+  /** request method (undefined for a response) */
+  get method(): string | undefined {
+    const s = this.startLine;
+    return s.isRequest ? s.method : undefined;
+  }
+
+  /** request URI (undefined for a response) */
+  get uri(): string | undefined {
+    const s = this.startLine;
+    return s.isRequest ? s.uri : undefined;
+  }
+
+  /** response status code (undefined for a request) */
+  get status(): number | undefined {
+    const s = this.startLine;
+    return s.isRequest ? undefined : s.status;
+  }
+
+  /** response reason phrase (undefined for a request) */
+  get reason(): string | undefined {
+    const s = this.startLine;
+    return s.isRequest ? undefined : s.reason;
+  }
+
+  /** every header line, in order (compact names expanded in `key`) */
+  get headers(): readonly SipHeader[] {
+    return (this.hdrs ??= parseHeaders(this.raw));
+  }
+
+  /** first value of a header, by full or compact name, case-insensitive */
+  header(name: string): string | undefined {
+    return getHeader(this.headers, name);
+  }
+
+  get callId(): string | undefined {
+    return this.header('call-id');
+  }
+
+  /** the body bytes (a view of `raw`) */
+  get body(): Buffer {
+    const cl = Number(this.header('content-length') ?? 0);
+    return this.raw.subarray(this.raw.length - cl);
+  }
+
+  /**
+   * Sends a stateless response on the connection the request came on (Via, From, To + tag,
+   * Call-ID, CSeq copied; Content-Length: 0). Rejects with a ConnectionError when the
+   * connection is gone, a SipProtocolError when this is not a usable request.
+   */
+  reply(status: number, reason: string, headers?: ExtraHeaders): Promise<void> {
+    if (!this.isRequest) return Promise.reject(new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response'));
+    let data: Buffer;
+    try {
+      data = buildResponse(this.headers, status, reason, headers);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.sender(this, data);
+  }
+}
