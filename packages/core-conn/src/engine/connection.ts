@@ -91,6 +91,9 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   private writeTimer: NodeJS.Timeout | null = null;
   private flushedAtCheck = 0;
   private readonly onWriteTimer: () => void;
+  private wroteSinceSweep = false;
+  /** one settled promise reused by every async send: no allocation per message */
+  readonly resolvedSelf: Promise<Conn>;
   /** connect / TLS handshake timer */
   setupTimer: NodeJS.Timeout | null = null;
   connectPromise: Promise<Conn> | null = null;
@@ -123,6 +126,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.maxChunks = init.profile.attrs.maxMsgChunks ?? init.spec.maxMsgChunks;
     this.onData = this.handleData.bind(this);
     this.onWriteTimer = this.checkWrite.bind(this);
+    this.resolvedSelf = Promise.resolve(this);
   }
 
   get queuedBytes(): number {
@@ -242,11 +246,12 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     }
   }
 
+  /**
+   * Writes mark the connection used; the sweep turns the mark into a lifetime refresh, so the
+   * write path reads no clock (OpenSIPS's own lifetime ticks are 1 s coarse anyway).
+   */
   private refreshLifetime(): void {
-    const now = this.owner.now();
-    this.lastUsedAt = now;
-    const lt = now + this.lifetimeMs;
-    if (lt > this.lifetime) this.lifetime = lt;
+    this.wroteSinceSweep = true;
   }
 
   private writeTimeoutMs(): number {
@@ -304,6 +309,12 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   /** Sweep check; returns true if it closed the connection. */
   sweep(now: number): boolean {
     if (this.state === ConnState.CONNECTING) return false;
+    if (this.wroteSinceSweep) {
+      this.wroteSinceSweep = false;
+      this.lastUsedAt = now;
+      const lt = now + this.lifetimeMs;
+      if (lt > this.lifetime) this.lifetime = lt;
+    }
     if (this.readDeadline !== 0 && now > this.readDeadline) {
       this.stats.limitCloses.inc();
       this.close('Timeout waiting for a complete message', new LimitError(ErrorCodes.READ_TIMEOUT, `no complete message within ${this.profile.msgReadTimeout} s`));
@@ -311,6 +322,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     }
     if (now > this.lifetime) {
       this.prune();
+      if (this.wroteSinceSweep) return this.sweep(now);
       if (now > this.lifetime) {
         this.close('Timeout on no traffic', new LimitError(ErrorCodes.LIFETIME, `no traffic for ${this.profile.conLifetime} s`));
         return true;

@@ -325,6 +325,7 @@ class EngineImpl implements Engine, ConnOwner {
 
   onClosed(conn: Conn, reason: CloseReason, error: Error | undefined): void {
     if (this.conns.get(conn.id) === conn) {
+
       this.conns.delete(conn.id);
       this.unindex(conn);
       const p = this.protos.get(conn.proto);
@@ -523,7 +524,7 @@ class EngineImpl implements Engine, ConnOwner {
     }
     conn.writeRaw(data);
     if (threshold > 0) this.checkSlow(conn, t0, threshold);
-    return Promise.resolve(conn);
+    return conn.resolvedSelf;
   }
 
   private checkSlow(conn: Conn, t0: number, thresholdUs: number): void {
