@@ -20,8 +20,8 @@ export type SipErrorCode = (typeof SipErrorCodes)[keyof typeof SipErrorCodes];
 /** Bytes that do not frame or parse as SIP. On a connection, the engine closes it ("Protocol error"). */
 export class SipProtocolError extends ProtocolError {
   constructor(code: SipErrorCode, message: string, options?: { cause?: unknown }) {
+    // name stays 'ProtocolError': core-conn and its compliance suite match errors by name
     super(code, message, options);
-    this.name = 'SipProtocolError';
   }
 }
 
@@ -29,6 +29,5 @@ export class SipProtocolError extends ProtocolError {
 export class SipConfigError extends ConfigError {
   constructor(code: SipErrorCode | 'ERR_INVALID_OPTION', message: string) {
     super(code, message);
-    this.name = 'SipConfigError';
   }
 }
