@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnState } from '../src/types.js';
 import { collect, lpEngine, rawClient, stopAll, until, waitFor } from './helpers.js';
-import { encode, PING_FRAME, PONG_FRAME } from './lp-proto.js';
+import { encode, lpSpec, PING_FRAME, PONG_FRAME } from './lp-proto.js';
 
 afterEach(stopAll);
 
@@ -102,6 +102,24 @@ describe('listen and dial', () => {
     const client = lpEngine();
     await expect(client.send('lp', { host: '127.0.0.1', port }, encode('x'))).rejects.toMatchObject({ code: 'ERR_CONN_CONNECT_FAILED' });
     expect(client.connections()).toHaveLength(0);
+  });
+
+  it('shutdown flushes queued writes, closes everything and refuses new work', async () => {
+    const server = lpEngine({}, lpSpec({ maxMsgBytes: 1 << 20, maxMsgChunks: 0 }));
+    const l = await server.listen('lp:127.0.0.1:0');
+    const got = collect(server);
+    const client = lpEngine();
+    const closes = collect(client).closes;
+    const big = encode(Buffer.alloc(512 * 1024, 3));
+    await client.send('lp', l.address, encode('first'));
+    for (let i = 0; i < 8; i++) await client.send('lp', l.address, big);
+    await client.shutdown({ deadlineMs: 3000 });
+    expect(closes.map((c) => c.reason)).toEqual(['Shutdown']);
+    expect(client.connections()).toHaveLength(0);
+    await until(() => got.messages.length === 9, 5000);
+    expect((got.messages[8]!.message as Buffer).length).toBe(512 * 1024);
+    await expect(client.send('lp', l.address, encode('late'))).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
+    await expect(client.listen('lp:127.0.0.1:0')).rejects.toMatchObject({ code: 'ERR_CONN_CLOSED' });
   });
 
   it('rejects unknown protocols and listening without a port', async () => {

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { collect, lpEngine, rawClient, stopAll, until, waitFor } from './helpers.js';
 import { makePki, type TestPki } from './certs.js';
 import { encode, lpSpec } from './lp-proto.js';
+import { stuckPeer } from './stuck-peer.js';
 
 let pki: TestPki;
 let dir: string;
@@ -130,6 +131,16 @@ describe('TLS domains', () => {
     expect(ev.reason).toBe('TLS handshake failed');
     expect(ev.error).toMatchObject({ code: 'ERR_CONN_TLS_HANDSHAKE_TIMEOUT' });
     sock.destroy();
+  });
+
+  it('client side: a server that never answers the handshake fails the send with ERR_CONN_TLS_HANDSHAKE_TIMEOUT', async () => {
+    const peer = await stuckPeer();
+    const client = tlsEngine([{ name: 'cli', side: 'client', caList: pki.ca.cert }], 100);
+    const closed = waitFor(client, 'close');
+    await expect(client.send('lps', peer.address, encode('x'))).rejects.toMatchObject({ code: 'ERR_CONN_TLS_HANDSHAKE_TIMEOUT' });
+    expect((await closed).reason).toBe('TLS handshake failed');
+    expect(client.connections()).toHaveLength(0);
+    await peer.close();
   });
 
   it('validates domains: server needs cert and key, unreadable files and bad methods are ConfigErrors', async () => {

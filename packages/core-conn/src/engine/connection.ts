@@ -333,6 +333,8 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
 
   close(reason: CloseReason, error?: Error): void {
     if (this.closed) return;
+    // the peer answering our shutdown FIN is part of the shutdown, not an EOF of its own
+    if (this.shuttingDown && reason === 'EOF received' && !error) reason = 'Shutdown';
     this.closed = true;
     this.closeError = error ?? new ConnectionError(ErrorCodes.CLOSED, `connection closed: ${reason}`);
     this.state = reason === 'EOF received' ? ConnState.EOF : ConnState.BAD;
@@ -354,8 +356,20 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.owner.onClosed(this, reason, error);
   }
 
-  /** Graceful end for shutdown: flush what is queued, then FIN. */
-  end(): void {
-    if (this.socket && !this.closed) this.socket.end();
+  private shuttingDown = false;
+
+  /** Graceful end for shutdown: flush what is queued, then FIN; resolves once closed. */
+  end(): Promise<void> {
+    const sock = this.socket;
+    if (!sock || this.closed) return Promise.resolve();
+    this.shuttingDown = true;
+    return new Promise((resolve) => {
+      sock.once('close', () => resolve());
+      sock.once('finish', () => {
+        this.close('Shutdown');
+        resolve();
+      });
+      sock.end();
+    });
   }
 }

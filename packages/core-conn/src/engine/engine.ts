@@ -685,9 +685,7 @@ class EngineImpl implements Engine, ConnOwner {
     const flushing: Promise<void>[] = [];
     for (const c of [...this.conns.values()]) {
       if (c.state === ConnState.OK && c.socket && c.socket.writableLength > 0) {
-        const s = c.socket;
-        flushing.push(new Promise((r) => s.once('finish', () => r())));
-        c.end();
+        flushing.push(c.end());
       } else if (c.state !== ConnState.OK) {
         c.close('Shutdown');
       }
