@@ -6,13 +6,20 @@ import { createSipTcp } from '@x/proto-tcp';
 const port = Number(process.argv[2]);
 const sip = await createSipTcp({
   listen: [`tcp:127.0.0.1:${port}`],
-  // Every limit on, at OpenSIPS defaults (see the package README for each).
+  // Every proto_tcp limit on, at OpenSIPS defaults (see the package README for each).
   params: JSON.parse(process.env.X_BENCH_PARAMS ?? '{}'),
+  // Sized like the Kamailio side (tcp_max_connections=16384, its listen backlog of 1024).
+  // OpenSIPS's tcp_socket_backlog default of 10 drops SYNs under connection-per-request
+  // load, which shows as ~1 s (SYN retransmit) RTTs: X_BENCH_BACKLOG=10 to see it.
+  engineOptions: { maxConnections: 16384, socketBacklog: Number(process.env.X_BENCH_BACKLOG ?? 1024) },
 });
+let replyErrors = 0;
 sip.on('request', (msg) => {
-  if (msg.method !== 'ACK') msg.reply(200, 'OK');
+  // A reply to a connection that is already gone rejects; the load generator counts the loss.
+  if (msg.method !== 'ACK') msg.reply(200, 'OK').catch(() => { replyErrors++; });
 });
 const stop = async () => {
+  if (replyErrors) process.stderr.write(`proto-tcp responder: ${replyErrors} replies failed\n`);
   await sip.close?.();
   process.exit(0);
 };
