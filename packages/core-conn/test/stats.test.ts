@@ -30,6 +30,7 @@ describe('stats registry', () => {
     const stats = createStatsRegistry();
     const server = lpEngine({ stats });
     const l = await server.listen('lp:127.0.0.1:0');
+    expect(server.stats).toBe(stats);
     const client = lpEngine({ stats: createStatsRegistry() });
     server.on('message', (ev) => void server.send('lp', ev.conn.remote, encode('ok'), { connectionId: ev.conn.id }));
     for (let i = 0; i < 3; i++) await client.send('lp', l.address, encode('hello'));

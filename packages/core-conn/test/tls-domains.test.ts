@@ -55,6 +55,7 @@ describe('TLS domains', () => {
     const c = await client.send('lps', l.address, encode('ping'));
     expect(c!.tls?.domain).toBe('cli');
     expect(c!.tls?.authorized).toBe(true);
+    expect(cnOf(c!.tls?.peerCertificate)).toContain('a.example');
     await until(() => back.messages.length === 1);
     expect(got.accepts[0]!.tls?.domain).toBe('srv');
     expect(got.messages[0]!.conn.transport).toBe('tls');

@@ -617,7 +617,14 @@ class EngineImpl implements Engine, ConnOwner {
     this.applyOptions(socket, conn.profile);
     conn.local = { host: normalizeHost(socket.localAddress ?? conn.local.host), port: socket.localPort ?? 0 };
     if (socket instanceof TLSSocket) {
-      conn.tls = { domain: domain?.name, authorized: socket.authorized };
+      const cert = socket.getPeerCertificate();
+      const servername = typeof socket.servername === 'string' ? socket.servername : undefined;
+      conn.tls = {
+        domain: domain?.name,
+        authorized: socket.authorized,
+        ...(servername ? { servername } : {}),
+        ...(cert && Object.keys(cert).length > 0 ? { peerCertificate: cert } : {}),
+      };
     }
     conn.state = ConnState.OK;
     conn.flushPre();

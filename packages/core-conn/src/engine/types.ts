@@ -51,6 +51,8 @@ export interface EngineOptions {
 /** The connection engine every protocol shares. */
 export interface Engine {
   readonly defaultProfile: ConnectionProfile;
+  /** the registry the engine counts into (EngineOptions.stats, or its own) */
+  readonly stats: StatsRegistry;
   registerProtocol(spec: ProtocolSpec<unknown>): void;
   protocol(name: string): ProtocolSpec<unknown> | undefined;
   /** opens a listener; `spec` may be a string `proto:host[:port]`; port 0 = ephemeral */
