@@ -1,0 +1,235 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CloseEvent } from '@x/core-conn';
+import { createSipTcp, protoTcpModule, resolveParams, tcpProtocolSpec, PROTO_TCP_DEFAULTS, type ProtoTcpParams } from '../src/index.js';
+import { blackholePeer, rawPeer, responder, sipReq, sleep, stopAll, stuckPeer, until } from './helpers.js';
+
+afterEach(stopAll);
+
+const BIG = sipReq('big', { method: 'MESSAGE', body: 'b'.repeat(60000) });
+
+/** A sender SipTcp with these params; records its close events. */
+async function sender(params: Partial<ProtoTcpParams>, connectTimeout = 5000) {
+  const { sip } = await responder(params, { defaultProfile: { connectTimeout } });
+  const closes: CloseEvent[] = [];
+  sip.on('close', (ev) => closes.push(ev));
+  return { sip, closes };
+}
+
+/** Sends BIG to a peer that never reads until a send fails or `max` sends; returns the count accepted and the error. */
+async function flood(send: () => Promise<unknown>, max: number): Promise<{ ok: number; err?: { code?: string } }> {
+  let ok = 0;
+  for (let i = 0; i < max; i++) {
+    try {
+      // async mode resolves at once; sync mode resolves when written, so do not wait forever
+      const r = await Promise.race([send().then(() => true), sleep(200).then(() => false)]);
+      if (!r) return { ok };
+      ok++;
+    } catch (e) {
+      return { ok, err: e as { code?: string } };
+    }
+  }
+  return { ok };
+}
+
+describe('parameters: validation and defaults', () => {
+  it('has the 9 transport params + 3 reserved trace params with OpenSIPS defaults', () => {
+    expect(resolveParams(undefined)).toEqual(PROTO_TCP_DEFAULTS);
+    expect(Object.keys(protoTcpModule.params).sort()).toEqual(
+      [
+        'tcp_port',
+        'tcp_send_timeout',
+        'tcp_max_msg_chunks',
+        'tcp_crlf_pingpong',
+        'tcp_crlf_drop',
+        'tcp_async',
+        'tcp_async_max_postponed_chunks',
+        'tcp_async_local_connect_timeout',
+        'tcp_async_local_write_timeout',
+        'trace_destination',
+        'trace_on',
+        'trace_filter_route',
+      ].sort(),
+    );
+    const spec = protoTcpModule.protocols!(resolveParams({}))[0]!;
+    expect(spec).toMatchObject({ name: 'tcp', defaultPort: 5060, maxMsgChunks: 4, maxMsgBytes: 65535 });
+    expect(spec.write).toEqual({ async: true, sendTimeout: 100, maxPostponedChunks: 32, localConnectTimeout: 100, localWriteTimeout: 10 });
+  });
+
+  it('rejects bad values with readable messages and stable codes', () => {
+    expect(() => resolveParams({ tcp_port: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('"tcp_port"') }));
+    expect(() => resolveParams({ tcp_crlf_drop: 2 as unknown as boolean })).toThrow(/expects 0 or 1/);
+    expect(() => resolveParams({ tcp_max_msg_chunks: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    expect(() => resolveParams({ nope: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_PARAM' }));
+    expect(resolveParams({ tcp_async: 0 as unknown as boolean, tcp_crlf_drop: '1' as unknown as boolean })).toMatchObject({ tcp_async: false, tcp_crlf_drop: true });
+  });
+
+  it('tcp_async_max_postponed_chunks is forced to >= 2 only when async', () => {
+    expect(tcpProtocolSpec(resolveParams({ tcp_async_max_postponed_chunks: 1 })).write.maxPostponedChunks).toBe(2);
+    expect(tcpProtocolSpec(resolveParams({ tcp_async_max_postponed_chunks: 1, tcp_async: false })).write.maxPostponedChunks).toBe(1);
+  });
+});
+
+describe('parameters: each one changes behaviour on real sockets', () => {
+  it('tcp_port is the default port of a socket spec and of a send target without one', async () => {
+    // find a free port, then let tcp_port name it
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const free = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const sip = await createSipTcp({ listen: ['tcp:127.0.0.1'], params: { tcp_port: free } });
+    try {
+      expect(sip.listeners[0]!.address.port).toBe(free);
+      const got = new Promise<string>((r) => sip.on('request', (m) => r(m.callId!)));
+      const cli = await createSipTcp({ listen: ['tcp:127.0.0.1:0'], params: { tcp_port: free } });
+      try {
+        await cli.send('127.0.0.1', sipReq('port-default'));
+        await cli.send('sip:svc@127.0.0.1;transport=tcp', sipReq('port-default-2'));
+        expect(await got).toBe('port-default@x');
+      } finally {
+        await cli.close();
+      }
+    } finally {
+      await sip.close();
+    }
+  });
+
+  it('tcp_max_msg_chunks: a message in 6 reads is refused with 4, accepted with 8', async () => {
+    const msg = Buffer.from(sipReq('chunks'));
+    const outcome = async (chunks: number): Promise<{ replies: number; closes: CloseEvent[] }> => {
+      const { sip, port, stats } = await responder({ tcp_max_msg_chunks: chunks });
+      const closes: CloseEvent[] = [];
+      sip.on('close', (ev) => closes.push(ev));
+      const peer = await rawPeer(port);
+      const rcv = stats.get('tcp:rcv_bytes')!;
+      const step = Math.ceil(msg.length / 6);
+      for (let i = 0; i < 6 && !peer.closed; i++) {
+        const before = rcv.value();
+        peer.sock.write(msg.subarray(i * step, (i + 1) * step));
+        // one server read per piece
+        await until(() => rcv.value() > before || peer.closed, 2000);
+      }
+      await until(() => peer.messages.length > 0 || peer.closed, 2000);
+      return { replies: peer.messages.length, closes };
+    };
+    const four = await outcome(4);
+    expect(four.replies).toBe(0);
+    expect(four.closes[0]).toMatchObject({ reason: 'Too many read chunks', error: { code: 'ERR_CONN_MAX_CHUNKS' } });
+    const eight = await outcome(8);
+    expect(eight.replies).toBe(1);
+    expect(eight.closes).toEqual([]);
+  });
+
+  it('tcp_crlf_pingpong: CRLF CRLF gets a CRLF pong with 1, nothing with 0', async () => {
+    for (const pp of [true, false]) {
+      const { port } = await responder({ tcp_crlf_pingpong: pp });
+      const peer = await rawPeer(port);
+      peer.sock.write('\r\n\r\n');
+      peer.sock.write(sipReq(`pp-${pp}`));
+      await until(() => peer.messages.length === 1);
+      expect(peer.messages).toHaveLength(1);
+      expect(peer.bytes().subarray(0, 2).toString()).toBe(pp ? '\r\n' : 'SI');
+    }
+  });
+
+  it('tcp_crlf_drop: a lone CRLF keepalive times out the connection with 0, is dropped with 1', async () => {
+    const run = async (drop: boolean): Promise<CloseEvent[]> => {
+      const { sip, port } = await responder({ tcp_crlf_drop: drop }, { defaultProfile: { msgReadTimeout: 0.2 } });
+      const closes: CloseEvent[] = [];
+      sip.on('close', (ev) => closes.push(ev));
+      const peer = await rawPeer(port);
+      peer.sock.write('\r\n');
+      await until(() => closes.length > 0, 800);
+      peer.sock.destroy();
+      return closes;
+    };
+    expect((await run(false))[0]).toMatchObject({ reason: 'Timeout waiting for a complete message', error: { code: 'ERR_CONN_READ_TIMEOUT' } });
+    expect(await run(true)).toEqual([]);
+  });
+
+  it('tcp_async + tcp_send_timeout: sync writes to a stuck peer time out after tcp_send_timeout; async ones do not', async () => {
+    const peer = await stuckPeer();
+    const sync = await sender({ tcp_async: false, tcp_send_timeout: 50 });
+    await flood(() => sync.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 2000);
+    expect(await until(() => sync.closes.length > 0, 3000)).toBe(true);
+    expect(sync.closes[0]).toMatchObject({ reason: 'Write timeout', error: { code: 'ERR_CONN_WRITE_TIMEOUT' } });
+
+    const syncLong = await sender({ tcp_async: false, tcp_send_timeout: 60000 });
+    await flood(() => syncLong.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 2000);
+    await sleep(400);
+    expect(syncLong.closes).toEqual([]);
+
+    // async: the same tiny send timeout is not used; only the local write timeout / queue limit apply
+    const async = await sender({ tcp_async: true, tcp_send_timeout: 50, tcp_async_local_write_timeout: 60000, tcp_async_max_postponed_chunks: 100000 });
+    const r = await flood(() => async.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 300);
+    expect(r.ok).toBe(300); // every async send is accepted at once, though the peer reads nothing
+    await sleep(400);
+    expect(async.closes).toEqual([]);
+  });
+
+  it('tcp_async_max_postponed_chunks: a peer that never reads is cut off at the queue limit', async () => {
+    const peer = await stuckPeer();
+    const small = await sender({ tcp_async_max_postponed_chunks: 4, tcp_async_local_write_timeout: 60000 });
+    const a = await flood(() => small.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 3000);
+    expect(a.err?.code).toBe('ERR_CONN_QUEUE_FULL');
+    expect(small.closes[0]).toMatchObject({ reason: 'Write queue full' });
+    const large = await sender({ tcp_async_max_postponed_chunks: 200, tcp_async_local_write_timeout: 60000 });
+    const b = await flood(() => large.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 3000);
+    expect(b.err?.code).toBe('ERR_CONN_QUEUE_FULL');
+    // the kernel absorbs about the same in both runs; the difference is the user-space queue
+    expect(b.ok - a.ok).toBeGreaterThanOrEqual(150);
+  });
+
+  it('tcp_async_local_write_timeout: a queued chunk not written in time closes the connection', async () => {
+    const peer = await stuckPeer();
+    const short = await sender({ tcp_async_local_write_timeout: 50, tcp_async_max_postponed_chunks: 100000 });
+    await flood(() => short.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 300);
+    expect(await until(() => short.closes.length > 0, 3000)).toBe(true);
+    expect(short.closes[0]).toMatchObject({ reason: 'Write timeout', error: { code: 'ERR_CONN_WRITE_TIMEOUT' } });
+    const long = await sender({ tcp_async_local_write_timeout: 60000, tcp_async_max_postponed_chunks: 100000 });
+    await flood(() => long.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 300);
+    await sleep(400);
+    expect(long.closes).toEqual([]);
+  });
+
+  it('tcp_async_local_connect_timeout bounds a connect that hangs', async () => {
+    const hole = await blackholePeer();
+    const fast = await sender({ tcp_async_local_connect_timeout: 50 });
+    const t0 = Date.now();
+    await expect(fast.sip.send({ host: '127.0.0.1', port: hole.port }, sipReq('c1'))).rejects.toMatchObject({ code: 'ERR_CONN_CONNECT_TIMEOUT' });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const slow = await sender({ tcp_async_local_connect_timeout: 60000 });
+    const settled = await Promise.race([slow.sip.send({ host: '127.0.0.1', port: hole.port }, sipReq('c2')).then(() => 'sent', () => 'failed'), sleep(500).then(() => 'pending')]);
+    expect(settled).toBe('pending');
+  });
+});
+
+describe('alias_mode of the connection profile', () => {
+  const aliasesAfter = async (mode: 0 | 1 | 2, via: string, params: Partial<ProtoTcpParams> = {}): Promise<readonly number[]> => {
+    const { sip, port } = await responder(params, { defaultProfile: { aliasMode: mode } });
+    const peer = await rawPeer(port);
+    peer.sock.write(sipReq(`alias-${mode}`, { via }));
+    await until(() => peer.messages.length === 1);
+    const conn = sip.engine.connections('tcp')[0]!;
+    return conn.aliases.slice(1);
+  };
+  it('0 never, 1 only with ;alias, 2 always; the port is the top Via port or tcp_port', async () => {
+    expect(await aliasesAfter(0, 'SIP/2.0/TCP 127.0.0.1:5999;alias;branch=z9hG4bK1')).toEqual([]);
+    expect(await aliasesAfter(1, 'SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK1')).toEqual([]);
+    expect(await aliasesAfter(1, 'SIP/2.0/TCP 127.0.0.1:5999;alias;branch=z9hG4bK1')).toEqual([5999]);
+    expect(await aliasesAfter(2, 'SIP/2.0/TCP 127.0.0.1:5998;branch=z9hG4bK1')).toEqual([5998]);
+    expect(await aliasesAfter(2, 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1', { tcp_port: 5077 })).toEqual([5077]);
+  });
+
+  it('a reply routed by alias reuses the accepted connection', async () => {
+    const { sip, port } = await responder({}, { defaultProfile: { aliasMode: 1 } });
+    const peer = await rawPeer(port);
+    peer.sock.write(sipReq('alias-reuse', { via: 'SIP/2.0/TCP 127.0.0.1:5996;alias;branch=z9hG4bK1' }));
+    await until(() => peer.messages.length === 1);
+    await sip.send('127.0.0.1:5996', sipReq('back'));
+    await until(() => peer.messages.length === 2);
+    expect(peer.messages[1]!.toString()).toContain('Call-ID: back@x');
+    expect(sip.engine.connections('tcp')).toHaveLength(1);
+  });
+});
+
