@@ -1,0 +1,85 @@
+import type { Module, ParamSchema } from '@x/core-conn';
+
+/** OpenSIPS module names served by an @x package (the export is found by its `name`). */
+export const MODULE_PACKAGES: Readonly<Record<string, string>> = {
+  proto_tcp: '@x/proto-tcp',
+  proto_hep: '@x/proto-hep',
+  proto_bin: '@x/proto-bins',
+  proto_bins: '@x/proto-bins',
+  proto_msrp: '@x/proto-msrp',
+  proto_msrps: '@x/proto-msrp',
+  tcp_mgm: '@x/tcp-mgm',
+  tracing: '@x/tracing',
+};
+
+/** OpenSIPS modules the server implements itself (their params are still validated by schema). */
+export const BUILTIN_SCHEMAS: Readonly<Record<string, ParamSchema>> = {
+  httpd: {
+    ip: { type: 'string', default: '127.0.0.1', doc: 'address the HTTP server (MI, /metrics, /health) binds to' },
+    port: { type: 'int', default: 8888, min: 0, max: 65535, doc: 'HTTP port (0 = ephemeral)' },
+  },
+  mi_http: {
+    root: { type: 'string', default: 'mi', doc: 'path of the JSON-RPC endpoint (http://ip:port/<root>)' },
+  },
+  tls_mgm: {
+    server_domain: { type: 'string', multi: true, doc: 'defines a server TLS domain' },
+    client_domain: { type: 'string', multi: true, doc: 'defines a client TLS domain' },
+    certificate: { type: 'string', multi: true, doc: '"[dom]path" of the certificate (PEM)' },
+    private_key: { type: 'string', multi: true, doc: '"[dom]path" of the private key (PEM)' },
+    ca_list: { type: 'string', multi: true, doc: '"[dom]path" of the CA list (PEM)' },
+    verify_cert: { type: 'string', multi: true, doc: '"[dom]0|1" verify the peer certificate' },
+    require_cert: { type: 'string', multi: true, doc: '"[dom]0|1" require a client certificate (server domains)' },
+    match_ip_address: { type: 'string', multi: true, doc: '"[dom]ip:port,..." or "[dom]*"' },
+    match_sip_domain: { type: 'string', multi: true, doc: '"[dom]fqdn-glob,..." , "*" or "none"' },
+    tls_method: { type: 'string', multi: true, doc: '"[dom]TLSv1_2", "TLSv1_3", "TLSv1_2-TLSv1_3", "SSLv23"' },
+    ciphers_list: { type: 'string', multi: true, doc: '"[dom]cipher list"' },
+  },
+  // accepted so a stock opensips.cfg loads: node:tls is the TLS library
+  tls_openssl: {},
+};
+
+export const BUILTIN_DEPENDS: Readonly<Record<string, string[]>> = { mi_http: ['httpd'] };
+
+/** A module as the loader holds it: an @x module descriptor or a built-in. */
+export type LoadedModule =
+  | { kind: 'package'; name: string; module: Module; packageName: string }
+  | { kind: 'builtin'; name: string; params: ParamSchema };
+
+function isModule(v: unknown): v is Module {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Partial<Module>;
+  return typeof m.name === 'string' && typeof m.init === 'function' && typeof m.params === 'object';
+}
+
+/** `"proto_tcp.so"`, `"/usr/lib/opensips/modules/proto_tcp.so"` -> `proto_tcp` */
+export function moduleNameOf(path: string): string {
+  const base = path.replace(/\\/g, '/').split('/').pop() ?? path;
+  return base.replace(/\.so$/i, '');
+}
+
+export type PackageImporter = (pkg: string) => Promise<Record<string, unknown>>;
+
+const defaultImporter: PackageImporter = (pkg) => import(pkg) as Promise<Record<string, unknown>>;
+
+/**
+ * Finds the module descriptor for an OpenSIPS module name. Throws a plain Error with the
+ * reason (the caller adds file:line:col).
+ */
+export async function resolveModule(name: string, importer: PackageImporter = defaultImporter): Promise<LoadedModule> {
+  const builtin = BUILTIN_SCHEMAS[name];
+  if (builtin) return { kind: 'builtin', name, params: builtin };
+  const pkg = MODULE_PACKAGES[name];
+  if (!pkg) {
+    const known = [...Object.keys(MODULE_PACKAGES), ...Object.keys(BUILTIN_SCHEMAS)].sort();
+    throw new Error(`unknown module "${name}" (known: ${known.join(', ')})`);
+  }
+  let ns: Record<string, unknown>;
+  try {
+    ns = await importer(pkg);
+  } catch (err) {
+    throw new Error(`module "${name}" needs package ${pkg}, which cannot be loaded: ${(err as Error).message.split('\n')[0] ?? ''}`);
+  }
+  const found = Object.values(ns).find((v) => isModule(v) && v.name === name);
+  if (!found) throw new Error(`package ${pkg} does not export a module named "${name}"`);
+  return { kind: 'package', name, module: found as Module, packageName: pkg };
+}

@@ -1,0 +1,43 @@
+import type { ParamSchema } from '@x/core-conn';
+
+/** The core (global) parameters the server understands, as `name = value`. */
+export const globalSchema = {
+  log_level: { type: 'int', default: 3, min: -3, max: 4, doc: 'OpenSIPS log level: -3 alert, -2 crit, -1 err, 1 warn, 2 notice, 3 info, 4 debug' },
+  route_script: { type: 'string', doc: 'JS module whose named exports are the routes (path relative to the cfg file)' },
+  mpath: { type: 'string', doc: 'accepted for compatibility; modules are npm packages, not .so files' },
+  tcp_connection_lifetime: { type: 'int', default: 120, min: 0, unit: 's', doc: 'idle lifetime of a connection (default profile)' },
+  tcp_connect_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'connect timeout of outbound connections' },
+  tcp_max_msg_time: { type: 'int', default: 4, min: 0, unit: 's', doc: 'a partial message must complete within this' },
+  tcp_max_connections: { type: 'int', default: 2048, min: 1, doc: 'open connections (accepted + outbound)' },
+  tcp_keepalive: { type: 'bool', default: true, doc: 'SO_KEEPALIVE on connections' },
+  tcp_keepcount: { type: 'int', default: 0, min: 0, doc: 'keepalive probes before the connection is dropped' },
+  tcp_keepidle: { type: 'int', default: 0, min: 0, unit: 's', doc: 'idle time before keepalive probes' },
+  tcp_keepinterval: { type: 'int', default: 0, min: 0, unit: 's', doc: 'time between keepalive probes' },
+  tcp_accept_aliases: { type: 'int', default: 0, min: 0, max: 2, doc: 'alias mode: 0 off, 1 Via ;alias, 2 always' },
+  tcp_socket_backlog: { type: 'int', default: 10, min: 1, doc: 'listen() backlog' },
+  tcp_threshold: { type: 'int', default: 0, min: 0, unit: 'µs', doc: 'warn about sends slower than this (0 = off)' },
+  tcpthreshold: { type: 'int', min: 0, unit: 'µs', doc: 'alias of tcp_threshold' },
+  tcp_workers: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
+  tcp_threads: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
+} as const satisfies ParamSchema;
+
+/** The typed globals after validation. */
+export interface Globals {
+  log_level: number;
+  route_script?: string;
+  mpath?: string;
+  tcp_connection_lifetime: number;
+  tcp_connect_timeout: number;
+  tcp_max_msg_time: number;
+  tcp_max_connections: number;
+  tcp_keepalive: boolean;
+  tcp_keepcount: number;
+  tcp_keepidle: number;
+  tcp_keepinterval: number;
+  tcp_accept_aliases: number;
+  tcp_socket_backlog: number;
+  tcp_threshold: number;
+  tcpthreshold?: number;
+  tcp_workers?: number;
+  tcp_threads?: number;
+}

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { CfgError, CfgErrorCodes, type Where } from '../errors.js';
+import { Scanner, type Token } from './scanner.js';
+
+/** A value as written: an (optionally negative) integer or a quoted string. */
+export type CfgValue = { kind: 'int'; value: number } | { kind: 'string'; value: string };
+
+export type Statement =
+  | { type: 'global'; name: string; value: CfgValue; where: Where; valueWhere: Where }
+  | { type: 'socket'; keyword: 'socket' | 'listen'; text: string; where: Where; valueWhere: Where }
+  | { type: 'loadmodule'; path: string; where: Where; valueWhere: Where }
+  | { type: 'modparam'; module: string; param: string; value: CfgValue; where: Where; moduleWhere: Where; paramWhere: Where; valueWhere: Where };
+
+export interface ParsedCfg {
+  statements: Statement[];
+  /** every file read, the main one first */
+  files: string[];
+}
+
+export interface ParseOptions {
+  /** reads an included file; default: fs.readFileSync relative to the including file */
+  readFile?: (path: string) => string;
+  /** default 10 */
+  maxIncludeDepth?: number;
+}
+
+const ROUTE_BLOCKS = new Set([
+  'route', 'onreply_route', 'failure_route', 'branch_route', 'local_route', 'startup_route',
+  'timer_route', 'event_route', 'error_route', 'request_route', 'reply_route',
+]);
+/** `yes`/`no` style words OpenSIPS accepts for boolean globals */
+const BOOL_WORDS: Record<string, number> = { yes: 1, no: 0, on: 1, off: 0, true: 1, false: 0, enable: 1, disable: 0 };
+
+const EXPECTED_STATEMENT =
+  'expected a global parameter "name = value", loadmodule "x.so", modparam("module", "param", value), socket = / listen = proto:host[:port], include_file "file" or mpath = "dir"';
+
+function describe(t: Token): string {
+  switch (t.kind) {
+    case 'eof': return 'end of file';
+    case 'string': return `string ${JSON.stringify(t.value)}`;
+    case 'int': return `number ${t.text}`;
+    default: return `"${t.text}"`;
+  }
+}
+
+function syntax(t: Token, expected: string): CfgError {
+  return new CfgError(CfgErrorCodes.SYNTAX, t.where, `expected ${expected}, found ${describe(t)}`);
+}
+
+/**
+ * Parses the opensips.cfg transport dialect into a flat statement list, following
+ * include_file / import_file (relative to the including file). Semantics (which globals,
+ * which modules, which params) are checked later by `resolveConfig`, which has the modules.
+ */
+export function parseCfg(text: string, file: string, opts: ParseOptions = {}): ParsedCfg {
+  const out: ParsedCfg = { statements: [], files: [file] };
+  const read = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const maxDepth = opts.maxIncludeDepth ?? 10;
+
+  const parseOne = (src: string, name: string, depth: number): void => {
+    const s = new Scanner(src, name);
+    const expectPunct = (p: string, what: string): Token => {
+      const t = s.next();
+      if (t.kind !== 'punct' || t.text !== p) throw syntax(t, what);
+      return t;
+    };
+    const value = (what: string): { v: CfgValue; where: Where } => {
+      const t = s.next();
+      if (t.kind === 'int') return { v: { kind: 'int', value: t.value }, where: t.where };
+      if (t.kind === 'string') return { v: { kind: 'string', value: t.value }, where: t.where };
+      if (t.kind === 'ident' && Object.hasOwn(BOOL_WORDS, t.text.toLowerCase())) {
+        return { v: { kind: 'int', value: BOOL_WORDS[t.text.toLowerCase()]! }, where: t.where };
+      }
+      throw syntax(t, what);
+    };
+    const optionalSemicolon = (): void => {
+      const t = s.peek();
+      if (t.kind === 'punct' && t.text === ';') s.next();
+    };
+
+    for (;;) {
+      const t = s.next();
+      if (t.kind === 'eof') return;
+      if (t.kind === 'punct' && t.text === ';') continue;
+      if (t.kind !== 'ident') throw syntax(t, 'a statement (' + EXPECTED_STATEMENT + ')');
+      const kw = t.text.toLowerCase();
+
+      if (ROUTE_BLOCKS.has(kw)) {
+        throw new CfgError(
+          CfgErrorCodes.UNKNOWN_STATEMENT,
+          t.where,
+          `"${t.text}" blocks are not supported: routing is JavaScript here; export a "${kw === 'onreply_route' ? 'reply' : 'request'}" function from the module named by route_script = "./routes.mjs"`,
+        );
+      }
+      if (kw === 'loadmodule') {
+        const v = s.next();
+        if (v.kind !== 'string') throw syntax(v, 'a quoted module name or path after loadmodule, e.g. loadmodule "proto_tcp.so"');
+        out.statements.push({ type: 'loadmodule', path: v.value, where: t.where, valueWhere: v.where });
+        optionalSemicolon();
+        continue;
+      }
+      if (kw === 'include_file' || kw === 'import_file') {
+        const v = s.next();
+        if (v.kind !== 'string') throw syntax(v, `a quoted file name after ${kw}`);
+        if (depth >= maxDepth) throw new CfgError(CfgErrorCodes.FILE, v.where, `include depth exceeds ${maxDepth} (include loop?)`);
+        const path = isAbsolute(v.value) ? v.value : resolve(dirname(name), v.value);
+        let body: string;
+        try {
+          body = read(path);
+        } catch (err) {
+          throw new CfgError(CfgErrorCodes.FILE, v.where, `cannot read included file "${v.value}": ${(err as Error).message}`, { cause: err });
+        }
+        out.files.push(path);
+        optionalSemicolon();
+        parseOne(body, path, depth + 1);
+        continue;
+      }
+      if (kw === 'modparam') {
+        expectPunct('(', '"(" after modparam');
+        const m = s.next();
+        if (m.kind !== 'string') throw syntax(m, 'a quoted module name (or regex) as the first modparam argument');
+        expectPunct(',', '"," after the module name');
+        const p = s.next();
+        if (p.kind !== 'string') throw syntax(p, 'a quoted parameter name as the second modparam argument');
+        expectPunct(',', '"," after the parameter name');
+        const v = value('a quoted string or an integer as the modparam value');
+        expectPunct(')', '")" closing modparam');
+        optionalSemicolon();
+        out.statements.push({ type: 'modparam', module: m.value, param: p.value, value: v.v, where: t.where, moduleWhere: m.where, paramWhere: p.where, valueWhere: v.where });
+        continue;
+      }
+      const eq = s.peek();
+      if (eq.kind !== 'punct' || eq.text !== '=') {
+        throw new CfgError(CfgErrorCodes.UNKNOWN_STATEMENT, t.where, `unknown statement "${t.text}": ${EXPECTED_STATEMENT}`);
+      }
+      s.next();
+      if (kw === 'socket' || kw === 'listen') {
+        if (s.atQuote()) {
+          const v = s.next() as Extract<Token, { kind: 'string' }>;
+          optionalSemicolon();
+          out.statements.push({ type: 'socket', keyword: kw, text: v.value, where: t.where, valueWhere: v.where });
+          continue;
+        }
+        const rest = s.restOfLine();
+        if (rest.text === '') throw new CfgError(CfgErrorCodes.SYNTAX, rest.where, `expected proto:host[:port] after "${kw} =", found end of line`);
+        if (rest.text.includes('{')) {
+          throw new CfgError(CfgErrorCodes.BAD_SOCKET, rest.where, 'socket bonds ("bond:NAME { ... }") are not supported: declare each socket on its own line');
+        }
+        out.statements.push({ type: 'socket', keyword: kw, text: rest.text, where: t.where, valueWhere: rest.where });
+        continue;
+      }
+      const v = value(`a quoted string or an integer after "${t.text} ="`);
+      optionalSemicolon();
+      out.statements.push({ type: 'global', name: kw, value: v.v, where: t.where, valueWhere: v.where });
+    }
+  };
+
+  parseOne(text, file, 0);
+  return out;
+}

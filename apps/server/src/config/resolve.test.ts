@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { CfgError } from '../errors.js';
+import { fakeImporter } from './fixtures.test-helpers.js';
+import { parseCfg } from './parser.js';
+import { moduleMatches, resolveConfig } from './resolve.js';
+
+const load = (text: string) => resolveConfig(parseCfg(text, '/etc/x/a.cfg'), { importer: fakeImporter });
+
+async function err(text: string): Promise<CfgError> {
+  try {
+    await load(text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(CfgError);
+    return e as CfgError;
+  }
+  throw new Error('expected a CfgError');
+}
+
+describe('modparam module regex (OpenSIPS: whole name, case-insensitive)', () => {
+  it.each([
+    ['proto_tcp', 'proto_tcp', true],
+    ['PROTO_TCP', 'proto_tcp', true],
+    ['proto_.*', 'proto_tcp', true],
+    ['proto_.*', 'proto_hep', true],
+    ['proto', 'proto_tcp', false],
+    ['tcp', 'proto_tcp', false],
+    ['proto_(tcp|hep)', 'proto_hep', true],
+    ['proto_t', 'proto_tcp', false],
+    ['.*_tcp|httpd', 'httpd', true],
+  ])('%s vs %s -> %s', (re, name, want) => {
+    expect(moduleMatches(re, name)).toBe(want);
+  });
+
+  it('sets a param on every matching module that has it', async () => {
+    const r = await load('loadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\nmodparam("proto_.*", "tcp_max_msg_chunks", 9)\nmodparam("PROTO_HEP", "hep_id", "[a] 1.2.3.4:9060")\nmodparam("proto_hep", "hep_id", "[b] 1.2.3.4:9061")');
+    expect(r.modules.map((m) => [m.loaded.name, m.params])).toEqual([
+      ['proto_tcp', { tcp_max_msg_chunks: 9, tcp_port: 5060, tcp_async: true }],
+      ['proto_hep', { hep_id: ['[a] 1.2.3.4:9060', '[b] 1.2.3.4:9061'], hep_port: 9060 }],
+    ]);
+  });
+});
+
+describe('resolveConfig', () => {
+  it('maps globals, sockets with default ports, builtins and tls domains', async () => {
+    const r = await load([
+      'log_level = 4',
+      'tcp_connection_lifetime = 600',
+      'tcp_workers = 4',
+      'mpath = "/usr/lib/opensips/modules/"',
+      'route_script = "routes/r.mjs"',
+      'socket = tcp:127.0.0.1 as 10.0.0.1:5060 tag pub',
+      'listen = hep_udp:127.0.0.1:9999',
+      'loadmodule "proto_tcp.so"',
+      'loadmodule "proto_hep.so"',
+      'loadmodule "httpd.so"',
+      'loadmodule "mi_http.so"',
+      'loadmodule "tls_mgm.so"',
+      'modparam("httpd", "port", 14001)',
+      'modparam("mi_http", "root", "/json/")',
+      'modparam("proto_tcp", "tcp_port", 5070)',
+      'modparam("proto_tcp", "trace_filter_route", "tr")',
+      'modparam("tls_mgm", "server_domain", "srv")',
+      'modparam("tls_mgm", "certificate", "[srv]tls/cert.pem")',
+      'modparam("tls_mgm", "verify_cert", "[srv]0")',
+      'modparam("tls_mgm", "match_ip_address", "[srv]127.0.0.1:5061, 10.0.0.1:5061")',
+    ].join('\n'));
+    expect(r.globals).toMatchObject({ log_level: 4, tcp_connection_lifetime: 600, tcp_keepalive: true });
+    expect(r.notes.join('\n')).toMatch(/a\.cfg:3:1: tcp_workers accepted and ignored/);
+    expect(r.routeScript).toBe('/etc/x/routes/r.mjs');
+    expect(r.sockets.map((s) => s.spec)).toEqual([
+      { proto: 'tcp', host: '127.0.0.1', port: 5070, advertised: { host: '10.0.0.1', port: 5060 }, tag: 'pub' },
+      { proto: 'hep_udp', host: '127.0.0.1', port: 9999 },
+    ]);
+    expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 14001 });
+    expect(r.mi).toEqual({ root: 'json' });
+    expect(r.tlsDomains).toEqual([{ name: 'srv', side: 'server', certificate: '/etc/x/tls/cert.pem', verifyCert: false, matchIpAddress: ['127.0.0.1:5061', '10.0.0.1:5061'] }]);
+    expect(r.routeRefs).toEqual([{ module: 'proto_tcp', param: 'trace_filter_route', route: 'tr', where: { file: '/etc/x/a.cfg', line: 16, col: 45 } }]);
+  });
+
+  const cases: Array<[string, string, string, string]> = [
+    ['unknown module', 'log_level = 1\nloadmodule "dialog.so"', 'ERR_CFG_UNKNOWN_MODULE', '/etc/x/a.cfg:2:12: unknown module "dialog"'],
+    ['module package missing', 'loadmodule "proto_msrp.so"', 'ERR_CFG_UNKNOWN_MODULE', '/etc/x/a.cfg:1:12: module "proto_msrp" needs package @x/proto-msrp, which cannot be loaded'],
+    ['unknown global', 'loadmodule "proto_tcp.so"\n  children = 4', 'ERR_CFG_UNKNOWN_GLOBAL', '/etc/x/a.cfg:2:3: unknown global parameter "children"'],
+    ['global wrong type', 'log_level = "high"', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:13: core: parameter "log_level" expects an integer in -3..4, got "high"'],
+    ['global out of range', 'tcp_accept_aliases = 3', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:22: core: parameter "tcp_accept_aliases" expects an integer in 0..2, got 3'],
+    ['string global given a number', 'route_script = 5', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:16: core: parameter "route_script" expects a string, got 5'],
+    ['modparam before loadmodule', 'modparam("proto_tcp", "tcp_port", 5070)\nloadmodule "proto_tcp.so"', 'ERR_CFG_NO_MODULE_MATCH', '/etc/x/a.cfg:1:10: no loaded module matches "proto_tcp"'],
+    ['modparam regex matching nothing', 'loadmodule "proto_tcp.so"\nmodparam("tcp", "tcp_port", 5070)', 'ERR_CFG_NO_MODULE_MATCH', '/etc/x/a.cfg:2:10: no loaded module matches "tcp"'],
+    ['bad regex', 'loadmodule "proto_tcp.so"\nmodparam("proto_(", "tcp_port", 1)', 'ERR_CFG_SYNTAX', '/etc/x/a.cfg:2:10: bad module regular expression "proto_("'],
+    ['unknown param', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_bogus", 1)', 'ERR_CFG_UNKNOWN_PARAM', '/etc/x/a.cfg:2:23: unknown parameter "tcp_bogus" for module "proto_tcp" (known: proto_tcp: tcp_port, tcp_max_msg_chunks, tcp_async, trace_filter_route)'],
+    ['int param given a string', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_max_msg_chunks", "eight")', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:45: proto_tcp: parameter "tcp_max_msg_chunks" expects an integer >= 0, got "eight"'],
+    ['string param given an int', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "trace_filter_route", 3)', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:45: proto_tcp: parameter "trace_filter_route" expects a string, got 3'],
+    ['bool param given 2', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_async", 2)', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:36: proto_tcp: parameter "tcp_async" expects 0 or 1, got 2'],
+    ['bad socket', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1:99999', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:10: bad socket spec "tcp:127.0.0.1:99999": port 99999 is out of range'],
+    ['bad socket option', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 via 1.2.3.4', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:10: bad socket spec "tcp:127.0.0.1 via 1.2.3.4": unknown option "via"'],
+    ['protocol without module', 'socket = bins:127.0.0.1\nloadmodule "proto_tcp.so"', 'ERR_CFG_NO_PROTO_MODULE', '/etc/x/a.cfg:1:10: listeners found for protocol bins, but no module can handle it (load "proto_bins.so"); protocols served: tcp'],
+    ['mi_http without httpd', 'loadmodule "mi_http.so"', 'ERR_CFG_DEPENDENCY', '/etc/x/a.cfg:1:1: module "mi_http" depends on "httpd", which is not loaded'],
+    ['tls param without domain prefix', 'loadmodule "tls_mgm.so"\nmodparam("tls_mgm", "certificate", "/c.pem")', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:36: tls_mgm: parameter "certificate" expects "[domain]value"'],
+    ['tls param for undefined domain', 'loadmodule "tls_mgm.so"\nmodparam("tls_mgm", "ca_list", "[x]/c.pem")', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:32: tls_mgm: domain "x" is not defined'],
+    ['httpd port out of range', 'loadmodule "httpd.so"\nmodparam("httpd", "port", 70000)', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:27: httpd: parameter "port" expects an integer in 0..65535, got 70000'],
+  ];
+  it.each(cases)('%s', async (_n, text, code, msg) => {
+    const e = await err(text);
+    expect(e.code).toBe(code);
+    expect(e.message.startsWith(msg), `${e.message}\n  should start with\n${msg}`).toBe(true);
+  });
+});

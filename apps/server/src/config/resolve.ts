@@ -1,0 +1,285 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import {
+  ConfigError,
+  parseSocketSpec,
+  validateParams,
+  type ParamSchema,
+  type ProtocolSpec,
+  type RawParam,
+  type SocketSpec,
+  type TlsDomainConfig,
+} from '@x/core-conn';
+import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
+import { BUILTIN_DEPENDS, moduleNameOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
+import { globalSchema, type Globals } from './globals.js';
+import type { CfgValue, ParsedCfg } from './parser.js';
+
+export interface ModuleEntry {
+  loaded: LoadedModule;
+  /** validated params (defaults filled) */
+  params: Record<string, unknown>;
+  where: Where;
+}
+
+export interface SocketEntry {
+  spec: SocketSpec;
+  text: string;
+  where: Where;
+  /** the module whose protocol serves it */
+  module: string;
+}
+
+/** A configuration that passed every check: what the runtime needs to start. */
+export interface ResolvedConfig {
+  file: string;
+  globals: Globals;
+  /** things accepted but not acted upon, for an info log line each */
+  notes: string[];
+  /** in loadmodule order */
+  modules: ModuleEntry[];
+  protocols: Map<string, { module: string; spec: ProtocolSpec<unknown> }>;
+  sockets: SocketEntry[];
+  /** set when httpd is loaded */
+  httpd?: { ip: string; port: number };
+  /** set when mi_http is loaded */
+  mi?: { root: string };
+  tlsDomains: TlsDomainConfig[];
+  /** absolute path of route_script */
+  routeScript?: string;
+  /** string modparams naming a route (`*_route`), checked against the route script's exports */
+  routeRefs: Array<{ module: string; param: string; route: string; where: Where }>;
+}
+
+export interface ResolveOptions {
+  importer?: PackageImporter;
+}
+
+/** Which module to load for a protocol, for the "no module can handle it" hint. */
+const PROTO_HINT: Record<string, string> = {
+  tcp: 'proto_tcp', hep_udp: 'proto_hep', hep_tcp: 'proto_hep', bin: 'proto_bin', bins: 'proto_bins',
+  msrp: 'proto_msrp', msrps: 'proto_msrps', tls: 'proto_tls', ws: 'proto_ws', wss: 'proto_wss', udp: 'proto_udp',
+};
+
+function raw(v: CfgValue, where: Where): RawParam {
+  return { value: v.value, where: formatWhere(where) };
+}
+
+/** strips core-conn's "(at file:line:col)" suffix: our messages lead with the location */
+function bare(msg: string): string {
+  return msg.replace(/ \(at [^)]*\)/, '');
+}
+
+/** validates one setting alone, so a bad value is reported at its own position */
+function checkOne(owner: string, schema: ParamSchema, name: string, v: CfgValue, where: Where): void {
+  const def = schema[name];
+  if (!def) return;
+  try {
+    validateParams(owner, { [name]: def }, new Map([[name, [raw(v, where)]]]));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CfgError(CfgErrorCodes.BAD_VALUE, where, bare(err.message), { cause: err });
+    throw err;
+  }
+}
+
+function compileModuleRegex(re: string, where: Where): RegExp {
+  try {
+    // OpenSIPS: POSIX extended, case-insensitive, and the match must cover the whole name
+    return new RegExp(`^(?:${re})$`, 'i');
+  } catch (err) {
+    throw new CfgError(CfgErrorCodes.SYNTAX, where, `bad module regular expression ${JSON.stringify(re)}: ${(err as Error).message}`);
+  }
+}
+
+/** OpenSIPS's whole-name, case-insensitive regex match of modparam's first argument. */
+export function moduleMatches(re: string, moduleName: string): boolean {
+  return compileModuleRegex(re, { file: '', line: 0, col: 0 }).test(moduleName);
+}
+
+function tlsDomains(settings: Map<string, Array<RawParam & { at: Where }>>): TlsDomainConfig[] {
+  const domains = new Map<string, TlsDomainConfig>();
+  for (const side of ['server', 'client'] as const) {
+    for (const s of settings.get(`${side}_domain`) ?? []) {
+      const name = String(s.value);
+      if (!/^[\w.-]+$/.test(name)) throw new CfgError(CfgErrorCodes.BAD_VALUE, s.at, `tls_mgm: bad domain name ${JSON.stringify(name)}`);
+      if (domains.has(name)) throw new CfgError(CfgErrorCodes.BAD_VALUE, s.at, `tls_mgm: domain "${name}" defined twice`);
+      domains.set(name, { name, side });
+    }
+  }
+  const bool = (v: string, at: Where, p: string): boolean => {
+    if (v !== '0' && v !== '1') throw new CfgError(CfgErrorCodes.BAD_VALUE, at, `tls_mgm: parameter "${p}" expects "[domain]0" or "[domain]1", got ${JSON.stringify(v)}`);
+    return v === '1';
+  };
+  for (const [param, list] of settings) {
+    if (param.endsWith('_domain')) continue;
+    for (const s of list) {
+      const m = /^\[([^\]]+)\](.*)$/s.exec(String(s.value));
+      if (!m) throw new CfgError(CfgErrorCodes.BAD_VALUE, s.at, `tls_mgm: parameter "${param}" expects "[domain]value", got ${JSON.stringify(s.value)}`);
+      const dom = domains.get(m[1]!);
+      if (!dom) throw new CfgError(CfgErrorCodes.BAD_VALUE, s.at, `tls_mgm: domain "${m[1]!}" is not defined (define it first with modparam("tls_mgm", "server_domain"|"client_domain", "${m[1]!}"))`);
+      const v = m[2]!.trim();
+      const list2 = (): string[] => v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const file = (): string => (isAbsolute(v) ? v : resolve(dirname(s.at.file), v));
+      switch (param) {
+        case 'certificate': dom.certificate = file(); break;
+        case 'private_key': dom.privateKey = file(); break;
+        case 'ca_list': dom.caList = file(); break;
+        case 'verify_cert': dom.verifyCert = bool(v, s.at, param); break;
+        case 'require_cert': dom.requireCert = bool(v, s.at, param); break;
+        case 'match_ip_address': dom.matchIpAddress = list2(); break;
+        case 'match_sip_domain': dom.matchSipDomain = list2(); break;
+        case 'tls_method': dom.tlsMethod = v; break;
+        case 'ciphers_list': dom.ciphersList = v; break;
+        default: break;
+      }
+    }
+  }
+  return [...domains.values()];
+}
+
+/**
+ * Checks a parsed cfg against the modules it loads and builds the runtime plan. Every error
+ * is a CfgError whose message starts with file:line:col.
+ */
+export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}): Promise<ResolvedConfig> {
+  const file = parsed.files[0]!;
+  const notes: string[] = [];
+  const globalsRaw = new Map<string, RawParam[]>();
+  const loaded: Array<{ loaded: LoadedModule; where: Where; raw: Map<string, Array<RawParam & { at: Where }>> }> = [];
+  const socketStmts: Array<{ text: string; where: Where; valueWhere: Where }> = [];
+  const routeRefs: ResolvedConfig['routeRefs'] = [];
+  let routeScriptWhere: Where | undefined;
+
+  for (const st of parsed.statements) {
+    switch (st.type) {
+      case 'global': {
+        const name = st.name === 'tcpthreshold' ? 'tcp_threshold' : st.name;
+        if (!Object.hasOwn(globalSchema, name)) {
+          throw new CfgError(CfgErrorCodes.UNKNOWN_GLOBAL, st.where, `unknown global parameter "${st.name}" (known: ${Object.keys(globalSchema).join(', ')})`);
+        }
+        checkOne('core', globalSchema, name, st.value, st.valueWhere);
+        if (name === 'tcp_workers' || name === 'tcp_threads') notes.push(`${formatWhere(st.where)}: ${name} accepted and ignored: one Node event loop does all the I/O`);
+        if (name === 'mpath') notes.push(`${formatWhere(st.where)}: mpath accepted and ignored: modules are npm packages`);
+        if (name === 'route_script') routeScriptWhere = st.valueWhere;
+        globalsRaw.set(name, [...(globalsRaw.get(name) ?? []), raw(st.value, st.valueWhere)]);
+        break;
+      }
+      case 'loadmodule': {
+        const name = moduleNameOf(st.path);
+        if (loaded.some((l) => l.loaded.name === name)) {
+          notes.push(`${formatWhere(st.where)}: module "${name}" already loaded, skipping`);
+          break;
+        }
+        let lm: LoadedModule;
+        try {
+          lm = await resolveModule(name, opts.importer);
+        } catch (err) {
+          throw new CfgError(CfgErrorCodes.UNKNOWN_MODULE, st.valueWhere, (err as Error).message, { cause: err });
+        }
+        loaded.push({ loaded: lm, where: st.where, raw: new Map() });
+        break;
+      }
+      case 'modparam': {
+        const re = compileModuleRegex(st.module, st.moduleWhere);
+        const matching = loaded.filter((l) => re.test(l.loaded.name));
+        if (matching.length === 0) {
+          throw new CfgError(
+            CfgErrorCodes.NO_MODULE_MATCH,
+            st.moduleWhere,
+            `no loaded module matches ${JSON.stringify(st.module)} (loaded so far: ${loaded.map((l) => l.loaded.name).join(', ') || 'none'}; modparam must come after its loadmodule)`,
+          );
+        }
+        let applied = 0;
+        for (const l of matching) {
+          const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
+          if (!Object.hasOwn(schema, st.param)) continue;
+          checkOne(l.loaded.name, schema, st.param, st.value, st.valueWhere);
+          const list = l.raw.get(st.param) ?? [];
+          list.push({ ...raw(st.value, st.valueWhere), at: st.valueWhere });
+          l.raw.set(st.param, list);
+          if (st.param.endsWith('_route') && st.value.kind === 'string' && st.value.value !== '') {
+            routeRefs.push({ module: l.loaded.name, param: st.param, route: st.value.value, where: st.valueWhere });
+          }
+          applied++;
+        }
+        if (applied === 0) {
+          const names = matching.map((l) => {
+            const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
+            return `${l.loaded.name}: ${Object.keys(schema).join(', ') || '(no parameters)'}`;
+          });
+          throw new CfgError(CfgErrorCodes.UNKNOWN_PARAM, st.paramWhere, `unknown parameter "${st.param}" for module ${JSON.stringify(st.module)} (known: ${names.join('; ')})`);
+        }
+        break;
+      }
+      case 'socket':
+        socketStmts.push({ text: st.text, where: st.where, valueWhere: st.valueWhere });
+        break;
+    }
+  }
+
+  const globals = validateParams<Globals>('core', globalSchema, globalsRaw);
+  if (globals.tcpthreshold !== undefined) globals.tcp_threshold = globals.tcpthreshold;
+
+  const names = new Set(loaded.map((l) => l.loaded.name));
+  const modules: ModuleEntry[] = [];
+  const protocols: ResolvedConfig['protocols'] = new Map();
+  let httpd: ResolvedConfig['httpd'];
+  let mi: ResolvedConfig['mi'];
+  let domains: TlsDomainConfig[] = [];
+  for (const l of loaded) {
+    const deps = l.loaded.kind === 'builtin' ? (BUILTIN_DEPENDS[l.loaded.name] ?? []) : (l.loaded.module.dependsOn ?? []);
+    for (const d of deps) {
+      if (!names.has(d)) throw new CfgError(CfgErrorCodes.DEPENDENCY, l.where, `module "${l.loaded.name}" depends on "${d}", which is not loaded (add loadmodule "${d}.so")`);
+    }
+    const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
+    let params: Record<string, unknown>;
+    try {
+      params = validateParams(l.loaded.name, schema, l.raw);
+    } catch (err) {
+      throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, bare((err as Error).message), { cause: err });
+    }
+    modules.push({ loaded: l.loaded, params, where: l.where });
+    if (l.loaded.name === 'httpd') httpd = { ip: String(params.ip), port: Number(params.port) };
+    if (l.loaded.name === 'mi_http') mi = { root: String(params.root).replace(/^\/+|\/+$/g, '') };
+    if (l.loaded.name === 'tls_mgm') domains = tlsDomains(l.raw);
+    if (l.loaded.kind === 'package' && l.loaded.module.protocols) {
+      let specs: ProtocolSpec<unknown>[];
+      try {
+        specs = l.loaded.module.protocols(params);
+      } catch (err) {
+        throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, `${l.loaded.name}: ${(err as Error).message}`, { cause: err });
+      }
+      for (const spec of specs) protocols.set(spec.name, { module: l.loaded.name, spec });
+    }
+  }
+
+  const sockets: SocketEntry[] = [];
+  for (const s of socketStmts) {
+    let spec: SocketSpec;
+    try {
+      spec = parseSocketSpec(s.text, (p) => protocols.get(p)?.spec.defaultPort ?? null);
+    } catch (err) {
+      throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, (err as Error).message, { cause: err });
+    }
+    const served = protocols.get(spec.proto);
+    if (!served) {
+      const hint = PROTO_HINT[spec.proto];
+      throw new CfgError(
+        CfgErrorCodes.NO_PROTO_MODULE,
+        s.valueWhere,
+        `listeners found for protocol ${spec.proto}, but no module can handle it${hint ? ` (load "${hint}.so"${names.has(hint) ? '' : ''})` : ''}; protocols served: ${[...protocols.keys()].join(', ') || 'none'}`,
+      );
+    }
+    if (spec.port === null) throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, `protocol ${spec.proto} has no default port: write ${spec.proto}:${spec.host}:PORT`);
+    sockets.push({ spec, text: s.text, where: s.where, module: served.module });
+  }
+
+  const out: ResolvedConfig = { file, globals, notes, modules, protocols, sockets, tlsDomains: domains, routeRefs };
+  if (httpd) out.httpd = httpd;
+  if (mi) out.mi = mi;
+  if (globals.route_script !== undefined) {
+    const rs = globals.route_script;
+    const base = routeScriptWhere ? dirname(routeScriptWhere.file) : dirname(file);
+    out.routeScript = isAbsolute(rs) ? rs : resolve(base, rs);
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+import { ConfigError } from '@x/core-conn';
+
+/** Stable codes of the server's configuration errors. */
+export const CfgErrorCodes = {
+  /** a token the grammar did not expect (bad quote, missing ")", stray character) */
+  SYNTAX: 'ERR_CFG_SYNTAX',
+  /** a top-level statement the dialect does not know (route blocks included: routing is JS) */
+  UNKNOWN_STATEMENT: 'ERR_CFG_UNKNOWN_STATEMENT',
+  /** a global `name = value` the server does not know */
+  UNKNOWN_GLOBAL: 'ERR_CFG_UNKNOWN_GLOBAL',
+  /** `loadmodule` of a module with no @x package, or one that is not installed */
+  UNKNOWN_MODULE: 'ERR_CFG_UNKNOWN_MODULE',
+  /** `modparam` whose module regex matches no loaded module */
+  NO_MODULE_MATCH: 'ERR_CFG_NO_MODULE_MATCH',
+  /** a parameter the module does not have */
+  UNKNOWN_PARAM: 'ERR_CFG_UNKNOWN_PARAM',
+  /** a value of the wrong type or out of range */
+  BAD_VALUE: 'ERR_CFG_BAD_VALUE',
+  /** a socket spec that does not parse */
+  BAD_SOCKET: 'ERR_CFG_BAD_SOCKET',
+  /** a listener whose protocol no loaded module serves */
+  NO_PROTO_MODULE: 'ERR_CFG_NO_PROTO_MODULE',
+  /** include_file / route_script that cannot be read or imported */
+  FILE: 'ERR_CFG_FILE',
+  /** a module depends on one that is not loaded */
+  DEPENDENCY: 'ERR_CFG_DEPENDENCY',
+} as const;
+
+/** Where a statement or token sits: file name (as given), 1-based line and column. */
+export interface Where {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export function formatWhere(w: Where): string {
+  return `${w.file}:${w.line}:${w.col}`;
+}
+
+/** A configuration error; the message starts with `file:line:col:`. */
+export class CfgError extends ConfigError {
+  readonly where: Where | undefined;
+  constructor(code: string, where: Where | undefined, message: string, options?: { cause?: unknown }) {
+    super(code, where ? `${formatWhere(where)}: ${message}` : message, options);
+    this.name = 'CfgError';
+    this.where = where;
+  }
+}
