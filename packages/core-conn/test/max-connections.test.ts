@@ -30,7 +30,20 @@ describe('max connections', () => {
     for (const s of [...socks, again]) s.destroy();
   });
 
+  it('connection ids wrap at 2^32', async () => {
+    const server = lpEngine({ firstConnectionId: 2 ** 32 - 1 });
+    const l = await server.listen('lp:127.0.0.1:0');
+    const a = await rawClient(l);
+    await until(() => server.connections().length === 1);
+    const b = await rawClient(l);
+    await until(() => server.connections().length === 2);
+    expect(server.connections().map((c) => c.id)).toEqual([2 ** 32 - 1, 0]);
+    a.destroy();
+    b.destroy();
+  });
+
   it('validates engine options', () => {
+    expect(() => lpEngine({ firstConnectionId: 2 ** 32 })).toThrow(/firstConnectionId/);
     expect(() => lpEngine({ maxConnections: 0 })).toThrow(/maxConnections/);
     expect(() => lpEngine({ sweepInterval: -1 })).toThrow(/sweepInterval/);
     expect(() => lpEngine({ defaultProfile: { aliasMode: 5 as 0 } })).toThrow(/aliasMode/);

@@ -101,7 +101,11 @@ class EngineImpl implements Engine, ConnOwner {
     this.tls = new TlsDomains(opts.tlsDomains ?? []);
     this.log = opts.logger ?? NOOP_LOGGER;
     this.stats = opts.stats ?? createStatsRegistry();
-    this.nextId = (Math.random() * 2 ** 32) >>> 0;
+    const first = opts.firstConnectionId;
+    if (first !== undefined && (!Number.isInteger(first) || first < 0 || first >= 2 ** 32)) {
+      throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "firstConnectionId" expects an integer in 0..4294967295, got ${JSON.stringify(first)}`);
+    }
+    this.nextId = first ?? (Math.random() * 2 ** 32) >>> 0;
     this.startupSec = Math.floor(Date.now() / 1000);
     this.stats.gauge('net', 'waiting_tcp', 'bytes queued for writing on tcp-transport connections', () => this.waiting('tcp'));
     this.stats.gauge('net', 'waiting_tls', 'bytes queued for writing on tls-transport connections', () => this.waiting('tls'));

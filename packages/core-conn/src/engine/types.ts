@@ -46,6 +46,8 @@ export interface EngineOptions {
   stats?: StatsRegistry;
   /** how often the lifetime / read-timeout sweep runs, ms (default 1000, as OpenSIPS) */
   sweepInterval?: number;
+  /** the first connection id (default: random, as OpenSIPS); for deterministic tests and traces */
+  firstConnectionId?: number;
 }
 
 /** The connection engine every protocol shares. */
