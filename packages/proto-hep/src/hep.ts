@@ -1,0 +1,192 @@
+import { unzipSync } from 'node:zlib';
+import type {
+  Address,
+  ConnectionId,
+  DatagramEvent,
+  Engine,
+  Logger,
+  MessageEvent,
+  StatsRegistry,
+  TracePacket,
+  TraceSink,
+} from '@x/core-conn';
+import { buildHomer5Payload, buildHomer6Payload, type PayloadParts } from './codec/payload.js';
+import type { HepPacket } from './codec/types.js';
+import { parseHepId, type HepDestination } from './hep-id.js';
+import { HEP_DEST_DEFAULT_PORT, PROTO_HEP_DEFAULTS, type ProtoHepParams } from './module/params.js';
+import { packHep, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
+import { HepSender, type HepSenderOptions } from './sender.js';
+
+/** What a HEP callback is given for every received packet. */
+export interface HepReceived {
+  packet: HepPacket;
+  /** hep_udp or hep_tcp: how the HEP packet itself arrived */
+  proto: 'hep_udp' | 'hep_tcp';
+  /** the HEP sender (the capture agent) */
+  remote: Address;
+  /** the listener it arrived on */
+  local: Address;
+  /** hep_tcp only */
+  connectionId?: ConnectionId;
+  receivedAt: number;
+  /** the traced message's transport, from the ip protocol chunk (17 udp, 6 tcp, 22 tls, 132 sctp, 50 ws) */
+  transport: ReturnType<typeof transportOfIpProto>;
+  /** the payload, inflated when compressed_payload=1 and it came compressed */
+  payload: Buffer;
+}
+
+/** Return HEP_SCRIPT_SKIP to keep the packet from the SIP script; < 0 = failure; anything else = ok. */
+export const HEP_SCRIPT_SKIP = 0xff;
+export type HepCallback = (rcv: HepReceived) => number | void;
+export type HepResult = 'skip' | 'ok' | 'failure';
+
+export interface HepApi {
+  /** callbacks run newest-registered first (hep.md §8); returns an unregister function */
+  registerHepCallback(cb: HepCallback): () => void;
+  /** 5 (HOMER5 mode) or 6 */
+  hepVersion(): 5 | 6;
+  packHep(from: HepEndpoint, to: HepEndpoint, proto: Parameters<typeof packHep>[2], payload: Buffer | string, opts?: PackHepOptions): Buffer;
+  /** the trace payload of named parts in the configured HOMER mode */
+  buildPayload(parts: PayloadParts): Buffer;
+  sender(name: string): HepSender | undefined;
+  senders(): HepSender[];
+  /** adds a destination at runtime (tracer's dynamic ids) */
+  addDestination(def: string | HepDestination): HepSender;
+  counts(): { received: number; dropped: number; skipped: number; ok: number; failed: number; probes: number };
+  close(): void;
+}
+
+export interface AttachHepOptions {
+  logger?: Logger;
+  stats?: StatsRegistry;
+  registerSink?: (s: TraceSink) => void;
+  sender?: HepSenderOptions;
+}
+
+/** Wires proto_hep onto an engine with the hep_udp/hep_tcp protocols registered. */
+export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, o: AttachHepOptions = {}): HepApi {
+  const p: ProtoHepParams = { ...PROTO_HEP_DEFAULTS, ...params };
+  const callbacks: HepCallback[] = [];
+  const counts = { received: 0, dropped: 0, skipped: 0, ok: 0, failed: 0, probes: 0 };
+  const stat = (name: string, doc: string) => o.stats?.counter('proto_hep', name, doc);
+  const sReceived = stat('hep_received', 'HEP packets received');
+  const sDropped = stat('hep_dropped', 'HEP packets dropped (no callback, callback failure, bad payload)');
+  const senders = new Map<string, HepSender>();
+
+  const dispatch = (packet: HepPacket, rcv: Omit<HepReceived, 'packet' | 'transport' | 'payload'>): HepResult => {
+    counts.received++;
+    sReceived?.inc();
+    let payload = packet.payload;
+    if (packet.compressed && p.compressed_payload) {
+      try {
+        payload = unzipSync(payload);
+      } catch (err) {
+        o.logger?.warn({ err }, 'cannot inflate a compressed HEP payload; dropped');
+        counts.dropped++;
+        sDropped?.inc();
+        return 'failure';
+      }
+    }
+    const desc: HepReceived = { ...rcv, packet, transport: transportOfIpProto(packet.ipProto), payload };
+    let skip = false;
+    let ok = false;
+    for (let i = callbacks.length - 1; i >= 0; i--) {
+      let r: number | void;
+      try {
+        r = callbacks[i]!(desc);
+      } catch (err) {
+        o.logger?.error({ err }, 'HEP callback threw');
+        r = -1;
+      }
+      if (r === HEP_SCRIPT_SKIP) skip = true;
+      else if (r === undefined || r >= 0) ok = true;
+      else o.logger?.debug({ r }, 'HEP callback failed');
+    }
+    if (skip) {
+      counts.skipped++;
+      return 'skip';
+    }
+    if (ok) {
+      counts.ok++;
+      return 'ok';
+    }
+    // as OpenSIPS: no callback, or all failed -> the packet is dropped
+    counts.failed++;
+    counts.dropped++;
+    sDropped?.inc();
+    return 'failure';
+  };
+
+  const onDatagram = (ev: DatagramEvent): void => {
+    if (ev.proto !== 'hep_udp') return;
+    const pkt = ev.message as HepPacket | null;
+    if (pkt === null) {
+      counts.probes++;
+      return;
+    }
+    dispatch(pkt, { proto: 'hep_udp', remote: ev.remote, local: ev.listener.address, receivedAt: ev.receivedAt });
+  };
+  const onMessage = (ev: MessageEvent): void => {
+    if (ev.conn.proto !== 'hep_tcp') return;
+    dispatch(ev.message as HepPacket, {
+      proto: 'hep_tcp',
+      remote: ev.conn.remote,
+      local: ev.conn.local,
+      connectionId: ev.conn.id,
+      receivedAt: ev.receivedAt,
+    });
+  };
+  engine.on('datagram', onDatagram);
+  engine.on('message', onMessage);
+
+  const transmit = (d: HepDestination, data: Buffer) =>
+    engine.send(d.transport === 'udp' ? 'hep_udp' : 'hep_tcp', { host: d.host, port: d.port }, data);
+
+  const homer5 = p.homer5_on;
+  const buildPayload = (parts: PayloadParts): Buffer => (homer5 ? buildHomer5Payload(parts, p.homer5_delim) : buildHomer6Payload(parts));
+
+  const addDestination = (def: string | HepDestination): HepSender => {
+    const dest = typeof def === 'string' ? parseHepId(def, HEP_DEST_DEFAULT_PORT, (m) => o.logger?.warn({}, m)) : def;
+    if (senders.has(dest.name)) throw new Error(`hep_id [${dest.name}] is defined twice`);
+    const s = new HepSender(dest, transmit, { maxRetries: p.hep_max_retries, retryCooldown: p.hep_retry_cooldown, ...o.sender });
+    senders.set(dest.name, s);
+    o.registerSink?.({
+      name: dest.name,
+      send: (tp: TracePacket) => {
+        s.send(
+          packHep(tp.src, tp.dst, tp.ipProto, tp.payload, {
+            version: dest.version,
+            captureId: p.hep_capture_id,
+            protoType: tp.protoType,
+            ...(tp.timestamp ? { timestamp: tp.timestamp } : {}),
+            ...(tp.correlationId !== undefined ? { correlationId: tp.correlationId } : {}),
+          }),
+        );
+      },
+    });
+    return s;
+  };
+  for (const def of p.hep_id ?? []) addDestination(def);
+
+  return {
+    registerHepCallback(cb) {
+      callbacks.push(cb);
+      return () => {
+        const i = callbacks.indexOf(cb);
+        if (i >= 0) callbacks.splice(i, 1);
+      };
+    },
+    hepVersion: () => (homer5 ? 5 : 6),
+    packHep: (from, to, proto, payload, opts) => packHep(from, to, proto, payload, { captureId: p.hep_capture_id, ...opts }),
+    buildPayload,
+    sender: (n) => senders.get(n),
+    senders: () => [...senders.values()],
+    addDestination,
+    counts: () => ({ ...counts }),
+    close() {
+      engine.off('datagram', onDatagram);
+      engine.off('message', onMessage);
+      for (const s of senders.values()) s.close();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+export * from './codec/index.js';
+export { HepFramer } from './framer/framer.js';
+export { parseHepId, type HepDestination } from './hep-id.js';
+export { packHep, nowTimestamp, transportOfIpProto, IP_PROTO_OF, type PackHepOptions, type HepEndpoint } from './pack.js';
+export { HepSender, type HepSenderOptions, type HepSenderStats, type HepTransmit } from './sender.js';
+export {
+  attachHep,
+  HEP_SCRIPT_SKIP,
+  type HepApi,
+  type HepCallback,
+  type HepReceived,
+  type HepResult,
+  type AttachHepOptions,
+} from './hep.js';
+export {
+  protoHepParamSchema,
+  PROTO_HEP_DEFAULTS,
+  HEP_DEST_DEFAULT_PORT,
+  MIN_DATAGRAM,
+  hepUdpSpec,
+  hepTcpSpec,
+  type ProtoHepParams,
+} from './module/params.js';
+export { protoHepModule } from './module/module.js';

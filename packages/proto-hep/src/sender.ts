@@ -1,0 +1,127 @@
+import { EventEmitter } from 'node:events';
+import type { HepDestination } from './hep-id.js';
+
+/** Sends one encoded packet; rejects on failure (connect refused, write error...). */
+export type HepTransmit = (dest: HepDestination, data: Buffer) => Promise<unknown>;
+
+export interface HepSenderOptions {
+  /** packets waiting at most; a packet sent to a full queue is dropped and counted (default 1024) */
+  maxQueue?: number;
+  /** consecutive failures before the cooldown (hep_max_retries, default 5) */
+  maxRetries?: number;
+  /** seconds during which sends are suppressed once maxRetries is reached (hep_retry_cooldown, default 3600) */
+  retryCooldown?: number;
+  /** first retry delay in ms, doubled per failure (default 100) */
+  backoffMs?: number;
+  /** retry delay cap in ms (default 5000) */
+  maxBackoffMs?: number;
+}
+
+export interface HepSenderStats {
+  sent: number;
+  dropped: number;
+  queued: number;
+  failures: number;
+  /** true while sends are suppressed after maxRetries failures */
+  coolingDown: boolean;
+}
+
+/**
+ * One HEP destination: a bounded FIFO drained one packet at a time. A failed packet stays at
+ * the head and is retried with exponential back-off (so a TCP collector that restarts gets a new
+ * connection and loses nothing queued); after `maxRetries` consecutive failures the queue is
+ * dropped and sends are suppressed for `retryCooldown` seconds (OpenSIPS's hep_retry_cooldown).
+ * Events: 'sent' (data), 'drop' (data, reason), 'error' is never emitted (failures are counted).
+ */
+export class HepSender extends EventEmitter {
+  readonly dest: HepDestination;
+  private readonly queue: Buffer[] = [];
+  private readonly opts: Required<HepSenderOptions>;
+  private sentCount = 0;
+  private droppedCount = 0;
+  private failures = 0;
+  private cooldownUntil = 0;
+  private pumping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(dest: HepDestination, private readonly transmit: HepTransmit, opts: HepSenderOptions = {}) {
+    super();
+    this.dest = dest;
+    this.opts = {
+      maxQueue: opts.maxQueue ?? 1024,
+      maxRetries: opts.maxRetries ?? 5,
+      retryCooldown: opts.retryCooldown ?? 3600,
+      backoffMs: opts.backoffMs ?? 100,
+      maxBackoffMs: opts.maxBackoffMs ?? 5000,
+    };
+  }
+
+  /** Queues a packet; false (and counted as dropped) when the queue is full, cooling down or closed. */
+  send(data: Buffer): boolean {
+    if (this.closed) return this.drop(data, 'closed');
+    if (this.cooldownUntil > Date.now()) return this.drop(data, 'cooldown');
+    if (this.queue.length >= this.opts.maxQueue) return this.drop(data, 'queue full');
+    this.queue.push(data);
+    if (!this.pumping && !this.timer) void this.pump();
+    return true;
+  }
+
+  stats(): HepSenderStats {
+    return {
+      sent: this.sentCount,
+      dropped: this.droppedCount,
+      queued: this.queue.length,
+      failures: this.failures,
+      coolingDown: this.cooldownUntil > Date.now(),
+    };
+  }
+
+  /** Stops retrying; queued packets are dropped and counted. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const d of this.queue.splice(0)) this.drop(d, 'closed');
+  }
+
+  private drop(data: Buffer, reason: string): false {
+    this.droppedCount++;
+    this.emit('drop', data, reason);
+    return false;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length && !this.closed) {
+        const data = this.queue[0]!;
+        try {
+          await this.transmit(this.dest, data);
+        } catch {
+          this.failures++;
+          if (this.failures >= this.opts.maxRetries) {
+            this.cooldownUntil = Date.now() + this.opts.retryCooldown * 1000;
+            for (const d of this.queue.splice(0)) this.drop(d, 'cooldown');
+            // one attempt is allowed again once the cooldown is over
+            this.failures = this.opts.maxRetries - 1;
+            return;
+          }
+          const delay = Math.min(this.opts.backoffMs * 2 ** (this.failures - 1), this.opts.maxBackoffMs);
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            void this.pump();
+          }, delay);
+          this.timer.unref?.();
+          return;
+        }
+        this.queue.shift();
+        this.failures = 0;
+        this.sentCount++;
+        this.emit('sent', data);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
