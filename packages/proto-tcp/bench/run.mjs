@@ -14,6 +14,7 @@ const BASE_PORT = Number(process.env.X_BENCH_PORT ?? 18400);
 const STEP_MS = Number(process.env.X_BENCH_STEP_MS ?? 1500);
 const DEADLINE = Date.now() + 170_000;
 const only = process.env.X_BENCH_ONLY?.split(',');
+const modes = process.env.X_BENCH_MODES?.split(','); // oneConn,perCall
 const profileDir = process.env.X_BENCH_CPU_PROF; // node --cpu-prof of the Node servers
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -115,8 +116,8 @@ try {
       // (1) framed round trips on one connection, window 32.
       r.roundTrips = await measured(proc, { mode: 'closed', port, conns: 1, window: 32, durationMs: 1500, expect });
       if (s.key !== 'echo') {
-        r.oneConn = await ramp(proc, { mode: 'closed', port, conns: 1, window: 32, expect });
-        r.perCall = await ramp(proc, { mode: 'percall', port, concurrency: 48, maxInflight: 1024, expect });
+        if (!modes || modes.includes('oneConn')) r.oneConn = await ramp(proc, { mode: 'closed', port, conns: 1, window: 32, expect });
+        if (!modes || modes.includes('perCall')) r.perCall = await ramp(proc, { mode: 'percall', port, concurrency: 48, maxInflight: 1024, expect });
       }
       process.stderr.write(`  ${s.name}: done\n`);
     } catch (e) {
