@@ -1,0 +1,29 @@
+export {
+  startProcess,
+  requireBinary,
+  freePort,
+  childPids,
+  tcpListening,
+  udpListening,
+  runBounded,
+  makeTempDir,
+  FATAL_LOG,
+  type StartOptions,
+  type PeerProcess,
+  type ExitInfo,
+  type PortSpec,
+} from './process.js';
+export { writeKamailioConfig, startKamailio, kamailioModuleDir, type KamailioOptions, type KamailioPeer, type StatelessOptions, type KamailioRecipe } from './kamailio.js';
+export {
+  runSipp,
+  startSippUas,
+  parseSippStatCsv,
+  OPTIONS_UAC_XML,
+  OPTIONS_UAS_XML,
+  type RunSippOptions,
+  type SippStats,
+  type SippUas,
+  type SippUasOptions,
+  type SippTransport,
+} from './sipp.js';
+export { capture, decode, decodeAsSip, malformedCount, countValues, FIELD_ARGS, type Capture, type CaptureOptions } from './tshark.js';
