@@ -17,6 +17,8 @@ export function sipReq(n: number | string, opts: { method?: string; body?: strin
 /** A raw SIP client socket that frames what it receives. */
 export interface RawPeer {
   sock: Socket;
+  /** local port, kept after the socket is gone */
+  port: number;
   messages: Buffer[];
   /** every raw byte received (pongs included) */
   bytes(): Buffer;
@@ -26,7 +28,7 @@ export interface RawPeer {
 export async function rawPeer(port: number): Promise<RawPeer> {
   const sock = connect(port, '127.0.0.1');
   sock.setNoDelay(true);
-  const peer: RawPeer = { sock, messages: [], bytes: () => Buffer.concat(chunks), closed: false };
+  const peer: RawPeer = { sock, port: 0, messages: [], bytes: () => Buffer.concat(chunks), closed: false };
   const chunks: Buffer[] = [];
   const f = new SipFramer({ crlfPingpong: false });
   sock.on('data', (d) => {
@@ -36,6 +38,7 @@ export async function rawPeer(port: number): Promise<RawPeer> {
   sock.on('error', () => {});
   sock.on('close', () => (peer.closed = true));
   await new Promise((r) => sock.once('connect', r));
+  peer.port = sock.localPort!;
   return peer;
 }
 

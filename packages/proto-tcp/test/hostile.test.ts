@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CloseEvent, ConnectionProfile } from '@x/core-conn';
+import type { ProtoTcpParams } from '../src/index.js';
+import { rawPeer, responder, sipReq, sleep, stopAll, until, type RawPeer } from './helpers.js';
+
+afterEach(stopAll);
+
+const HEALTHY = 100;
+
+interface Arena {
+  port: number;
+  closes: CloseEvent[];
+  /** closes of connections other than the attacker's */
+  collateral(attackerPort: number | undefined): CloseEvent[];
+  /** stops the healthy traffic and checks every request got its reply, none lost */
+  finish(): Promise<{ sent: number; answered: number }>;
+}
+
+/** A responder with HEALTHY peers exchanging OPTIONS every 50 ms while the attack runs. */
+async function arena(params: Partial<ProtoTcpParams> = {}, profile: Partial<ConnectionProfile> = {}): Promise<Arena> {
+  // tcp_socket_backlog raised: 100 simultaneous connects overflow the default 10
+  const { sip, port } = await responder(params, { defaultProfile: profile, socketBacklog: 512 });
+  const closes: CloseEvent[] = [];
+  sip.on('close', (ev) => closes.push(ev));
+  const peers: RawPeer[] = await Promise.all(Array.from({ length: HEALTHY }, () => rawPeer(port)));
+  const sent = new Array<number>(HEALTHY).fill(0);
+  let n = 0;
+  const timer = setInterval(() => {
+    peers.forEach((p, i) => {
+      p.sock.write(sipReq(`h${i}-${n}`));
+      sent[i]!++;
+    });
+    n++;
+  }, 50);
+  return {
+    port,
+    closes,
+    collateral: (attackerPort) => closes.filter((c) => c.conn.remote.port !== attackerPort),
+    async finish() {
+      clearInterval(timer);
+      const total = (): number => peers.reduce((a, p) => a + p.messages.length, 0);
+      const want = sent.reduce((a, b) => a + b, 0);
+      await until(() => total() === want, 5000);
+      peers.forEach((p, i) => {
+        expect(p.closed, `healthy peer ${i} closed`).toBe(false);
+        expect(p.messages.length, `healthy peer ${i} replies`).toBe(sent[i]);
+      });
+      return { sent: want, answered: total() };
+    },
+  };
+}
+
+async function attackerClosed(a: Arena, attacker: RawPeer, ms: number): Promise<CloseEvent> {
+  const port = attacker.port;
+  const ok = await until(() => a.closes.some((c) => c.conn.remote.port === port), ms);
+  expect(ok, 'the attacker connection was closed').toBe(true);
+  return a.closes.find((c) => c.conn.remote.port === port)!;
+}
+
+async function verdict(a: Arena, attacker: RawPeer, ms = 5000): Promise<CloseEvent> {
+  const port = attacker.port;
+  const ev = await attackerClosed(a, attacker, ms);
+  await sleep(200); // let more healthy traffic cross after the close
+  const { sent, answered } = await a.finish();
+  expect(sent).toBeGreaterThanOrEqual(HEALTHY * 3);
+  expect(answered).toBe(sent);
+  expect(a.collateral(port)).toEqual([]);
+  return ev;
+}
+
+describe('hostile peers are closed, 100 healthy connections lose nothing', () => {
+  it('slowloris: 1 byte per 100 ms is closed at msg_read_timeout', async () => {
+    const a = await arena({ tcp_max_msg_chunks: 0 }, { msgReadTimeout: 1 });
+    const evil = await rawPeer(a.port);
+    const bytes = Buffer.from(sipReq('slow'));
+    let i = 0;
+    const t = setInterval(() => {
+      if (!evil.closed && i < bytes.length) evil.sock.write(bytes.subarray(i, ++i));
+    }, 100);
+    try {
+      const ev = await verdict(a, evil, 4000);
+      expect(ev).toMatchObject({ reason: 'Timeout waiting for a complete message', error: { code: 'ERR_CONN_READ_TIMEOUT' } });
+      expect(i).toBeLessThan(bytes.length);
+    } finally {
+      clearInterval(t);
+    }
+  });
+
+  it('a message in more reads than tcp_max_msg_chunks', async () => {
+    const a = await arena();
+    const evil = await rawPeer(a.port);
+    const bytes = Buffer.from(sipReq('chunky'));
+    for (let i = 0; i < 8 && !evil.closed; i++) {
+      evil.sock.write(bytes.subarray(i * 10, i * 10 + 10));
+      await sleep(30);
+    }
+    const ev = await verdict(a, evil);
+    expect(ev).toMatchObject({ reason: 'Too many read chunks', error: { code: 'ERR_CONN_MAX_CHUNKS' } });
+  });
+
+  it('Content-Length: 4294967295', async () => {
+    const a = await arena();
+    const evil = await rawPeer(a.port);
+    evil.sock.write(sipReq('huge').replace('Content-Length: 0', 'Content-Length: 4294967295'));
+    const ev = await verdict(a, evil);
+    expect(ev).toMatchObject({ reason: 'Protocol error', error: { code: 'ERR_SIP_TOO_BIG' } });
+  });
+
+  it('a missing Content-Length', async () => {
+    const a = await arena();
+    const evil = await rawPeer(a.port);
+    evil.sock.write(sipReq('nocl').replace('Content-Length: 0\r\n', ''));
+    const ev = await verdict(a, evil);
+    expect(ev).toMatchObject({ reason: 'Protocol error', error: { code: 'ERR_SIP_NO_CONTENT_LENGTH' } });
+    expect(evil.messages).toEqual([]); // no 400 is sent, as OpenSIPS
+  });
+
+  it('10 MB of CRLFs from a peer that never reads its pongs', async () => {
+    const a = await arena();
+    const evil = await rawPeer(a.port);
+    evil.sock.pause();
+    const flood = Buffer.alloc(1 << 20, '\r\n');
+    for (let i = 0; i < 10 && !evil.closed; i++) evil.sock.write(flood);
+    const ev = await verdict(a, evil, 8000);
+    // the pongs pile up unread: the write timeout of async mode cuts the connection
+    expect(ev).toMatchObject({ reason: 'Write timeout', error: { code: 'ERR_CONN_WRITE_TIMEOUT' } });
+  });
+
+  it('random bytes', async () => {
+    const a = await arena();
+    const evil = await rawPeer(a.port);
+    evil.sock.write(Buffer.concat([Buffer.from('INVITE '), randomBytes(128 * 1024)]));
+    const ev = await verdict(a, evil);
+    expect(['Protocol error', 'Too many read chunks', 'Message too big']).toContain(ev.reason);
+    expect(['ERR_SIP_NO_CONTENT_LENGTH', 'ERR_SIP_BAD_CONTENT_LENGTH', 'ERR_SIP_TOO_BIG', 'ERR_CONN_MAX_CHUNKS', 'ERR_CONN_MSG_TOO_BIG']).toContain((ev.error as { code: string }).code);
+  });
+
+  it('half-open: a peer that sends half a message then FIN', async () => {
+    const a = await arena();
+    const evil = await rawPeer(a.port);
+    evil.sock.end(sipReq('half').slice(0, 60));
+    const ev = await verdict(a, evil);
+    expect(ev).toMatchObject({ reason: 'EOF received', error: { code: 'ERR_CONN_EOF' } });
+  });
+
+  it('half-open: a silent peer is closed at con_lifetime', async () => {
+    const a = await arena({}, { conLifetime: 1 });
+    const evil = await rawPeer(a.port);
+    const ev = await verdict(a, evil, 4000);
+    expect(ev).toMatchObject({ reason: 'Timeout on no traffic', error: { code: 'ERR_CONN_LIFETIME' } });
+  });
+
+  it('a peer that never reads its replies hits the write queue limit', async () => {
+    const a = await arena({ tcp_async_local_write_timeout: 60000 });
+    const evil = await rawPeer(a.port);
+    evil.sock.pause();
+    // replies copy the Via: a 30 KB Via makes 30 KB replies
+    const req = Buffer.from(sipReq('fat', { via: `SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bKfat;pad=${'p'.repeat(30000)}` }));
+    for (let i = 0; i < 600 && !evil.closed; i++) {
+      if (!evil.sock.write(req)) await Promise.race([new Promise((r) => evil.sock.once('drain', r)), sleep(200)]);
+    }
+    const ev = await verdict(a, evil, 8000);
+    expect(ev).toMatchObject({ reason: 'Write queue full', error: { code: 'ERR_CONN_QUEUE_FULL' } });
+  });
+});
