@@ -52,7 +52,7 @@ loadmodule "xlog.so"
 loadmodule "sl.so"
 
 request_route {
-${opts.logRequests ? '  xlog("L_INFO", "REQ $rm $ci from $si:$sp proto $pr\\n");\n' : ''}  if (is_method("ACK")) {
+${opts.logRequests ? '  xlog("L_INFO", "REQ $rm $ci from $si:$sp proto $pr\\n");\n' : ''}  if ($rm == "ACK") {
     exit;
   }
   sl_send_reply("200", "Fixed Reply");
