@@ -39,7 +39,12 @@ export const protoHepParamSchema = {
     multi: true,
     doc: 'a destination: "[name] host[:port]; transport=udp|tcp; version=1|2|3" (port 9060, tcp, v3 by default)',
     validate: (v: string) => {
-      parseHepId(v);
+      try {
+        parseHepId(v);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
     },
   },
   homer5_on: { type: 'bool', default: true, doc: '1: HOMER5 payloads (values joined by homer5_delim); 0: HOMER6 (cJSON objects, chunk 101 correlations)' },

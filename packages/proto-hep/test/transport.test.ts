@@ -1,0 +1,235 @@
+import { createSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStatsRegistry, type CloseEvent, type Engine, type ListenerInfo } from '@x/core-conn';
+import { createTestEngine, rawConnect, waitForEvent, waitUntil } from '@x/core-conn/testing';
+import { attachHep, encode, HEP_SCRIPT_SKIP, hepTcpSpec, hepUdpSpec, packHep, PROTO_HEP_DEFAULTS, type HepApi, type HepReceived } from '../src/index.js';
+
+let engine: Engine | undefined;
+let hep: HepApi | undefined;
+const sockets: Socket[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) s.close();
+  hep?.close();
+  hep = undefined;
+  await engine?.shutdown({ deadlineMs: 200 });
+  engine = undefined;
+});
+
+async function setup(params = {}) {
+  const p = { ...PROTO_HEP_DEFAULTS, ...params };
+  const stats = createStatsRegistry();
+  engine = createTestEngine([hepUdpSpec(p) as never, hepTcpSpec(p) as never], { stats });
+  hep = attachHep(engine, p, { stats, sender: { backoffMs: 20, maxBackoffMs: 100 } });
+  const udp = await engine.listen('hep_udp:127.0.0.1:0');
+  const tcp = await engine.listen('hep_tcp:127.0.0.1:0');
+  const got: HepReceived[] = [];
+  hep.registerHepCallback((r) => {
+    got.push(r);
+  });
+  return { e: engine, hep, udp, tcp, got, stats };
+}
+
+const sip = (n: number) => `OPTIONS sip:${n}@127.0.0.1 SIP/2.0\r\nCall-ID: c${n}\r\n\r\n`;
+const from = { host: '127.0.0.1', port: 5060 };
+const to = { host: '127.0.0.1', port: 15070 };
+
+function udpSend(l: ListenerInfo, datagrams: Buffer[]): Promise<void> {
+  const s = createSocket('udp4');
+  return new Promise((resolve) => {
+    let n = 0;
+    for (const d of datagrams)
+      s.send(d, l.address.port, '127.0.0.1', () => {
+        if (++n === datagrams.length) {
+          s.close();
+          resolve();
+        }
+      });
+  });
+}
+
+describe('hep_udp listener', () => {
+  it('accepts v1, v2 and v3; ignores probes; counts undecodable datagrams without stopping', async () => {
+    const { udp, got, hep } = await setup();
+    const now = Math.floor(Date.now() / 1000);
+    await udpSend(udp, [
+      packHep(from, to, 'udp', sip(1), { version: 1 }),
+      packHep(from, to, 'udp', sip(2), { version: 2, captureId: 2001 }),
+      Buffer.from('short probe'),
+      Buffer.from('this is not HEP at all, just text'),
+      packHep(from, to, 'tcp', sip(3), { version: 3, captureId: 2001, correlationId: 'c3' }),
+    ]);
+    await waitUntil(() => got.length === 3, 3000, '3 packets');
+    expect(got.map((g) => g.packet.version).sort()).toEqual([1, 2, 3]);
+    const v3 = got.find((g) => g.packet.version === 3)!;
+    expect(v3).toMatchObject({ proto: 'hep_udp', transport: 'tcp', packet: { captureId: 2001, correlationId: 'c3', srcPort: 5060, dstPort: 15070 } });
+    expect(v3.payload.toString()).toBe(sip(3));
+    expect(Math.abs(v3.packet.timestamp!.sec - now)).toBeLessThan(5);
+    expect(hep.counts()).toMatchObject({ received: 3, probes: 1, ok: 3 });
+  });
+  it('callbacks run newest first; skip wins; no callback -> counted and dropped', async () => {
+    const { udp, hep, got } = await setup();
+    const order: string[] = [];
+    hep.registerHepCallback(() => {
+      order.push('second');
+      return -1;
+    });
+    const off = hep.registerHepCallback(() => {
+      order.push('third');
+      return HEP_SCRIPT_SKIP;
+    });
+    await udpSend(udp, [packHep(from, to, 'udp', sip(1))]);
+    await waitUntil(() => got.length === 1);
+    expect(order).toEqual(['third', 'second']);
+    expect(hep.counts()).toMatchObject({ skipped: 1, ok: 0 });
+    off();
+    await udpSend(udp, [packHep(from, to, 'udp', sip(2))]);
+    await waitUntil(() => got.length === 2);
+    expect(hep.counts()).toMatchObject({ skipped: 1, ok: 1 });
+  });
+  it('with no callback a packet is counted and dropped', async () => {
+    const stats = createStatsRegistry();
+    engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never], { stats });
+    hep = attachHep(engine, {}, { stats });
+    const udp = await engine.listen('hep_udp:127.0.0.1:0');
+    await udpSend(udp, [packHep(from, to, 'udp', sip(1)), packHep(from, to, 'udp', sip(2))]);
+    await waitUntil(() => hep!.counts().dropped === 2);
+    expect(stats.get('proto_hep:hep_dropped')!.value()).toBe(2);
+  });
+});
+
+describe('hep_tcp listener (real sockets)', () => {
+  it('frames packets split and merged arbitrarily; a bad connection closes, the others keep going', async () => {
+    const { e, tcp, got } = await setup();
+    const good = await rawConnect(tcp);
+    sockets.push(good);
+    const stream = Buffer.concat(Array.from({ length: 20 }, (_, i) => packHep(from, to, 'tcp', sip(i), { captureId: 7 })));
+    for (let i = 0; i < stream.length; i += 97) good.write(stream.subarray(i, i + 97));
+    await waitUntil(() => got.length === 20, 5000, '20 packets');
+    expect(got.map((g) => g.payload.toString())).toEqual(Array.from({ length: 20 }, (_, i) => sip(i)));
+
+    const hostile: [string, Buffer][] = [
+      ['length 0', Buffer.from('HEP3\x00\x00', 'latin1')],
+      ['length 5', Buffer.from('HEP3\x00\x05', 'latin1')],
+      ['chunk past end', (() => { const b = packHep(from, to, 'tcp', 'x'); b.writeUInt16BE(0x7fff, 10); return b; })()],
+      ['HEPv1', packHep(from, to, 'udp', sip(1), { version: 1 })],
+      ['HEPv2', packHep(from, to, 'udp', sip(1), { version: 2 })],
+      ['no payload', encode({ version: 3, chunks: [{ vendor: 0, type: 1, data: Buffer.from([2]) }], payload: Buffer.alloc(0) })],
+    ];
+    for (const [what, bytes] of hostile) {
+      const bad = await rawConnect(tcp);
+      sockets.push(bad);
+      const closed = waitForEvent(e, 'close', (ev: CloseEvent) => ev.conn.remote.port === bad.localPort, 3000);
+      bad.write(bytes);
+      const ev = await closed;
+      expect(ev.reason, what).toBe('Protocol error');
+      expect((ev.error as { code?: string } | undefined)?.code, what).toMatch(/^ERR_HEP_/);
+      // the good connection still works
+      const before = got.length;
+      good.write(packHep(from, to, 'tcp', sip(100 + before)));
+      await waitUntil(() => got.length === before + 1, 3000, `good connection after ${what}`);
+    }
+    expect(got).toHaveLength(20 + hostile.length);
+  });
+  it('a peer announcing 65535 bytes then stalling does not hold up other connections', async () => {
+    const { tcp, got } = await setup();
+    const bad = await rawConnect(tcp);
+    sockets.push(bad);
+    bad.write(Buffer.from('HEP3\xff\xff', 'latin1'));
+    const good = await rawConnect(tcp);
+    sockets.push(good);
+    good.write(packHep(from, to, 'tcp', sip(1)));
+    await waitUntil(() => got.length === 1);
+  });
+  it('a 1-byte-at-a-time peer passes hep_max_msg_chunks and is closed', async () => {
+    const { e, tcp } = await setup({ hep_max_msg_chunks: 8 });
+    const bad = await rawConnect(tcp);
+    sockets.push(bad);
+    bad.setNoDelay(true);
+    const closed = waitForEvent(e, 'close', (ev: CloseEvent) => ev.conn.remote.port === bad.localPort, 5000);
+    const b = packHep(from, to, 'tcp', sip(1));
+    for (let i = 0; i < 40 && !bad.destroyed; i++) {
+      bad.write(b.subarray(i, i + 1));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const ev = await closed;
+    expect((ev.error as { code?: string } | undefined)?.code).toBe('ERR_CONN_MAX_CHUNKS');
+  });
+});
+
+describe('HepSender', () => {
+  it('hep_id destinations: udp v2 and tcp v3 reach a proto-hep listener', async () => {
+    const { tcp, udp, got, hep } = await setup();
+    const su = hep.addDestination(`[u] 127.0.0.1:${udp.address.port}; transport=udp; version=2`);
+    const st = hep.addDestination(`[t] 127.0.0.1:${tcp.address.port}`);
+    su.send(packHep(from, to, 'udp', sip(1), { version: 2 }));
+    st.send(packHep(from, to, 'udp', sip(2)));
+    await waitUntil(() => got.length === 2);
+    expect(su.stats()).toMatchObject({ sent: 1, dropped: 0, queued: 0 });
+    expect(st.stats()).toMatchObject({ sent: 1, dropped: 0, queued: 0 });
+  });
+  it('bounded queue: drops past the bound and counts them', () => {
+    engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never]);
+    hep = attachHep(engine, {}, { sender: { maxQueue: 5, backoffMs: 1000 } });
+    // nothing listens on port 1: the first send fails and stays queued while backing off
+    const s = hep.addDestination('[q] 127.0.0.1:1; transport=tcp');
+    const drops: string[] = [];
+    s.on('drop', (_d: Buffer, why: string) => drops.push(why));
+    let accepted = 0;
+    for (let i = 0; i < 12; i++) if (s.send(packHep(from, to, 'udp', sip(i)))) accepted++;
+    expect(accepted).toBe(5);
+    expect(s.stats()).toMatchObject({ queued: 5, dropped: 7 });
+    expect(drops).toEqual(Array(7).fill('queue full'));
+  });
+  it('reconnects with back-off to a restarted TCP collector and loses nothing queued', async () => {
+    const stats = createStatsRegistry();
+    engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never], { stats });
+    hep = attachHep(engine, { hep_max_retries: 50 }, { stats, sender: { backoffMs: 20, maxBackoffMs: 100 } });
+    await engine.listen('hep_tcp:127.0.0.1:0');
+    const received: Buffer[] = [];
+    const accepted: Socket[] = [];
+    const collector = () =>
+      new Promise<Server>((resolve) => {
+        const srv = createServer((c) => {
+          accepted.push(c);
+          c.on('data', (d) => received.push(d));
+          c.on('error', () => undefined);
+        });
+        servers.push(srv);
+        srv.listen(port, '127.0.0.1', () => resolve(srv));
+      });
+    let port = 0;
+    let srv = await collector();
+    port = (srv.address() as { port: number }).port;
+    const s = hep.addDestination(`[c] 127.0.0.1:${port}`);
+    s.send(packHep(from, to, 'udp', sip(1)));
+    await waitUntil(() => s.stats().sent === 1);
+    await waitUntil(() => received.length > 0);
+    // restart: close the server and every accepted connection
+    const down = new Promise<void>((r) => srv.close(() => r()));
+    for (const c of accepted.splice(0)) c.destroy();
+    await down;
+    await waitUntil(() => engine!.connections('hep_tcp').length === 0);
+    for (let i = 2; i <= 4; i++) s.send(packHep(from, to, 'udp', sip(i)));
+    await waitUntil(() => s.stats().failures > 0, 3000, 'a failed attempt while the collector is down');
+    srv = await collector();
+    await waitUntil(() => s.stats().sent === 4, 5000, 'all sent after restart');
+    await waitUntil(() => Buffer.concat(received).toString('latin1').includes(sip(4)));
+    const all = Buffer.concat(received).toString('latin1');
+    for (let i = 1; i <= 4; i++) expect(all).toContain(sip(i));
+    expect(s.stats()).toMatchObject({ dropped: 0, queued: 0 });
+  });
+  it('after hep_max_retries failures the destination cools down and drops', async () => {
+    engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never]);
+    await engine.listen('hep_tcp:127.0.0.1:0');
+    hep = attachHep(engine, { hep_max_retries: 2, hep_retry_cooldown: 60 }, { sender: { backoffMs: 10 } });
+    const s = hep.addDestination('[x] 127.0.0.1:1');
+    s.send(packHep(from, to, 'udp', sip(1)));
+    await waitUntil(() => s.stats().coolingDown, 3000);
+    expect(s.send(packHep(from, to, 'udp', sip(2)))).toBe(false);
+    expect(s.stats()).toMatchObject({ dropped: 2, queued: 0 });
+  });
+});
+
