@@ -34,7 +34,7 @@ export async function capture(o: CaptureOptions): Promise<Capture> {
   return {
     pcap,
     pid: p.pid,
-    log: p.log,
+    log: () => p.log(),
     stop: async () => {
       // give the last segments time to reach the capture buffer
       await new Promise((r) => setTimeout(r, 500));

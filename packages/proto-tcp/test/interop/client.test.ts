@@ -127,7 +127,7 @@ describe('proto-tcp client -> Kamailio and sipp UAS', () => {
     expect(b.statuses).toEqual(Array<number>(FRESH).fill(200));
     expect(b.connIds.size).toBe(FRESH);
     // sipp -m exits by itself once it has handled every call
-    const exit = await Promise.race([uas!.exited, new Promise<undefined>((r) => setTimeout(r, 15_000))]);
+    const exit = await Promise.race([uas!.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
     expect(exit?.code, uas!.log().slice(-2000)).toBe(0);
     const st = uas!.stats();
     expect({ ok: st.successful, failed: st.failed }).toEqual({ ok: REUSED + FRESH, failed: 0 });
