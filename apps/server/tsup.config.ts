@@ -1,9 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', 'cli/x-server': 'src/cli/x-server.ts', 'cli/x-cli': 'src/cli/x-cli.ts' },
   format: ['esm'],
-  dts: true,
+  // tsup's dts step sets baseUrl, which TypeScript 6 flags as deprecated
+  dts: { entry: { index: 'src/index.ts' }, compilerOptions: { ignoreDeprecations: '6.0' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import { VERSION } from '../version.js';
+import { formatMiError, miParams } from './mi-args.js';
+
+const HELP = `x-cli ${VERSION}: talk to a running x-server
+
+Usage:
+  x-cli [--url URL] mi <command> [args...]
+  x-cli --help | --version
+
+MI arguments follow opensips-cli: if every argument is name=value they are sent as named
+params (an object), otherwise as a positional array of strings. get_statistics,
+list_statistics and reset_statistics gather their arguments into one array.
+
+  x-cli mi version
+  x-cli mi get_statistics core: tcp:
+  x-cli mi list_tcp_conns proto=tcp
+  x-cli mi tcp:close ipport=tcp:127.0.0.1:40112
+
+Options:
+  --url URL   MI endpoint (default: $X_MI_URL or http://127.0.0.1:8888/mi)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let url = process.env.X_MI_URL ?? 'http://127.0.0.1:8888/mi';
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (rest.length === 0 && (a === '--help' || a === '-h')) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (rest.length === 0 && (a === '--version' || a === '-V')) {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    if (rest.length === 0 && (a === '--url' || a === '-u')) {
+      const v = argv[++i];
+      if (v === undefined) {
+        process.stderr.write('ERROR: --url needs a value\n');
+        return 2;
+      }
+      url = v;
+      continue;
+    }
+    if (rest.length === 0 && a.startsWith('--url=')) {
+      url = a.slice(6);
+      continue;
+    }
+    rest.push(a);
+  }
+  if (rest[0] !== 'mi' || rest[1] === undefined) {
+    process.stderr.write(rest.length === 0 ? HELP : `ERROR: unknown command "${rest.join(' ')}" (expected: mi <command> [args...])\n`);
+    return 2;
+  }
+  const cmd = rest[1];
+  const params = miParams(cmd, rest.slice(2));
+  const body = JSON.stringify({ jsonrpc: '2.0', method: cmd, params, id: Math.floor(Math.random() * 1e9) });
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(130_000) });
+  } catch (err) {
+    process.stderr.write(`ERROR: cannot reach MI at ${url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}\n`);
+    return 1;
+  }
+  const text = await res.text();
+  let reply: { result?: unknown; error?: { code: number; message: string } };
+  try {
+    reply = JSON.parse(text) as typeof reply;
+  } catch {
+    process.stderr.write(`ERROR: MI at ${url} answered HTTP ${res.status} with non-JSON: ${text.slice(0, 200)}\n`);
+    return 1;
+  }
+  if (reply.error) {
+    process.stderr.write(`${formatMiError(cmd, reply.error)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${JSON.stringify(reply.result, null, 4)}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`ERROR: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

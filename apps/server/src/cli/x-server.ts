@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@x/core-conn';
+import { checkConfig, startServer, type XServer } from '../runtime/server.js';
+import { VERSION } from '../version.js';
+
+/** the default config shipped in the package (config/x.cfg), from src/cli or dist/cli alike */
+const DEFAULT_CFG = fileURLToPath(new URL('../../config/x.cfg', import.meta.url));
+
+const HELP = `x-server ${VERSION}: OpenSIPS-style transport server on @x modules
+
+Usage:
+  x-server [-f file.cfg] [--pretty]     run (default cfg: the bundled config/x.cfg)
+  x-server -c [-f file.cfg]             check the cfg and exit 0 (ok) or 1 (with file:line:col)
+  x-server --help | --version
+
+Options:
+  -f, --config FILE   opensips.cfg-style file
+  -c, --check         check the configuration only
+  --pretty            human-readable logs (default: JSON lines)
+  -h, --help          this text
+  -V, --version       print the version
+
+Signals: SIGTERM/SIGINT stop gracefully (write queues flushed up to 5 s), SIGHUP reloads
+log_level and the route script. MI: x-cli mi <command> (see x-cli --help).
+`;
+
+interface Args {
+  file: string;
+  check: boolean;
+  pretty: boolean;
+}
+
+function parseArgs(argv: string[]): Args | number {
+  const out: Args = { file: DEFAULT_CFG, check: false, pretty: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (a === '-V' || a === '--version' || a === '-v') {
+      process.stdout.write(`x-server ${VERSION} (node ${process.version})\n`);
+      return 0;
+    }
+    if (a === '-c' || a === '--check') out.check = true;
+    else if (a === '--pretty') out.pretty = true;
+    else if (a === '-f' || a === '--config') {
+      const v = argv[++i];
+      if (v === undefined) {
+        process.stderr.write(`x-server: ${a} needs a file name\n`);
+        return 2;
+      }
+      out.file = v;
+    } else if (a.startsWith('--config=')) out.file = a.slice(9);
+    else {
+      process.stderr.write(`x-server: unknown option "${a}" (see --help)\n`);
+      return 2;
+    }
+  }
+  return out;
+}
+
+function fail(err: unknown): number {
+  const msg = err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err));
+  process.stderr.write(`x-server: ${msg}\n`);
+  return 1;
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const args = parseArgs(argv);
+  if (typeof args === 'number') return args;
+  if (args.check) {
+    try {
+      const cfg = await checkConfig({ configFile: args.file });
+      process.stdout.write(`config file ok, exiting (${cfg.modules.length} modules, ${cfg.sockets.length} sockets)\n`);
+      return 0;
+    } catch (err) {
+      return fail(err);
+    }
+  }
+  let server: XServer;
+  try {
+    server = await startServer({ configFile: args.file, pretty: args.pretty, onKill: () => process.exit(0) });
+  } catch (err) {
+    return fail(err);
+  }
+  let signals = 0;
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      server.logger.root.warn(`${sig} again: exiting now`);
+      process.exit(1);
+    }
+    server.logger.root.info(`${sig} received`);
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.logger.root.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', () => {
+    server.reload().catch((err: unknown) => server.logger.root.error({ err: err instanceof Error ? err.message : err }, 'reload failed; keeping the running configuration'));
+  });
+  return undefined;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code !== undefined) process.exitCode = code; },
+  (err: unknown) => { process.exitCode = fail(err); },
+);

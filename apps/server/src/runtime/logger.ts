@@ -1,0 +1,51 @@
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+
+/** OpenSIPS log_level -> pino level. OpenSIPS: -3 alert, -2 crit, -1 err, 1 warn, 2 notice, 3 info, 4 debug. */
+export function pinoLevelOf(logLevel: number): string {
+  if (logLevel <= -2) return 'fatal';
+  if (logLevel <= 0) return 'error';
+  if (logLevel === 1) return 'warn';
+  if (logLevel === 2) return 'notice';
+  if (logLevel === 3) return 'info';
+  return 'debug';
+}
+
+export interface ServerLogger {
+  root: PinoLogger<'notice'>;
+  /** a child whose level follows later setLevel calls */
+  child(bindings: Record<string, unknown>): PinoLogger<'notice'>;
+  setLevel(logLevel: number): void;
+  level(): number;
+}
+
+export interface LoggerOptions {
+  logLevel: number;
+  /** human-readable output (pino-pretty) instead of JSON lines */
+  pretty?: boolean;
+  /** where lines go (default stdout) */
+  destination?: DestinationStream;
+}
+
+/** pino with a `notice` level between info and warn, so OpenSIPS's 2 and 3 differ. */
+export function createServerLogger(opts: LoggerOptions): ServerLogger {
+  let current = opts.logLevel;
+  const dest = opts.destination ?? (opts.pretty ? pretty({ sync: true, colorize: process.stdout.isTTY, customLevels: 'notice:35' }) : pino.destination({ sync: true }));
+  const root = pino<'notice'>({ level: pinoLevelOf(current), customLevels: { notice: 35 }, base: { pid: process.pid }, name: 'x-server' }, dest);
+  const children: Array<PinoLogger<'notice'>> = [];
+  return {
+    root,
+    child(bindings) {
+      const c = root.child(bindings);
+      children.push(c);
+      return c;
+    },
+    setLevel(logLevel) {
+      current = logLevel;
+      const l = pinoLevelOf(logLevel);
+      root.level = l;
+      for (const c of children) c.level = l;
+    },
+    level: () => current,
+  };
+}

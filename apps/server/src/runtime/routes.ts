@@ -1,0 +1,102 @@
+import { pathToFileURL } from 'node:url';
+import type { Address, ConnectionInfo, ListenerInfo, Logger, StatsRegistry } from '@x/core-conn';
+import type { SipMessage } from '@x/proto-tcp';
+import type { HepReceived } from '@x/proto-hep';
+
+/** What every route function gets. `message` is the protocol's message object. */
+export interface RouteContext<M = unknown> {
+  /** the export being run: "request", "reply", "hep", ... */
+  readonly route: string;
+  readonly message: M;
+  /** the connection it came on (stream protocols) */
+  readonly connection: ConnectionInfo | undefined;
+  /** source IP and port ($si / $sp) */
+  readonly si: string | undefined;
+  readonly sp: number | undefined;
+  /** the protocol name ("tcp", "hep_udp", ...) ($proto) */
+  readonly proto: string | undefined;
+  /** receiving socket as "proto:ip:port" ($socket_in) */
+  readonly socket: string | undefined;
+  readonly listener: ListenerInfo | undefined;
+  /** a logger bound to this route */
+  readonly log: Logger;
+  /** stateless reply (SIP requests); rejects where the protocol has no reply */
+  reply(code: number, reason: string): Promise<void>;
+  /** stop processing: counted in core:drop_requests / drop_replies; a hep route that drops skips the packet */
+  drop(): void;
+  readonly dropped: boolean;
+}
+
+export type SipRequestContext = RouteContext<SipMessage>;
+export type SipReplyContext = RouteContext<SipMessage>;
+export type HepRouteContext = RouteContext<HepReceived>;
+
+/** The shape of a route script: named exports are routes. */
+export interface RouteScript {
+  request?(ctx: SipRequestContext): unknown;
+  reply?(ctx: SipReplyContext): unknown;
+  hep?(ctx: HepRouteContext): unknown;
+  [route: string]: ((ctx: RouteContext<never>) => unknown) | undefined;
+}
+
+export type RouteTable = Record<string, (ctx: RouteContext) => unknown>;
+
+let generation = 0;
+
+/** Imports the route script; each call re-imports (a query string defeats the ESM cache) so reload picks up edits. */
+export async function loadRouteScript(path: string): Promise<RouteTable> {
+  const url = `${pathToFileURL(path).href}?v=${++generation}`;
+  const ns = (await import(url)) as Record<string, unknown>;
+  const out: RouteTable = {};
+  for (const [k, v] of Object.entries(ns)) {
+    if (typeof v === 'function') out[k] = v as (ctx: RouteContext) => unknown;
+  }
+  return out;
+}
+
+export interface RouteEnv {
+  table(): RouteTable;
+  logger: Logger;
+  stats: StatsRegistry;
+}
+
+/** Inputs from which a context is built. */
+export interface RouteInput<M> {
+  message: M;
+  connection?: ConnectionInfo | undefined;
+  remote?: Address | undefined;
+  listener?: ListenerInfo | undefined;
+  local?: Address | undefined;
+  proto?: string | undefined;
+  reply?: ((code: number, reason: string) => Promise<void>) | undefined;
+}
+
+function fmt(a: Address): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger): RouteContext<M> {
+  const remote = input.remote ?? input.connection?.remote;
+  const listener = input.listener ?? input.connection?.listener;
+  const local = listener?.address ?? input.local ?? input.connection?.local;
+  const proto = input.proto ?? input.connection?.proto ?? listener?.proto;
+  let dropped = false;
+  return {
+    route,
+    message: input.message,
+    connection: input.connection,
+    si: remote?.host,
+    sp: remote?.port,
+    proto,
+    socket: local && proto ? `${proto}:${fmt(local)}` : undefined,
+    listener,
+    log,
+    reply: (code, reason) => (input.reply ? input.reply(code, reason) : Promise.reject(new Error(`route "${route}" cannot reply`))),
+    drop() {
+      dropped = true;
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { createEngine, createStatsRegistry, type Engine, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
+import type { DestinationStream } from 'pino';
+import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
+import { loadConfig, type ConfigSource } from '../config/load.js';
+import type { PackageImporter } from '../config/catalog.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { startHttpd, type Httpd } from '../http/server.js';
+import { coreCommands } from '../mi/core-commands.js';
+import { MiRegistry } from '../mi/registry.js';
+import { VERSION } from '../version.js';
+import { createServerLogger, type ServerLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { loadRouteScript, type RouteTable } from './routes.js';
+import { coreStats, RouteRunner, wireModuleRoutes } from './wiring.js';
+
+export interface StartOptions extends ConfigSource {
+  /** pino-pretty output instead of JSON lines */
+  pretty?: boolean;
+  /** log destination (default stdout) */
+  logDestination?: DestinationStream;
+  /** resolves a module package (tests inject descriptors) */
+  importer?: PackageImporter;
+  /** called once the server stopped because of MI kill */
+  onKill?: () => void;
+}
+
+export interface ReloadResult {
+  Reloaded: string[];
+  log_level: number;
+  route_script?: string;
+  routes?: string[];
+}
+
+export interface XServer {
+  readonly config: ResolvedConfig;
+  readonly engine: Engine;
+  readonly stats: StatsRegistry;
+  readonly logger: ServerLogger;
+  readonly mi: MiRegistry;
+  readonly listeners: ListenerInfo[];
+  /** set when httpd is loaded */
+  readonly http: Httpd | undefined;
+  /** re-reads the cfg file; applies log_level and the route script (nothing else is safe to change live) */
+  reload(): Promise<ReloadResult>;
+  /** stop accepting, flush write queues up to the deadline, destroy modules in reverse order, close */
+  stop(opts?: { deadlineMs?: number }): Promise<void>;
+}
+
+function traceSinkRegistry(): TraceSinkRegistry {
+  const sinks = new Map<string, TraceSink>();
+  return {
+    register(s) {
+      if (sinks.has(s.name)) throw new Error(`trace destination "${s.name}" registered twice`);
+      sinks.set(s.name, s);
+    },
+    get: (n) => sinks.get(n),
+    names: () => [...sinks.keys()],
+  };
+}
+
+/** loadmodule order, moved so that every module comes after what it depends on */
+function initOrder(cfg: ResolvedConfig): ResolvedConfig['modules'] {
+  const out: ResolvedConfig['modules'] = [];
+  const seen = new Set<string>();
+  const byName = new Map(cfg.modules.map((m) => [m.loaded.name, m]));
+  const visit = (m: ResolvedConfig['modules'][number], stack: string[]): void => {
+    if (seen.has(m.loaded.name)) return;
+    if (stack.includes(m.loaded.name)) throw new CfgError(CfgErrorCodes.DEPENDENCY, m.where, `dependency cycle: ${[...stack, m.loaded.name].join(' -> ')}`);
+    const deps = m.loaded.kind === 'package' ? (m.loaded.module.dependsOn ?? []) : [];
+    for (const d of deps) {
+      const dm = byName.get(d);
+      if (dm) visit(dm, [...stack, m.loaded.name]);
+    }
+    seen.add(m.loaded.name);
+    out.push(m);
+  };
+  for (const m of cfg.modules) visit(m, []);
+  return out;
+}
+
+async function routesFor(cfg: ResolvedConfig): Promise<RouteTable> {
+  if (cfg.routeScript === undefined) return {};
+  let table: RouteTable;
+  try {
+    table = await loadRouteScript(cfg.routeScript);
+  } catch (err) {
+    throw new CfgError(CfgErrorCodes.FILE, undefined, `route_script "${cfg.routeScript}" cannot be loaded: ${(err as Error).message}`, { cause: err });
+  }
+  for (const ref of cfg.routeRefs) {
+    if (typeof table[ref.route] !== 'function') {
+      throw new CfgError(CfgErrorCodes.BAD_VALUE, ref.where, `${ref.module}: parameter "${ref.param}" names route "${ref.route}", which the route script does not export (exports: ${Object.keys(table).join(', ') || 'none'})`);
+    }
+  }
+  return table;
+}
+
+/** Parses and checks a configuration the way `x-server -c` does: modules resolved and validated, route script imported. Nothing is opened. */
+export async function checkConfig(src: ConfigSource, opts: { importer?: PackageImporter } = {}): Promise<ResolvedConfig> {
+  const cfg = await loadConfig(src, opts.importer ? { importer: opts.importer } : {});
+  await routesFor(cfg);
+  return cfg;
+}
+
+/** Starts a server from a cfg file or text. Rejects with a CfgError (file:line:col) or the error that stopped start-up. */
+export async function startServer(opts: StartOptions): Promise<XServer> {
+  const startedAt = Date.now();
+  const cfg = await loadConfig(opts, opts.importer ? { importer: opts.importer } : {});
+  const log = createServerLogger({ logLevel: cfg.globals.log_level, ...(opts.pretty ? { pretty: true } : {}), ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
+  const root = log.root;
+  for (const n of cfg.notes) root.info(n);
+  let routes = await routesFor(cfg);
+
+  const stats = createStatsRegistry();
+  const core = coreStats(stats, startedAt);
+  const g = cfg.globals;
+  const engine = createEngine({
+    defaultProfile: {
+      conLifetime: g.tcp_connection_lifetime,
+      connectTimeout: g.tcp_connect_timeout,
+      msgReadTimeout: g.tcp_max_msg_time,
+      keepalive: g.tcp_keepalive,
+      keepcount: g.tcp_keepcount,
+      keepidle: g.tcp_keepidle,
+      keepinterval: g.tcp_keepinterval,
+      aliasMode: g.tcp_accept_aliases as 0 | 1 | 2,
+      sendThreshold: g.tcp_threshold,
+    },
+    maxConnections: g.tcp_max_connections,
+    socketBacklog: g.tcp_socket_backlog,
+    tlsDomains: cfg.tlsDomains,
+    logger: log.child({ module: 'core' }),
+    stats,
+  });
+  for (const { spec } of cfg.protocols.values()) engine.registerProtocol(spec);
+
+  const runner = new RouteRunner(() => routes, log.child({ module: 'route' }), core);
+  const traceSinks = traceSinkRegistry();
+  const apis = new Map<string, unknown>();
+  const mi = new MiRegistry();
+  const started: Array<{ name: string; instance: ModuleInstance; unwire: () => void }> = [];
+  let http: Httpd | undefined;
+  let stopping: Promise<void> | undefined;
+  let healthy = true;
+
+  const stop = (o: { deadlineMs?: number } = {}): Promise<void> =>
+    (stopping ??= (async () => {
+      healthy = false;
+      root.info('shutting down: no new connections, flushing write queues');
+      const closingHttp = http?.close();
+      await engine.shutdown({ deadlineMs: o.deadlineMs ?? 5000 });
+      for (const s of [...started].reverse()) {
+        s.unwire();
+        try {
+          await s.instance.destroy?.();
+        } catch (err) {
+          root.error({ err, module: s.name }, 'module destroy failed');
+        }
+      }
+      await closingHttp;
+      root.info('stopped');
+    })());
+
+  const reload = async (): Promise<ReloadResult> => {
+    const next = await loadConfig(opts, opts.importer ? { importer: opts.importer } : {});
+    const nextRoutes = await routesFor(next);
+    log.setLevel(next.globals.log_level);
+    routes = nextRoutes;
+    const out: ReloadResult = { Reloaded: ['log_level', 'route_script'], log_level: next.globals.log_level, routes: Object.keys(nextRoutes) };
+    if (next.routeScript) out.route_script = next.routeScript;
+    root.info(out, 'reloaded (sockets, modules and module params need a restart)');
+    return out;
+  };
+
+  try {
+    for (const c of coreCommands({
+      engine, stats, registry: mi, version: VERSION, startedAt,
+      getLogLevel: () => log.level(),
+      setLogLevel: (l) => log.setLevel(l),
+      kill: () => { void stop().then(() => opts.onKill?.()); },
+      reload: async () => (await reload()) as unknown as Record<string, unknown>,
+    })) mi.add(c);
+
+    for (const m of initOrder(cfg)) {
+      if (m.loaded.kind !== 'package') continue;
+      const mlog = log.child({ module: m.loaded.name });
+      let instance: ModuleInstance;
+      try {
+        instance = await m.loaded.module.init({ engine, logger: mlog, stats, routes: runner.caller, traceSinks, modules: apis }, m.params);
+      } catch (err) {
+        throw new CfgError(CfgErrorCodes.DEPENDENCY, m.where, `module "${m.loaded.name}" failed to initialise: ${(err as Error).message}`, { cause: err });
+      }
+      apis.set(m.loaded.name, instance.api);
+      const unwire = wireModuleRoutes(m.loaded.name, instance.api, runner, core);
+      started.push({ name: m.loaded.name, instance, unwire });
+      for (const c of instance.mi ?? []) mi.add(c);
+      mlog.debug({ params: m.params }, `module ${m.loaded.name} initialised`);
+    }
+
+    const listeners: ListenerInfo[] = [];
+    for (const s of cfg.sockets) {
+      try {
+        const l = await engine.listen(s.spec);
+        listeners.push(l);
+        root.info({ proto: l.proto, address: l.address, tag: l.tag }, `listening on ${l.proto}:${l.address.host.includes(':') ? `[${l.address.host}]` : l.address.host}:${l.address.port}`);
+      } catch (err) {
+        throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.where, `cannot listen on ${s.text}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+
+    if (cfg.httpd) {
+      const metrics = createMetrics(stats);
+      http = await startHttpd({ ip: cfg.httpd.ip, port: cfg.httpd.port, ...(cfg.mi ? { miRoot: cfg.mi.root } : {}), registry: mi, metrics, healthy: () => healthy });
+      if (cfg.mi) root.info({ url: http.url(`/${cfg.mi.root}`) }, `MI (JSON-RPC 2.0) listening on ${http.url(`/${cfg.mi.root}`)}`);
+      root.info({ url: http.url('/metrics') }, `metrics on ${http.url('/metrics')}, health on ${http.url('/health')}`);
+    }
+    root.info({ version: VERSION, file: cfg.file, modules: cfg.modules.map((m) => m.loaded.name) }, 'x-server started');
+
+    return {
+      config: cfg, engine, stats, logger: log, mi, listeners,
+      get http() { return http; },
+      reload,
+      stop,
+    };
+  } catch (err) {
+    await stop({ deadlineMs: 0 }).catch(() => {});
+    throw err;
+  }
+}
+
+export { formatWhere };
