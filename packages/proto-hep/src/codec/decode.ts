@@ -80,14 +80,54 @@ function fixed(type: number, len: number, want: number): void {
   if (len !== want) fail(HepErrorCodes.CHUNK_LENGTH, `chunk 0x${type.toString(16).padStart(4, '0')} has length ${len}, must be ${want}`);
 }
 
+/**
+ * A decoded v3 packet. `chunks` is built on first read from the wire bytes kept aside, so the
+ * common path (fields and payload only) does not pay for a Buffer view per chunk.
+ */
+class DecodedV3 implements HepPacket {
+  version = 3 as const;
+  payload: Buffer = EMPTY;
+  #raw: Buffer | undefined;
+  #chunks: HepChunk[] | undefined;
+  constructor(raw: Buffer) {
+    this.#raw = raw;
+  }
+  get chunks(): HepChunk[] | undefined {
+    if (this.#chunks === undefined && this.#raw) {
+      this.#chunks = splitChunks(this.#raw);
+      this.#raw = undefined;
+    }
+    return this.#chunks;
+  }
+  set chunks(c: HepChunk[] | undefined) {
+    this.#chunks = c;
+    this.#raw = undefined;
+  }
+}
+Object.defineProperty(DecodedV3.prototype, 'chunks', { enumerable: true });
+
+const EMPTY = Buffer.alloc(0);
+
+/** The chunk list of an already validated packet. */
+function splitChunks(buf: Buffer): HepChunk[] {
+  const total = buf.readUInt16BE(4);
+  const out: HepChunk[] = [];
+  for (let off = 6; off < total; ) {
+    const len = buf.readUInt16BE(off + 4);
+    out.push({ vendor: buf.readUInt16BE(off), type: buf.readUInt16BE(off + 2), data: buf.subarray(off + 6, off + len) });
+    off += len;
+  }
+  return out;
+}
+
 function decodeV3(buf: Buffer): HepPacket {
   if (buf.length < 6) fail(HepErrorCodes.TRUNCATED, 'HEPv3 header needs 6 bytes');
   const total = buf.readUInt16BE(4);
   if (total < 6) fail(HepErrorCodes.LENGTH, `HEPv3 total length ${total} < 6`);
   if (total > buf.length) fail(HepErrorCodes.TRUNCATED, `HEPv3 total length ${total} but ${buf.length} bytes available`);
-  const pkt: HepPacket = { version: 3, payload: buf };
-  const chunks: HepChunk[] = [];
-  let payload: Buffer | undefined;
+  const pkt: HepPacket = new DecodedV3(buf.subarray(0, total));
+  let payStart = 0;
+  let payEnd = 0;
   let off = 6;
   while (off < total) {
     if (total - off < 6) fail(HepErrorCodes.CHUNK_LENGTH, `${total - off} trailing bytes cannot hold a chunk header`);
@@ -97,8 +137,7 @@ function decodeV3(buf: Buffer): HepPacket {
     if (len < 6) fail(HepErrorCodes.CHUNK_LENGTH, `chunk 0x${type.toString(16)} length ${len} < 6`);
     if (len > total - off) fail(HepErrorCodes.CHUNK_LENGTH, `chunk 0x${type.toString(16)} length ${len} runs past the packet end`);
     const d = off + 6;
-    const data = buf.subarray(d, off + len);
-    chunks.push({ vendor, type, data });
+    const e = off + len;
     // OpenSIPS ignores the vendor for the ids it knows as fixed (1..0x10)
     const generic = type >= 1 && type <= 0x10 ? true : vendor === 0;
     let used = generic;
@@ -120,25 +159,24 @@ function decodeV3(buf: Buffer): HepPacket {
           if (len === 8) pkt.keepAliveTimer = buf.readUInt16BE(d);
           else used = false;
           break;
-        case ChunkType.AUTH_KEY: pkt.authKey = data.toString('utf8'); break;
-        case ChunkType.PAYLOAD: payload = data; pkt.compressed = false; break;
-        case ChunkType.COMPRESSED_PAYLOAD: payload = data; pkt.compressed = true; break;
-        case ChunkType.CORRELATION_ID: pkt.correlationId = data.toString('utf8'); break;
+        case ChunkType.AUTH_KEY: pkt.authKey = buf.toString('utf8', d, e); break;
+        case ChunkType.PAYLOAD: payStart = d; payEnd = e; pkt.compressed = false; break;
+        case ChunkType.COMPRESSED_PAYLOAD: payStart = d; payEnd = e; pkt.compressed = true; break;
+        case ChunkType.CORRELATION_ID: pkt.correlationId = buf.toString('utf8', d, e); break;
         case ChunkType.VLAN:
           if (len === 8) pkt.vlan = buf.readUInt16BE(d);
           else used = false;
           break;
-        case ChunkType.NODE_NAME: pkt.nodeName = data.toString('utf8'); break;
-        case ChunkType.EXTRA_CORRELATION: pkt.extraCorrelation = data.toString('utf8'); break;
+        case ChunkType.NODE_NAME: pkt.nodeName = buf.toString('utf8', d, e); break;
+        case ChunkType.EXTRA_CORRELATION: pkt.extraCorrelation = buf.toString('utf8', d, e); break;
         default: used = false;
       }
     }
-    if (!used) (pkt.vendorChunks ??= []).push({ vendor, type, data });
+    if (!used) (pkt.vendorChunks ??= []).push({ vendor, type, data: buf.subarray(d, e) });
     off += len;
   }
-  if (!payload) fail(HepErrorCodes.NO_PAYLOAD, 'HEPv3 packet without a payload chunk');
-  pkt.payload = payload;
+  if (pkt.compressed === undefined) fail(HepErrorCodes.NO_PAYLOAD, 'HEPv3 packet without a payload chunk');
+  pkt.payload = buf.subarray(payStart, payEnd);
   if (pkt.compressed === false) delete pkt.compressed;
-  pkt.chunks = chunks;
   return pkt;
 }

@@ -47,10 +47,11 @@ function encodeV3(p: HepPacket): Buffer {
   if (!Buffer.isBuffer(p.payload)) invalid('payload must be a Buffer');
   const src = p.srcIp !== undefined ? ipKind(p.srcIp, 'srcIp') : 0;
   const dst = p.dstIp !== undefined ? ipKind(p.dstIp, 'dstIp') : 0;
-  const corr = p.correlationId !== undefined ? Buffer.from(p.correlationId, 'utf8') : undefined;
-  const auth = p.authKey !== undefined ? Buffer.from(p.authKey, 'utf8') : undefined;
-  const node = p.nodeName !== undefined ? Buffer.from(p.nodeName, 'utf8') : undefined;
-  const extra = p.extraCorrelation !== undefined ? Buffer.from(p.extraCorrelation, 'utf8') : undefined;
+  // byte lengths now, bytes written in place later: no intermediate Buffers
+  const corr = p.correlationId !== undefined ? Buffer.byteLength(p.correlationId, 'utf8') : -1;
+  const auth = p.authKey !== undefined ? Buffer.byteLength(p.authKey, 'utf8') : -1;
+  const node = p.nodeName !== undefined ? Buffer.byteLength(p.nodeName, 'utf8') : -1;
+  const extra = p.extraCorrelation !== undefined ? Buffer.byteLength(p.extraCorrelation, 'utf8') : -1;
   let total = 6;
   if (p.family !== undefined) total += 7;
   if (p.ipProto !== undefined) total += 7;
@@ -62,12 +63,12 @@ function encodeV3(p: HepPacket): Buffer {
   if (src) total += src === 4 ? 10 : 22;
   if (dst) total += dst === 4 ? 10 : 22;
   total += 6 + p.payload.length;
-  if (extra) total += 6 + extra.length;
-  if (corr) total += 6 + corr.length;
+  if (extra >= 0) total += 6 + extra;
+  if (corr >= 0) total += 6 + corr;
   if (p.keepAliveTimer !== undefined) total += 8;
-  if (auth) total += 6 + auth.length;
+  if (auth >= 0) total += 6 + auth;
   if (p.vlan !== undefined) total += 8;
-  if (node) total += 6 + node.length;
+  if (node >= 0) total += 6 + node;
   if (p.vendorChunks) for (const c of p.vendorChunks) total += 6 + c.data.length;
   if (total > 0xffff) invalid(`HEPv3 packet of ${total} bytes exceeds 65535`);
 
@@ -86,6 +87,9 @@ function encodeV3(p: HepPacket): Buffer {
   const bytes = (type: number, data: Buffer, vendor = 0): void => {
     data.copy(b, head(type, 6 + data.length, vendor));
   };
+  const text = (type: number, s: string, len: number): void => {
+    b.write(s, head(type, 6 + len), len, 'utf8');
+  };
   if (p.family !== undefined) b[head(ChunkType.IP_FAMILY, 7)] = uint(p.family, 8, 'family');
   if (p.ipProto !== undefined) b[head(ChunkType.IP_PROTO, 7)] = uint(p.ipProto, 8, 'ipProto');
   if (p.srcPort !== undefined) b.writeUInt16BE(uint(p.srcPort, 16, 'srcPort'), head(ChunkType.SRC_PORT, 8));
@@ -101,12 +105,12 @@ function encodeV3(p: HepPacket): Buffer {
   if (src === 6) writeIpv6(p.srcIp!, b, head(ChunkType.IPV6_SRC, 22));
   if (dst === 6) writeIpv6(p.dstIp!, b, head(ChunkType.IPV6_DST, 22));
   bytes(p.compressed ? ChunkType.COMPRESSED_PAYLOAD : ChunkType.PAYLOAD, p.payload);
-  if (extra) bytes(ChunkType.EXTRA_CORRELATION, extra);
-  if (corr) bytes(ChunkType.CORRELATION_ID, corr);
+  if (extra >= 0) text(ChunkType.EXTRA_CORRELATION, p.extraCorrelation!, extra);
+  if (corr >= 0) text(ChunkType.CORRELATION_ID, p.correlationId!, corr);
   if (p.keepAliveTimer !== undefined) b.writeUInt16BE(uint(p.keepAliveTimer, 16, 'keepAliveTimer'), head(ChunkType.KEEPALIVE, 8));
-  if (auth) bytes(ChunkType.AUTH_KEY, auth);
+  if (auth >= 0) text(ChunkType.AUTH_KEY, p.authKey!, auth);
   if (p.vlan !== undefined) b.writeUInt16BE(uint(p.vlan, 16, 'vlan'), head(ChunkType.VLAN, 8));
-  if (node) bytes(ChunkType.NODE_NAME, node);
+  if (node >= 0) text(ChunkType.NODE_NAME, p.nodeName!, node);
   if (p.vendorChunks) {
     for (const c of p.vendorChunks) bytes(uint(c.type, 16, 'chunk type'), c.data, uint(c.vendor, 16, 'chunk vendor'));
   }

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { HepError, HepErrorCodes } from './errors.js';
 
 export function ipv4ToString(b: Buffer, o: number): string {
@@ -76,7 +76,31 @@ export function writeIpv6(ip: string, b: Buffer, o: number): void {
 
 /** 4 for an IPv4 literal, 6 for IPv6; throws ERR_HEP_INVALID otherwise. */
 export function ipKind(ip: string, what: string): 4 | 6 {
-  if (isIPv4(ip)) return 4;
+  if (isDottedQuad(ip)) return 4;
   if (isIPv6(ip)) return 6;
   throw new HepError(HepErrorCodes.INVALID, `${what} ${JSON.stringify(ip)} is not an IPv4 or IPv6 literal`);
+}
+
+/** A strict dotted quad check without a regex: it runs for every encoded packet. */
+function isDottedQuad(ip: string): boolean {
+  const n = ip.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let digits = 0;
+  let v = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? ip.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || v > 255) return false;
+      parts++;
+      digits = 0;
+      v = 0;
+    } else if (c >= 48 && c <= 57) {
+      // no leading zeros, as net.isIPv4
+      if (digits === 1 && v === 0) return false;
+      v = v * 10 + (c - 48);
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return parts === 4;
 }
