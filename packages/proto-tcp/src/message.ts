@@ -94,7 +94,7 @@ export class SipMessage {
     if (!this.isRequest) return Promise.reject(new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response'));
     let data: Buffer;
     try {
-      data = buildResponse(this.headers, status, reason, headers);
+      data = buildResponse(this.raw, status, reason, headers);
     } catch (err) {
       return Promise.reject(err as Error);
     }

@@ -72,6 +72,19 @@ describe('header helpers', () => {
     expect(buildResponse(B(uriTag), 200, 'OK', undefined, 'k').toString()).toContain('To: <sip:bob@x;tag=no>;tag=k\r\n');
   });
 
+  it('the raw (byte-range) and parsed-header paths of buildResponse agree', () => {
+    for (const req of [REQ, REQ.replace('To: <sip:bob@x>', 'TO :  <sip:bob@x> ;tag=q'), REQ.replace('CSeq: 7 INVITE', 'cseq:7 INVITE')]) {
+      const a = buildResponse(B(req), 200, 'OK', [['X-A', 1], ['X-A', 2]], 'tg');
+      const b = buildResponse(parseHeaders(B(req)), 200, 'OK', [['X-A', 1], ['X-A', 2]], 'tg');
+      expect(a.toString('latin1')).toBe(b.toString('latin1'));
+    }
+    // a folded Via is copied with its fold and still parses to the same value
+    const folded = REQ.replace('Via: SIP/2.0/TCP [::1]:5099;branch=z9hG4bKc', 'Via: SIP/2.0/TCP [::1]:5099\r\n ;branch=z9hG4bKc');
+    const res = buildResponse(B(folded), 200, 'OK');
+    expect(parseHeaders(res).filter((h) => h.key === 'via').map((h) => h.value)).toEqual(parseHeaders(B(folded)).filter((h) => h.key === 'via').map((h) => h.value));
+    expect(scanHeaders(res)?.messageLength).toBe(res.length);
+  });
+
   it('buildResponse refuses bad input with ERR_SIP_BAD_MESSAGE', () => {
     for (const f of [
       () => buildResponse(B('SIP/2.0 200 OK\r\nl: 0\r\n\r\n'), 200, 'OK'),

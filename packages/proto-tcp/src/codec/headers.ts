@@ -1,4 +1,7 @@
 import { SipErrorCodes, SipProtocolError } from './errors.js';
+import { buildResponseRaw, makeTag, toHasTag } from './reply.js';
+
+export { makeTag };
 
 /** One header line of a message (folded lines joined with a single space). */
 export interface SipHeader {
@@ -187,17 +190,6 @@ export function dialogIds(headers: readonly SipHeader[]): DialogIds {
   return { vias, from: from!, to: to!, callId: callId!, cseq: cseq! };
 }
 
-function hasTag(nameAddr: string): boolean {
-  // the tag is a param after the URI: outside <...> when brackets are used
-  const gt = nameAddr.lastIndexOf('>');
-  return /;\s*tag\s*=/i.test(gt === -1 ? nameAddr : nameAddr.slice(gt));
-}
-
-/** A To tag for replies: random, 16 hex chars. */
-export function makeTag(): string {
-  return Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0') + Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
-}
-
 /** `Name: value` pairs, as an object or an array (to repeat a name). */
 export type ExtraHeaders = Record<string, string | number> | ReadonlyArray<readonly [string, string | number]>;
 
@@ -212,23 +204,26 @@ export function buildResponse(request: Buffer | readonly SipHeader[], status: nu
     throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `status must be an integer in 100..699, got ${String(status)}`);
   }
   if (/[\r\n]/.test(reason)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'reason phrase must not contain CR or LF');
-  if (Buffer.isBuffer(request) && isResponse(request)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response');
-  const headers = Buffer.isBuffer(request) ? parseHeaders(request) : request;
-  const ids = dialogIds(headers);
-  let to = ids.to;
-  if (status > 100 && !hasTag(to)) to += `;tag=${toTag ?? makeTag()}`;
-  let out = `SIP/2.0 ${status} ${reason}\r\n`;
-  for (const v of ids.vias) out += `Via: ${v}\r\n`;
-  out += `From: ${ids.from}\r\nTo: ${to}\r\nCall-ID: ${ids.callId}\r\nCSeq: ${ids.cseq}\r\n`;
+  let extra = '';
   if (extraHeaders) {
     const pairs = Array.isArray(extraHeaders) ? (extraHeaders as ReadonlyArray<readonly [string, string | number]>) : Object.entries(extraHeaders);
     for (const [name, value] of pairs) {
       const v = String(value);
       if (!/^[!-9;-~]+$/.test(name) || /[\r\n]/.test(v)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `bad extra header ${JSON.stringify(name)}`);
+      // the reply has no body: its Content-Length is always ours
       if (name.toLowerCase() === 'content-length' || name.toLowerCase() === 'l') continue;
-      out += `${name}: ${v}\r\n`;
+      extra += `${name}: ${v}\r\n`;
     }
   }
-  out += 'Content-Length: 0\r\n\r\n';
+  if (Buffer.isBuffer(request)) {
+    if (isResponse(request)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response');
+    return buildResponseRaw(request, status, reason, extra, toTag);
+  }
+  const ids = dialogIds(request);
+  let to = ids.to;
+  if (status > 100 && !toHasTag(to)) to += `;tag=${toTag ?? makeTag()}`;
+  let out = `SIP/2.0 ${status} ${reason}\r\n`;
+  for (const v of ids.vias) out += `Via: ${v}\r\n`;
+  out += `From: ${ids.from}\r\nTo: ${to}\r\nCall-ID: ${ids.callId}\r\nCSeq: ${ids.cseq}\r\n${extra}Content-Length: 0\r\n\r\n`;
   return Buffer.from(out, 'latin1');
 }
