@@ -145,9 +145,12 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
   const stop = (o: { deadlineMs?: number } = {}): Promise<void> =>
     (stopping ??= (async () => {
       healthy = false;
-      root.info('shutting down: no new connections, flushing write queues');
+      const deadlineMs = o.deadlineMs ?? 5000;
+      const t0 = Date.now();
+      root.info({ inFlightRoutes: runner.inFlight }, 'shutting down: finishing running routes, then no new connections and write queues flushed');
       const closingHttp = http?.close();
-      await engine.shutdown({ deadlineMs: o.deadlineMs ?? 5000 });
+      await runner.drain(deadlineMs);
+      await engine.shutdown({ deadlineMs: Math.max(0, deadlineMs - (Date.now() - t0)) });
       for (const s of [...started].reverse()) {
         s.unwire();
         try {

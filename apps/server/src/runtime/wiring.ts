@@ -33,6 +33,7 @@ export function coreStats(stats: StatsRegistry, startedAt: number): CoreStats {
  * dropped. Errors are logged and counted, never thrown into the transport.
  */
 export class RouteRunner {
+  private readonly pending = new Set<Promise<unknown>>();
   constructor(
     private readonly table: () => RouteTable,
     private readonly logger: Logger,
@@ -60,11 +61,28 @@ export class RouteRunner {
       return { ctx, result: undefined };
     }
     if (result instanceof Promise) {
-      result.then(() => { if (ctx.dropped) onDrop?.(); }, fail);
+      const p = result.then(() => { if (ctx.dropped) onDrop?.(); }, fail);
+      this.pending.add(p);
+      void p.finally(() => this.pending.delete(p));
     } else if (ctx.dropped) {
       onDrop?.();
     }
     return { ctx, result: ctx.dropped ? false : result };
+  }
+
+  /** async routes still running */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** waits for running async routes (their replies are part of what shutdown must not lose), at most `ms` */
+  async drain(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.pending.size > 0 && Date.now() < deadline) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => { t = setTimeout(r, Math.max(0, deadline - Date.now())); })]);
+      clearTimeout(t);
+    }
   }
 
   /** the module-facing RouteCaller: a generic context around whatever the module passes */

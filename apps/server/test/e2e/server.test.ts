@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { requireBinary, runSipp } from '@x/test-peers';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, optionsRequest, PKG, startX, tempDir, writeFiles, xcli, type Running } from './helpers.js';
+
+/** the shipped default config, moved to ephemeral ports so tests never collide */
+function defaultCfgOnPort0(): string {
+  return readFileSync(join(PKG, 'config', 'x.cfg'), 'utf8')
+    .replace(/(socket = [a-z_]+:127\.0\.0\.1):\d+/g, '$1:0')
+    .replace('modparam("httpd", "port", 8888)', 'modparam("httpd", "port", 0)');
+}
+
+const running: Running[] = [];
+afterEach(() => {
+  for (const r of running.splice(0)) r.kill();
+});
+
+beforeAll(() => {
+  ensureBuilt();
+});
+
+async function start(cfg: string, routes?: string): Promise<{ x: Running; dir: string }> {
+  const dir = tempDir();
+  writeFiles(dir, { 'x.cfg': cfg, 'routes.mjs': routes ?? readFileSync(join(PKG, 'config', 'routes.mjs'), 'utf8') });
+  const x = await startX(join(dir, 'x.cfg'));
+  running.push(x);
+  return { x, dir };
+}
+
+async function metric(x: Running, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${x.baseUrl}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+describe('x-server binary on the default config', () => {
+  it('serves MI through x-cli, answers OPTIONS sent by sipp, counts them in /metrics, stops on SIGTERM', async () => {
+    const { x } = await start(defaultCfgOnPort0());
+    expect([...x.ports.keys()].sort()).toEqual(['hep_tcp', 'hep_udp', 'tcp']);
+    expect(x.miUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mi$/);
+    const url = ['--url', x.miUrl];
+
+    const v = await xcli([...url, 'mi', 'version']);
+    expect(v).toMatchObject({ code: 0, stdout: `{\n    "Server": "x-server (0.1.0 (${process.arch}/${process.platform}))"\n}\n` });
+    const viaEnv = await xcli(['mi', 'ps'], { X_MI_URL: x.miUrl });
+    expect(JSON.parse(viaEnv.stdout)).toEqual({ Processes: [{ ID: 0, PID: x.child.pid, Type: 'main' }] });
+    const bad = await xcli([...url, 'mi', 'get_statistics', 'nope:']);
+    expect(bad).toMatchObject({ code: 1, stderr: "ERROR: command 'get_statistics' returned: 404: Statistics Not Found\n" });
+    const amb = await xcli([...url, 'mi', 'list']);
+    expect(amb.stderr).toBe("ERROR: command 'list' returned: -32001: Method ambiguous\n");
+    expect((await xcli([...url, 'mi', 'list_tcp_conns', 'proto=bogus'])).stderr).toBe("ERROR: command 'list_tcp_conns' returned: 400: Bad protocol\n");
+
+    // the HTTP rules of mi_http
+    expect((await fetch(x.miUrl)).status).toBe(405);
+    expect((await fetch(x.miUrl, { method: 'POST', body: '' })).status).toBe(400);
+    const note = await fetch(x.miUrl, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', method: 'version' }) });
+    expect([note.status, await note.text()]).toEqual([202, '']);
+    expect((await fetch(`${x.baseUrl}/health`)).status).toBe(200);
+
+    requireBinary('sipp');
+    const calls = 20;
+    const sipp = await runSipp({ transport: 't1', target: `127.0.0.1:${x.ports.get('tcp')!}`, rate: 50, calls, timeoutSec: 30 });
+    expect(sipp.successful, sipp.output).toBe(calls);
+    expect(sipp.failed).toBe(0);
+
+    expect(await metric(x, 'x_core_rcv_requests_total')).toBe(calls);
+    expect(await metric(x, 'x_tcp_rcv_msgs_total')).toBe(calls);
+    expect(await metric(x, 'x_tcp_snd_msgs_total')).toBe(calls);
+    expect(await metric(x, 'x_core_err_requests_total')).toBe(0);
+    const stats = JSON.parse((await xcli([...url, 'mi', 'get_statistics', 'rcv_requests', 'tcp:'])).stdout);
+    expect(stats['core:rcv_requests']).toBe(calls);
+    expect(stats['tcp:accepted']).toBeGreaterThanOrEqual(1);
+    expect(x.lines.filter((l) => l.module === 'route' && /^OPTIONS sip:/.test(l.msg))).toHaveLength(calls);
+
+    x.child.kill('SIGTERM');
+    expect(await x.exited).toEqual({ code: 0, signal: null });
+    expect(x.lines.at(-1)?.msg).toBe('stopped');
+  });
+
+  it('answers every request in flight when SIGTERM arrives (async route), then exits 0', async () => {
+    const routes = `export async function request(ctx) {
+      await new Promise((r) => setTimeout(r, 300));
+      return ctx.reply(200, 'OK');
+    }`;
+    const cfg = 'route_script = "./routes.mjs"\nsocket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\nloadmodule "httpd.so"\nmodparam("httpd", "port", 0)\n';
+    const { x } = await start(cfg, routes);
+    const n = 30;
+    const sock = connect(x.ports.get('tcp')!, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d: Buffer) => (got += d.toString()));
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(Array.from({ length: n }, (_, i) => optionsRequest(i, sock.localPort!)).join(''));
+    // wait until the server has every request in its routes, then stop it
+    for (let i = 0; i < 100 && (await metric(x, 'x_core_rcv_requests_total')) !== n; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await metric(x, 'x_core_rcv_requests_total')).toBe(n);
+    x.child.kill('SIGTERM');
+    expect(await x.exited).toEqual({ code: 0, signal: null });
+    await closed;
+    expect(got.match(/^SIP\/2\.0 200 OK\r\n/gm)).toHaveLength(n);
+    for (let i = 0; i < n; i++) expect(got).toContain(`Call-ID: e2e-${i}\r\n`);
+  });
+
+  it('MI reload applies a new log_level and route script', async () => {
+    const { x, dir } = await start('log_level = 3\nroute_script = "./routes.mjs"\nsocket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\nloadmodule "httpd.so"\nloadmodule "mi_http.so"\nmodparam("httpd", "port", 0)\n',
+      'export function request(ctx) { return ctx.reply(200, "OK"); }');
+    writeFiles(dir, {
+      'x.cfg': 'log_level = 4\nroute_script = "./routes.mjs"\nsocket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\nloadmodule "httpd.so"\nloadmodule "mi_http.so"\nmodparam("httpd", "port", 0)\n',
+      'routes.mjs': 'export function request(ctx) { return ctx.reply(486, "Busy Here"); }',
+    });
+    const r = await xcli(['--url', x.miUrl, 'mi', 'reload']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ Reloaded: ['log_level', 'route_script'], log_level: 4, routes: ['request'] });
+    expect(JSON.parse((await xcli(['--url', x.miUrl, 'mi', 'log_level'])).stdout)).toEqual({ Processes: [{ PID: x.child.pid, 'Log level': 4, Type: 'main' }] });
+    const sock = connect(x.ports.get('tcp')!, '127.0.0.1');
+    const reply = await new Promise<string>((resolve) => {
+      sock.once('data', (d: Buffer) => resolve(d.toString()));
+      sock.once('connect', () => sock.write(optionsRequest(1, sock.localPort!)));
+    });
+    sock.destroy();
+    expect(reply).toMatch(/^SIP\/2\.0 486 Busy Here\r\n/);
+    x.child.kill('SIGTERM');
+    expect((await x.exited).code).toBe(0);
+  });
+});
