@@ -59,7 +59,8 @@ export function parseStartLine(buf: Buffer): StartLine {
 
 /** True when the message is a response (starts with `SIP/2.0 `); no string conversion. */
 export function isResponse(buf: Buffer): boolean {
-  return buf.length >= 8 && buf.toString('latin1', 0, 8) === 'SIP/2.0 ';
+  // byte compares: this runs for every received message
+  return buf.length >= 8 && buf[0] === 83 && buf[1] === 73 && buf[2] === 80 && buf[3] === 47 && buf[4] === 50 && buf[5] === 46 && buf[6] === 48 && buf[7] === 32;
 }
 
 /** Every header line of the header section, in order. Latin1, so bytes round-trip exactly. */
