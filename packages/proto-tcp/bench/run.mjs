@@ -3,7 +3,7 @@
 // See README.md in this folder for method and caveats. Ports: 18400-18419 only.
 import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertFree, cpuMs, startProcess, stopProcess, waitPort } from './lib/proc.mjs';
@@ -90,6 +90,10 @@ const servers = [
 ].filter((s) => !only || only.includes(s.key));
 
 const results = { machine: {}, servers: {} };
+const loadStart = loadavg()[0];
+if (loadStart > 0.5) {
+  console.log(`note: 1-min load average is ${loadStart.toFixed(2)} before the run; other work on this machine skews every figure\n`);
+}
 
 // Micro-benchmark first (tinybench, a few seconds): the framer alone, no sockets.
 if (!only || only.includes('framer')) {
@@ -163,7 +167,8 @@ for (const m of ['oneConn', 'perCall']) {
     console.log(`  ${m}: proto-tcp/kamailio rate x${ratio(pb(m).rate, kb(m).rate)} (aim >= 2), CPU/req x${ratio(pb(m).cpuUsPerReq, kb(m).cpuUsPerReq)} (aim <= 0.4)`);
   }
 }
-results.machine = { node: process.version, cpus: (await import('node:os')).cpus().length, at: new Date().toISOString() };
+results.machine = { node: process.version, cpus: cpus().length, loadavgStart: loadStart, loadavgEnd: loadavg()[0], at: new Date().toISOString() };
+console.log(`load average (1 min) at start ${loadStart.toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${cpus().length} CPUs`);
 const out = join(tmpdir(), `x-proto-tcp-bench-${Date.now()}.json`);
 writeFileSync(out, JSON.stringify(results, null, 2));
 console.log(`\nJSON: ${out}`);
