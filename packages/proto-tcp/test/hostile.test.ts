@@ -63,7 +63,7 @@ async function verdict(a: Arena, attacker: RawPeer, ms = 5000): Promise<CloseEve
   const ev = await attackerClosed(a, attacker, ms);
   await sleep(200); // let more healthy traffic cross after the close
   const { sent, answered } = await a.finish();
-  expect(sent).toBeGreaterThanOrEqual(HEALTHY * 3);
+  expect(sent).toBeGreaterThanOrEqual(HEALTHY * 2); // healthy traffic really flowed during the attack
   expect(answered).toBe(sent);
   expect(a.collateral(port)).toEqual([]);
   return ev;
