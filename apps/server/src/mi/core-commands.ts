@@ -109,7 +109,8 @@ export function coreCommands(d: CoreMiDeps): MiCommand[] {
       name: 'core:which', aliases: ['which'], recipes: [[], ['command']], doc: 'list MI commands, or the parameter sets of one',
       handler: (p) => {
         if (p.command === undefined) return d.registry.list().map((c) => c.name).sort();
-        const found = d.registry.lookup(String(p.command));
+        if (typeof p.command !== 'string') throw new MiParamError('Bad parameter "command": expected a string');
+        const found = d.registry.lookup(p.command);
         if (!found.ok) throw new MiError(404, 'unknown MI command');
         return found.cmd.recipes;
       },

@@ -4,9 +4,12 @@ import { coreCommands, ctime } from './core-commands.js';
 import { handleRpc, matchRecipe } from './jsonrpc.js';
 import { MiRegistry } from './registry.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies are inspected field by field
+type Rpc = any;
+
 const cmd = (name: string, recipes: string[][], extra: Partial<MiCommand> = {}): MiCommand => ({ name, recipes, handler: (p) => ({ got: p }), ...extra });
 
-async function call(reg: MiRegistry, req: unknown): Promise<{ status: number; json: any }> {
+async function call(reg: MiRegistry, req: unknown): Promise<{ status: number; json: Rpc }> {
   const r = await handleRpc(reg, typeof req === 'string' ? req : JSON.stringify(req));
   return { status: r.status, json: r.body === '' ? undefined : JSON.parse(r.body) };
 }
@@ -122,7 +125,7 @@ describe('core commands', () => {
       engine, stats, registry, version: '1.2.3', startedAt: Date.now() - 5000,
       getLogLevel: () => level, setLogLevel: (l) => { level = l; }, kill: () => { killed++; }, reload: async () => ({ Reloaded: ['log_level'] }),
     })) registry.add(c);
-    const rpc = async (method: string, params?: unknown) => (await call(registry, { jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }), id: 1 })).json;
+    const rpc = async (method: string, params?: unknown): Promise<Rpc> => (await call(registry, { jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }), id: 1 })).json;
     return { engine, stats, rpc, level: () => level, killed: () => killed };
   }
 
