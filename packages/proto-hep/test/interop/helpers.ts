@@ -1,0 +1,122 @@
+import { createEngine, type Engine } from '@x/core-conn';
+import { attachHep, hepTcpSpec, hepUdpSpec, type HepApi, type HepReceived } from '../../src/index.js';
+
+/** Our fixed-port range (peers need a known port). */
+export const RANGE: readonly [number, number] = [16000, 17999];
+
+export async function hepListener(port: number): Promise<{ engine: Engine; hep: HepApi; got: HepReceived[]; close(): Promise<void> }> {
+  const engine = createEngine({});
+  engine.registerProtocol(hepUdpSpec() as never);
+  engine.registerProtocol(hepTcpSpec() as never);
+  const hep = attachHep(engine, {});
+  const got: HepReceived[] = [];
+  hep.registerHepCallback((r) => {
+    got.push(r);
+  });
+  await engine.listen(`hep_udp:127.0.0.1:${port}`);
+  await engine.listen(`hep_tcp:127.0.0.1:${port}`);
+  return {
+    engine,
+    hep,
+    got,
+    async close() {
+      hep.close();
+      await engine.shutdown({ deadlineMs: 500 });
+    },
+  };
+}
+
+export async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  return cond();
+}
+
+/** peers.md §4(b): Kamailio siptrace mirroring all SIP to a HEP collector. */
+export function siptraceConfig(sipPort: number, hepPort: number, version: 1 | 2 | 3, transport: 'udp' | 'tcp'): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+tcp_children=1
+auto_aliases=no
+disable_sctp=yes
+listen=udp:127.0.0.1:${sipPort}
+listen=tcp:127.0.0.1:${sipPort}
+
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "siptrace.so"
+
+modparam("siptrace", "duplicate_uri", "sip:127.0.0.1:${hepPort};transport=${transport}")
+modparam("siptrace", "hep_mode_on", 1)
+modparam("siptrace", "hep_version", ${version})
+modparam("siptrace", "hep_capture_id", 2001)
+modparam("siptrace", "trace_on", 1)
+modparam("siptrace", "trace_to_database", 0)
+modparam("siptrace", "trace_mode", 1)
+
+request_route {
+  if ($rm == "ACK") {
+    exit;
+  }
+  sl_send_reply("200", "Fixed Reply");
+  exit;
+}
+`;
+}
+
+/** peers.md §4(c): Kamailio sipcapture storing HEP into SQLite, one worker. */
+export function sipcaptureConfig(port: number, dbFile: string): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+tcp_children=1
+auto_aliases=no
+disable_sctp=yes
+listen=udp:127.0.0.1:${port}
+listen=tcp:127.0.0.1:${port}
+
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "db_sqlite.so"
+loadmodule "sipcapture.so"
+
+modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
+modparam("sipcapture", "table_name", "sip_capture")
+modparam("sipcapture", "capture_on", 1)
+modparam("sipcapture", "hep_capture_on", 1)
+modparam("sipcapture", "nonsip_hook", 0)
+modparam("sipcapture", "capture_node", "kamcap")
+modparam("sipcapture", "capture_bad_msgs", 1)
+modparam("sipcapture", "insert_retries", 200)
+modparam("sipcapture", "insert_retry_timeout", 5)
+
+request_route {
+  sip_capture();
+  drop;
+}
+onreply_route {
+  sip_capture();
+  drop;
+}
+`;
+}
+
+const COLS = [
+  'date', 'micro_ts', 'method', 'reply_reason', 'ruri', 'ruri_user', 'ruri_domain', 'from_user', 'from_domain', 'from_tag',
+  'to_user', 'to_domain', 'to_tag', 'pid_user', 'contact_user', 'auth_user', 'callid', 'callid_aleg', 'via_1', 'via_1_branch',
+  'cseq', 'diversion', 'reason', 'content_type', 'auth', 'user_agent', 'source_ip', 'source_port', 'destination_ip',
+  'destination_port', 'contact_ip', 'contact_port', 'originator_ip', 'originator_port', 'correlation_id', 'custom_field1',
+  'custom_field2', 'custom_field3', 'proto', 'family', 'rtp_stat', 'type', 'node', 'msg',
+];
+
+/** The sip_capture table, every column nullable (NULLs are inserted), WAL journal. */
+export const SIP_CAPTURE_SCHEMA = `PRAGMA journal_mode=WAL;
+CREATE TABLE sip_capture (id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLS.map((c) => `${c} ${c === 'msg' ? 'TEXT' : c.endsWith('_port') || ['micro_ts', 'proto', 'family', 'type'].includes(c) ? 'INTEGER' : 'TEXT'} DEFAULT NULL`).join(', ')});
+`;
