@@ -64,7 +64,7 @@ async function codec(): Promise<void> {
   for (const t of bench.tasks) {
     const r = t.result as { throughput?: { mean: number }; hz?: number } | undefined;
     hz[t.name] = (r?.throughput?.mean ?? r?.hz ?? 0) * BATCH;
-    console.log(`${t.name.padEnd(24)} ${Math.round(hz[t.name]).toLocaleString('en-US').padStart(12)} packets/s`);
+    console.log(`${t.name.padEnd(24)} ${Math.round(hz[t.name] ?? 0).toLocaleString('en-US').padStart(12)} packets/s`);
   }
   console.log(`decode ratio @x/proto-hep / hep-js: ${(hz['@x/proto-hep decode']! / hz['hep-js decapsulate']!).toFixed(1)}x (aim >= 10x)`);
   console.log(`encode ratio @x/proto-hep / hep-js: ${(hz['@x/proto-hep encode']! / hz['hep-js encapsulate']!).toFixed(1)}x (aim >= 3x)`);
