@@ -1,8 +1,13 @@
 // Sums every vitest JSON report under a dir into the closing "N passed, N failed" line of .ci/run.
-// usage: node sum-results.mjs <json-dir> <steps.tsv>   (steps.tsv lines: name<TAB>kind<TAB>exit code)
-// A test file that failed without a failed test (import error, failing beforeAll: its tests show
-// as skipped) counts as 1 failed; so does a failed step with no failure in any report (lint,
-// typecheck, install, a vitest run that crashed before writing one). Exit 1 if anything failed.
+// usage: node sum-results.mjs <json-dir> <steps.tsv>
+//   steps.tsv lines: name<TAB>kind<TAB>exit code[<TAB>log file]; reports of step S are in <json-dir>/S/
+// Besides failed tests, these count as 1 failed each, so that nothing fails silently:
+// - a test file that failed without a failed test (import error, failing beforeAll: its tests
+//   show as skipped);
+// - in a turbo step, each failed task that is not a test run (a build; once over all steps), and each failed test
+//   run that left no report with a failure (vitest crashed before writing one);
+// - a failed step with no other failure to show for it (install, lint, typecheck...).
+// Exit 1 if anything failed.
 /* global console */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,10 +43,25 @@ export function countReport(report) {
   return { passed: report.numPassedTests, failed };
 }
 
+/** task ids of turbo's closing "Failed:    a#build, b#test" line in a step log */
+export function turboFailedTasks(logFile) {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  // eslint-disable-next-line no-control-regex
+  text = text.replace(/\x1b\[[0-9;]*m/g, '');
+  const m = [...text.matchAll(/^\s*Failed:\s+(.+)$/gm)].pop();
+  return m ? m[1].split(',').map((t) => t.trim()).filter((t) => t.includes('#')) : [];
+}
+
 function main([dir, stepsFile]) {
   let passed = 0;
   let failed = 0;
   const failedBySubdir = new Map();
+  const reportsWithFailures = new Map();
   for (const f of jsonFiles(dir)) {
     const sub = f.slice(dir.length + 1).split('/')[0];
     let c;
@@ -54,6 +74,7 @@ function main([dir, stepsFile]) {
     passed += c.passed;
     failed += c.failed;
     failedBySubdir.set(sub, (failedBySubdir.get(sub) ?? 0) + c.failed);
+    if (c.failed > 0) reportsWithFailures.set(sub, (reportsWithFailures.get(sub) ?? 0) + 1);
     if (c.failed > 0) console.error(`failures in ${f.slice(dir.length + 1)}: ${c.failed}`);
   }
   const steps = stepsFile
@@ -62,11 +83,25 @@ function main([dir, stepsFile]) {
         .filter(Boolean)
         .map((l) => l.split('\t'))
     : [];
-  for (const [name, , rc] of steps) {
-    if (rc !== '0' && (failedBySubdir.get(name) ?? 0) === 0) {
-      console.error(`step ${name} failed (exit ${rc}) with no failed test in its reports: counted as 1 failed`);
-      failed += 1;
+  const countedTasks = new Set();
+  for (const [name, , rc, logFile] of steps) {
+    if (rc === '0') continue;
+    const tasks = logFile ? turboFailedTasks(logFile) : [];
+    let extra = 0;
+    if (tasks.length > 0) {
+      const testTasks = tasks.filter((t) => /#test(:|$)/.test(t));
+      // a failed build shows in every step that depends on it: count it once
+      const nonTest = tasks.filter((t) => !testTasks.includes(t) && !countedTasks.has(t));
+      for (const t of nonTest) countedTasks.add(t);
+      const crashed = Math.max(0, testTasks.length - (reportsWithFailures.get(name) ?? 0));
+      extra = nonTest.length + crashed;
+      if (extra > 0) console.error(`step ${name}: failed tasks ${tasks.join(', ')}: ${nonTest.length} non-test + ${crashed} test run(s) without a failing report counted as failed`);
     }
+    if (extra === 0 && (failedBySubdir.get(name) ?? 0) === 0) {
+      console.error(`step ${name} failed (exit ${rc}) with no failed test in its reports: counted as 1 failed`);
+      extra = 1;
+    }
+    failed += extra;
   }
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
