@@ -119,9 +119,30 @@ describe('x-server binary on the default config', () => {
       sock.once('data', (d: Buffer) => resolve(d.toString()));
       sock.once('connect', () => sock.write(optionsRequest(1, sock.localPort!)));
     });
-    sock.destroy();
     expect(reply).toMatch(/^SIP\/2\.0 486 Busy Here\r\n/);
-    x.child.kill('SIGTERM');
-    expect((await x.exited).code).toBe(0);
+
+    // the open connection in tcp:list, in OpenSIPS's key order, then closed by id
+    const list = await xcli(['--url', x.miUrl, 'mi', 'list_tcp_conns']);
+    const conns = (JSON.parse(list.stdout) as { Connections: Array<Record<string, unknown>> }).Connections;
+    expect(conns).toHaveLength(1);
+    expect(Object.keys(conns[0]!)).toEqual(['ID', 'Type', 'State', 'Remote', 'Local', 'Lifetime', 'Alias port']);
+    expect(conns[0]).toMatchObject({ Type: 'tcp', State: 0, Remote: `127.0.0.1:${sock.localPort!}`, Local: `127.0.0.1:${x.ports.get('tcp')!}`, 'Alias port': sock.localPort! });
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    expect(JSON.parse((await xcli(['--url', x.miUrl, 'mi', 'tcp:close', `ipport=${String(conns[0]!.ID)}`])).stdout)).toBe('OK');
+    await closed;
+
+    // SIGHUP reloads too
+    writeFiles(dir, { 'x.cfg': readFileSync(join(dir, 'x.cfg'), 'utf8').replace('log_level = 4', 'log_level = 2') });
+    x.child.kill('SIGHUP');
+    let level = 4;
+    for (let i = 0; i < 50 && level !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      level = (JSON.parse((await xcli(['--url', x.miUrl, 'mi', 'log_level'])).stdout) as { Processes: Array<{ 'Log level': number }> }).Processes[0]!['Log level'];
+    }
+    expect(level).toBe(2);
+
+    // MI kill: "OK", then a graceful exit 0
+    expect(JSON.parse((await xcli(['--url', x.miUrl, 'mi', 'kill'])).stdout)).toBe('OK');
+    expect(await x.exited).toEqual({ code: 0, signal: null });
   });
 });
