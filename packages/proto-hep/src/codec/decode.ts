@@ -1,6 +1,6 @@
 import { HepError, HepErrorCodes } from './errors.js';
 import { ipv4ToString, ipv6ToString } from './ip.js';
-import { AF_INET, AF_INET6, ChunkType, type HepChunk, type HepPacket } from './types.js';
+import { AF_INET, AF_INET6, ChunkType, type HepChunk, type HepPacket, type HepTimestamp } from './types.js';
 
 export interface DecodeOptions {
   /** versions accepted (default all three); a packet of another version -> ERR_HEP_VERSION */
@@ -85,8 +85,26 @@ function fixed(type: number, len: number, want: number): void {
  * common path (fields and payload only) does not pay for a Buffer view per chunk.
  */
 class DecodedV3 implements HepPacket {
+  // every field declared up front: one hidden class for all decoded packets
   version = 3 as const;
+  family: number | undefined = undefined;
+  ipProto: number | undefined = undefined;
+  srcIp: string | undefined = undefined;
+  dstIp: string | undefined = undefined;
+  srcPort: number | undefined = undefined;
+  dstPort: number | undefined = undefined;
+  timestamp: HepTimestamp | undefined = undefined;
+  protoType: number | undefined = undefined;
+  captureId: number | undefined = undefined;
+  keepAliveTimer: number | undefined = undefined;
+  authKey: string | undefined = undefined;
   payload: Buffer = EMPTY;
+  compressed: boolean | undefined = undefined;
+  correlationId: string | undefined = undefined;
+  vlan: number | undefined = undefined;
+  nodeName: string | undefined = undefined;
+  extraCorrelation: string | undefined = undefined;
+  vendorChunks: HepChunk[] | undefined = undefined;
   #raw: Buffer | undefined;
   #chunks: HepChunk[] | undefined;
   constructor(raw: Buffer) {
@@ -125,7 +143,8 @@ function decodeV3(buf: Buffer): HepPacket {
   const total = buf.readUInt16BE(4);
   if (total < 6) fail(HepErrorCodes.LENGTH, `HEPv3 total length ${total} < 6`);
   if (total > buf.length) fail(HepErrorCodes.TRUNCATED, `HEPv3 total length ${total} but ${buf.length} bytes available`);
-  const pkt: HepPacket = new DecodedV3(buf.subarray(0, total));
+  const pkt = new DecodedV3(buf.subarray(0, total));
+  let payloadKind = 0; // 0 none, 1 plain, 2 compressed
   let payStart = 0;
   let payEnd = 0;
   let off = 6;
@@ -160,8 +179,8 @@ function decodeV3(buf: Buffer): HepPacket {
           else used = false;
           break;
         case ChunkType.AUTH_KEY: pkt.authKey = buf.toString('utf8', d, e); break;
-        case ChunkType.PAYLOAD: payStart = d; payEnd = e; pkt.compressed = false; break;
-        case ChunkType.COMPRESSED_PAYLOAD: payStart = d; payEnd = e; pkt.compressed = true; break;
+        case ChunkType.PAYLOAD: payStart = d; payEnd = e; payloadKind = 1; break;
+        case ChunkType.COMPRESSED_PAYLOAD: payStart = d; payEnd = e; payloadKind = 2; break;
         case ChunkType.CORRELATION_ID: pkt.correlationId = buf.toString('utf8', d, e); break;
         case ChunkType.VLAN:
           if (len === 8) pkt.vlan = buf.readUInt16BE(d);
@@ -175,8 +194,8 @@ function decodeV3(buf: Buffer): HepPacket {
     if (!used) (pkt.vendorChunks ??= []).push({ vendor, type, data: buf.subarray(d, e) });
     off += len;
   }
-  if (pkt.compressed === undefined) fail(HepErrorCodes.NO_PAYLOAD, 'HEPv3 packet without a payload chunk');
+  if (payloadKind === 0) fail(HepErrorCodes.NO_PAYLOAD, 'HEPv3 packet without a payload chunk');
   pkt.payload = buf.subarray(payStart, payEnd);
-  if (pkt.compressed === false) delete pkt.compressed;
+  if (payloadKind === 2) pkt.compressed = true;
   return pkt;
 }

@@ -6,8 +6,10 @@ function invalid(msg: string): never {
   throw new HepError(HepErrorCodes.INVALID, msg);
 }
 
+// bit tricks instead of Number.isInteger + range: false for fractions, negatives and NaN
 function uint(v: number, bits: 8 | 16 | 32, what: string): number {
-  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits) invalid(`${what} ${v} is not an unsigned ${bits}-bit integer`);
+  const ok = bits === 32 ? v >>> 0 === v : bits === 16 ? (v & 0xffff) === v : (v & 0xff) === v;
+  if (!ok) invalid(`${what} ${v} is not an unsigned ${bits}-bit integer`);
   return v;
 }
 
@@ -43,6 +45,45 @@ export function encodeChunks(chunks: readonly HepChunk[]): Buffer {
   return b;
 }
 
+// chunk writers return the next offset; plain functions, no per-call closures
+function hdr(b: Buffer, o: number, vendor: number, type: number, len: number): void {
+  b[o] = vendor >>> 8;
+  b[o + 1] = vendor & 0xff;
+  b[o + 2] = type >>> 8;
+  b[o + 3] = type & 0xff;
+  b[o + 4] = len >>> 8;
+  b[o + 5] = len & 0xff;
+}
+function u8(b: Buffer, o: number, type: number, v: number): number {
+  hdr(b, o, 0, type, 7);
+  b[o + 6] = v;
+  return o + 7;
+}
+function u16(b: Buffer, o: number, type: number, v: number): number {
+  hdr(b, o, 0, type, 8);
+  b[o + 6] = v >>> 8;
+  b[o + 7] = v & 0xff;
+  return o + 8;
+}
+function u32(b: Buffer, o: number, type: number, v: number): number {
+  hdr(b, o, 0, type, 10);
+  b[o + 6] = v >>> 24;
+  b[o + 7] = (v >>> 16) & 0xff;
+  b[o + 8] = (v >>> 8) & 0xff;
+  b[o + 9] = v & 0xff;
+  return o + 10;
+}
+function bytes(b: Buffer, o: number, vendor: number, type: number, data: Buffer): number {
+  hdr(b, o, vendor, type, 6 + data.length);
+  b.set(data, o + 6);
+  return o + 6 + data.length;
+}
+function text(b: Buffer, o: number, type: number, s: string, len: number): number {
+  hdr(b, o, 0, type, 6 + len);
+  b.write(s, o + 6, len, 'utf8');
+  return o + 6 + len;
+}
+
 function encodeV3(p: HepPacket): Buffer {
   if (!Buffer.isBuffer(p.payload)) invalid('payload must be a Buffer');
   const src = p.srcIp !== undefined ? ipKind(p.srcIp, 'srcIp') : 0;
@@ -76,43 +117,45 @@ function encodeV3(p: HepPacket): Buffer {
   b.writeUInt32BE(0x48455033, 0);
   b.writeUInt16BE(total, 4);
   let o = 6;
-  const head = (type: number, len: number, vendor = 0): number => {
-    b.writeUInt16BE(vendor, o);
-    b.writeUInt16BE(type, o + 2);
-    b.writeUInt16BE(len, o + 4);
-    const d = o + 6;
-    o += len;
-    return d;
-  };
-  const bytes = (type: number, data: Buffer, vendor = 0): void => {
-    data.copy(b, head(type, 6 + data.length, vendor));
-  };
-  const text = (type: number, s: string, len: number): void => {
-    b.write(s, head(type, 6 + len), len, 'utf8');
-  };
-  if (p.family !== undefined) b[head(ChunkType.IP_FAMILY, 7)] = uint(p.family, 8, 'family');
-  if (p.ipProto !== undefined) b[head(ChunkType.IP_PROTO, 7)] = uint(p.ipProto, 8, 'ipProto');
-  if (p.srcPort !== undefined) b.writeUInt16BE(uint(p.srcPort, 16, 'srcPort'), head(ChunkType.SRC_PORT, 8));
-  if (p.dstPort !== undefined) b.writeUInt16BE(uint(p.dstPort, 16, 'dstPort'), head(ChunkType.DST_PORT, 8));
+  if (p.family !== undefined) o = u8(b, o, ChunkType.IP_FAMILY, uint(p.family, 8, 'family'));
+  if (p.ipProto !== undefined) o = u8(b, o, ChunkType.IP_PROTO, uint(p.ipProto, 8, 'ipProto'));
+  if (p.srcPort !== undefined) o = u16(b, o, ChunkType.SRC_PORT, uint(p.srcPort, 16, 'srcPort'));
+  if (p.dstPort !== undefined) o = u16(b, o, ChunkType.DST_PORT, uint(p.dstPort, 16, 'dstPort'));
   if (p.timestamp) {
-    b.writeUInt32BE(uint(p.timestamp.sec, 32, 'timestamp.sec'), head(ChunkType.TS_SEC, 10));
-    b.writeUInt32BE(uint(p.timestamp.usec, 32, 'timestamp.usec'), head(ChunkType.TS_USEC, 10));
+    o = u32(b, o, ChunkType.TS_SEC, uint(p.timestamp.sec, 32, 'timestamp.sec'));
+    o = u32(b, o, ChunkType.TS_USEC, uint(p.timestamp.usec, 32, 'timestamp.usec'));
   }
-  if (p.protoType !== undefined) b[head(ChunkType.PROTO_TYPE, 7)] = uint(p.protoType, 8, 'protoType');
-  if (p.captureId !== undefined) b.writeUInt32BE(uint(p.captureId, 32, 'captureId'), head(ChunkType.CAPTURE_ID, 10));
-  if (src === 4) writeIpv4(p.srcIp!, b, head(ChunkType.IPV4_SRC, 10));
-  if (dst === 4) writeIpv4(p.dstIp!, b, head(ChunkType.IPV4_DST, 10));
-  if (src === 6) writeIpv6(p.srcIp!, b, head(ChunkType.IPV6_SRC, 22));
-  if (dst === 6) writeIpv6(p.dstIp!, b, head(ChunkType.IPV6_DST, 22));
-  bytes(p.compressed ? ChunkType.COMPRESSED_PAYLOAD : ChunkType.PAYLOAD, p.payload);
-  if (extra >= 0) text(ChunkType.EXTRA_CORRELATION, p.extraCorrelation!, extra);
-  if (corr >= 0) text(ChunkType.CORRELATION_ID, p.correlationId!, corr);
-  if (p.keepAliveTimer !== undefined) b.writeUInt16BE(uint(p.keepAliveTimer, 16, 'keepAliveTimer'), head(ChunkType.KEEPALIVE, 8));
-  if (auth >= 0) text(ChunkType.AUTH_KEY, p.authKey!, auth);
-  if (p.vlan !== undefined) b.writeUInt16BE(uint(p.vlan, 16, 'vlan'), head(ChunkType.VLAN, 8));
-  if (node >= 0) text(ChunkType.NODE_NAME, p.nodeName!, node);
+  if (p.protoType !== undefined) o = u8(b, o, ChunkType.PROTO_TYPE, uint(p.protoType, 8, 'protoType'));
+  if (p.captureId !== undefined) o = u32(b, o, ChunkType.CAPTURE_ID, uint(p.captureId, 32, 'captureId'));
+  if (src === 4) {
+    hdr(b, o, 0, ChunkType.IPV4_SRC, 10);
+    writeIpv4(p.srcIp!, b, o + 6);
+    o += 10;
+  }
+  if (dst === 4) {
+    hdr(b, o, 0, ChunkType.IPV4_DST, 10);
+    writeIpv4(p.dstIp!, b, o + 6);
+    o += 10;
+  }
+  if (src === 6) {
+    hdr(b, o, 0, ChunkType.IPV6_SRC, 22);
+    writeIpv6(p.srcIp!, b, o + 6);
+    o += 22;
+  }
+  if (dst === 6) {
+    hdr(b, o, 0, ChunkType.IPV6_DST, 22);
+    writeIpv6(p.dstIp!, b, o + 6);
+    o += 22;
+  }
+  o = bytes(b, o, 0, p.compressed ? ChunkType.COMPRESSED_PAYLOAD : ChunkType.PAYLOAD, p.payload);
+  if (extra >= 0) o = text(b, o, ChunkType.EXTRA_CORRELATION, p.extraCorrelation!, extra);
+  if (corr >= 0) o = text(b, o, ChunkType.CORRELATION_ID, p.correlationId!, corr);
+  if (p.keepAliveTimer !== undefined) o = u16(b, o, ChunkType.KEEPALIVE, uint(p.keepAliveTimer, 16, 'keepAliveTimer'));
+  if (auth >= 0) o = text(b, o, ChunkType.AUTH_KEY, p.authKey!, auth);
+  if (p.vlan !== undefined) o = u16(b, o, ChunkType.VLAN, uint(p.vlan, 16, 'vlan'));
+  if (node >= 0) o = text(b, o, ChunkType.NODE_NAME, p.nodeName!, node);
   if (p.vendorChunks) {
-    for (const c of p.vendorChunks) bytes(uint(c.type, 16, 'chunk type'), c.data, uint(c.vendor, 16, 'chunk vendor'));
+    for (const c of p.vendorChunks) o = bytes(b, o, uint(c.vendor, 16, 'chunk vendor'), uint(c.type, 16, 'chunk type'), c.data);
   }
   return b;
 }
