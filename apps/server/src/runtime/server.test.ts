@@ -1,0 +1,57 @@
+import { Writable } from 'node:stream';
+import type { Module } from '@x/core-conn';
+import { describe, expect, it } from 'vitest';
+import type { PackageImporter } from '../config/catalog.js';
+import { handleRpc } from '../mi/jsonrpc.js';
+import { startServer } from './server.js';
+
+const quiet = () => new Writable({ write(_c, _e, cb) { cb(); } });
+
+function fakes(events: string[], failInit?: string): PackageImporter {
+  const mod = (name: string, dependsOn: string[] = []): Module => ({
+    name,
+    params: { level: { type: 'int', default: 1, doc: '' } },
+    dependsOn,
+    init(ctx, params) {
+      if (name === failInit) throw new Error('boom');
+      events.push(`init ${name} level=${String(params.level)} deps=${dependsOn.map((d) => (ctx.modules.has(d) ? d : `!${d}`)).join(',')}`);
+      return {
+        api: { name },
+        mi: [{ name: `${name}:hello`, recipes: [[]], handler: () => `hello from ${name}` }],
+        destroy: () => { events.push(`destroy ${name}`); },
+      };
+    },
+  });
+  // tracing is loaded first but depends on tcp_mgm: init order must put tcp_mgm first
+  return async (pkg) => {
+    if (pkg === '@x/tracing') return { m: mod('tracing', ['tcp_mgm']) };
+    if (pkg === '@x/tcp-mgm') return { m: mod('tcp_mgm') };
+    throw new Error(`no ${pkg}`);
+  };
+}
+
+describe('startServer lifecycle', () => {
+  it('inits in dependency order, serves module MI commands, destroys in reverse order', async () => {
+    const events: string[] = [];
+    const s = await startServer({
+      configText: 'loadmodule "tracing.so"\nloadmodule "tcp_mgm.so"\nmodparam(".*", "level", 7)\n',
+      importer: fakes(events),
+      logDestination: quiet(),
+    });
+    expect(events).toEqual(['init tcp_mgm level=7 deps=', 'init tracing level=7 deps=tcp_mgm']);
+    const r = JSON.parse((await handleRpc(s.mi, '{"jsonrpc":"2.0","method":"tracing:hello","id":1}')).body) as { result: string };
+    expect(r.result).toBe('hello from tracing');
+    const amb = JSON.parse((await handleRpc(s.mi, '{"jsonrpc":"2.0","method":"hello","id":1}')).body) as { error: { data: string } };
+    expect(amb.error.data).toBe('supported names: tcp_mgm:hello, tracing:hello');
+    await s.stop();
+    expect(events.slice(2)).toEqual(['destroy tracing', 'destroy tcp_mgm']);
+  });
+
+  it('a failing init names the module and its loadmodule line, and destroys what started', async () => {
+    const events: string[] = [];
+    await expect(
+      startServer({ configText: '\nloadmodule "tcp_mgm.so"\nloadmodule "tracing.so"\n', configName: 'f.cfg', importer: fakes(events, 'tracing'), logDestination: quiet() }),
+    ).rejects.toThrow(/f\.cfg:3:1: module "tracing" failed to initialise: boom$/);
+    expect(events).toEqual(['init tcp_mgm level=1 deps=', 'destroy tcp_mgm']);
+  });
+});
