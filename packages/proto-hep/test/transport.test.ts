@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { gzipSync } from 'node:zlib';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStatsRegistry, type CloseEvent, type Engine, type ListenerInfo } from '@x/core-conn';
@@ -88,6 +89,17 @@ describe('hep_udp listener', () => {
     await udpSend(udp, [packHep(from, to, 'udp', sip(2))]);
     await waitUntil(() => got.length === 2);
     expect(hep.counts()).toMatchObject({ skipped: 1, ok: 1 });
+  });
+  it('compressed_payload=1 inflates chunk 0x0010 payloads; 0 leaves them as sent', async () => {
+    const { udp, got } = await setup({ compressed_payload: true });
+    const z = gzipSync(Buffer.from(sip(9)));
+    await udpSend(udp, [packHep(from, to, 'udp', z, { compressed: true }), packHep(from, to, 'udp', Buffer.from('not gzip'), { compressed: true })]);
+    await waitUntil(() => hep!.counts().received === 2);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.packet.compressed).toBe(true);
+    expect(got[0]!.packet.payload.equals(z)).toBe(true);
+    expect(got[0]!.payload.toString()).toBe(sip(9));
+    expect(hep!.counts().dropped).toBe(1);
   });
   it('with no callback a packet is counted and dropped', async () => {
     const stats = createStatsRegistry();

@@ -20,8 +20,6 @@ export const HepErrorCodes = {
   INVALID: 'ERR_HEP_INVALID',
   /** a bad hep_id destination definition */
   BAD_HEP_ID: 'ERR_HEP_BAD_ID',
-  /** a HepSender queue was full; the packet was dropped */
-  QUEUE_FULL: 'ERR_HEP_QUEUE_FULL',
 } as const;
 export type HepErrorCode = (typeof HepErrorCodes)[keyof typeof HepErrorCodes];
 
