@@ -33,6 +33,11 @@ describe('parseHepId (hep.md §5)', () => {
     expect(warns).toHaveLength(1);
     expect(parseHepId('[a] h; version=1').transport).toBe('udp');
   });
+  it('names must be unique', async () => {
+    const { createEngine } = await import('@x/core-conn');
+    const { attachHep } = await import('./hep.js');
+    expect(code(() => attachHep(createEngine(), { hep_id: ['[a] 127.0.0.1', '[a] 127.0.0.2'] }))).toBe('ERR_HEP_BAD_ID');
+  });
   it('refuses what OpenSIPS refuses', () => {
     for (const bad of ['h:9060', '[] h', '[a]', '[a] h:0', '[a] h:70000', '[a] h; Transport=udp', '[a] h; proto=udp', '[a] h; version=4', '[a] h; transport=sctp', '[a] h; transport=tls', '[a] h; version=3; version=2', '[a] h; junk']) {
       expect(code(() => parseHepId(bad)), bad).toBe('ERR_HEP_BAD_ID');

@@ -12,6 +12,7 @@ import type {
 } from '@x/core-conn';
 import { buildHomer5Payload, buildHomer6Payload, type PayloadParts } from './codec/payload.js';
 import type { HepPacket } from './codec/types.js';
+import { HepError, HepErrorCodes } from './codec/errors.js';
 import { parseHepId, type HepDestination } from './hep-id.js';
 import { HEP_DEST_DEFAULT_PORT, PROTO_HEP_DEFAULTS, type ProtoHepParams } from './module/params.js';
 import { packHep, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
@@ -147,7 +148,7 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
 
   const addDestination = (def: string | HepDestination): HepSender => {
     const dest = typeof def === 'string' ? parseHepId(def, HEP_DEST_DEFAULT_PORT, (m) => o.logger?.warn({}, m)) : def;
-    if (senders.has(dest.name)) throw new Error(`hep_id [${dest.name}] is defined twice`);
+    if (senders.has(dest.name)) throw new HepError(HepErrorCodes.BAD_HEP_ID, `hep_id [${dest.name}] is defined twice`);
     const s = new HepSender(dest, transmit, { maxRetries: p.hep_max_retries, retryCooldown: p.hep_retry_cooldown, ...o.sender });
     senders.set(dest.name, s);
     o.registerSink?.({
