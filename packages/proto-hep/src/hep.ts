@@ -67,6 +67,13 @@ export interface AttachHepOptions {
 /** Wires proto_hep onto an engine with the hep_udp/hep_tcp protocols registered. */
 export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, o: AttachHepOptions = {}): HepApi {
   const p: ProtoHepParams = { ...PROTO_HEP_DEFAULTS, ...params };
+  // refuse bad or duplicate destinations before touching the engine
+  const names = new Set<string>();
+  for (const def of p.hep_id ?? []) {
+    const { name } = parseHepId(def);
+    if (names.has(name)) throw new HepError(HepErrorCodes.BAD_HEP_ID, `hep_id [${name}] is defined twice`);
+    names.add(name);
+  }
   const callbacks: HepCallback[] = [];
   const counts = { received: 0, dropped: 0, skipped: 0, ok: 0, failed: 0, probes: 0 };
   const stat = (name: string, doc: string) => o.stats?.counter('proto_hep', name, doc);
