@@ -50,6 +50,8 @@ describe('sipp UAC -> proto-tcp responder', () => {
     const rows = await decode(cap.pcap, dec, ['tcp.stream', 'sip.Method', 'sip.Status-Code', 'sip.Call-ID', 'sip.CSeq'], 'sip');
     expect(countValues(rows, 'sip.Method').get('OPTIONS')).toBe(T1_CALLS + TN_CALLS);
     expect(countValues(rows, 'sip.Status-Code').get('200')).toBe(T1_CALLS + TN_CALLS);
+    // requests and replies all carry sipp's CSeq back unchanged
+    expect(countValues(rows, 'sip.CSeq').get('1 OPTIONS')).toBe(2 * (T1_CALLS + TN_CALLS));
     const reqIds = new Set<string>();
     const repIds = new Set<string>();
     for (const r of rows) {
