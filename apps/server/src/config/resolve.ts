@@ -44,8 +44,9 @@ export interface ResolvedConfig {
   /** set when mi_http is loaded */
   mi?: { root: string };
   tlsDomains: TlsDomainConfig[];
-  /** absolute path of route_script */
+  /** absolute path of route_script, and where it was set */
   routeScript?: string;
+  routeScriptWhere?: Where;
   /** string modparams naming a route (`*_route`), checked against the route script's exports */
   routeRefs: Array<{ module: string; param: string; route: string; where: Where }>;
 }
@@ -280,6 +281,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     const rs = globals.route_script;
     const base = routeScriptWhere ? dirname(routeScriptWhere.file) : dirname(file);
     out.routeScript = isAbsolute(rs) ? rs : resolve(base, rs);
+    if (routeScriptWhere) out.routeScriptWhere = routeScriptWhere;
   }
   return out;
 }

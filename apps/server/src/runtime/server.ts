@@ -84,7 +84,7 @@ async function routesFor(cfg: ResolvedConfig): Promise<RouteTable> {
   try {
     table = await loadRouteScript(cfg.routeScript);
   } catch (err) {
-    throw new CfgError(CfgErrorCodes.FILE, undefined, `route_script "${cfg.routeScript}" cannot be loaded: ${(err as Error).message}`, { cause: err });
+    throw new CfgError(CfgErrorCodes.FILE, cfg.routeScriptWhere, `route_script "${cfg.routeScript}" cannot be loaded: ${(err as Error).message}`, { cause: err });
   }
   for (const ref of cfg.routeRefs) {
     if (typeof table[ref.route] !== 'function') {

@@ -49,6 +49,7 @@ describe('x-server -c', () => {
     ['protocol nobody serves', 'loadmodule "proto_tcp.so"\nsocket = msrp:127.0.0.1:2855\n', {}, (f) => `${f}:2:10: listeners found for protocol msrp, but no module can handle it`],
     ['route block', 'loadmodule "proto_tcp.so"\nroute {\n  sl_send_reply(200, "OK");\n}\n', {}, (f) => `${f}:2:1: "route" blocks are not supported`],
     ['route named by a modparam but not exported', 'route_script = "./r.mjs"\nloadmodule "proto_tcp.so"\nmodparam("proto_tcp", "trace_filter_route", "tf")\n', { 'r.mjs': 'export function request() {}' }, (f) => `${f}:3:45: proto_tcp: parameter "trace_filter_route" names route "tf", which the route script does not export (exports: request)`],
+    ['route script that does not load', 'loadmodule "proto_tcp.so"\n  route_script = "./r.mjs"\n', { 'r.mjs': 'export function request( {' }, (f) => `${f}:2:18: route_script "${f.replace(/x\.cfg$/, 'r.mjs')}" cannot be loaded: `],
     ['error inside an included file', 'include_file "more.cfg"\n', { 'more.cfg': '\n\ntcp_keepalive = "maybe"\n' }, (f) => `${f.replace(/x\.cfg$/, 'more.cfg')}:3:17: core: parameter "tcp_keepalive" expects 0 or 1, got "maybe"`],
   ])('rejects %s with file:line:col', async (_n, cfg, files, want) => {
     const r = await check(cfg, files);
