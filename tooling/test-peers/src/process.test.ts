@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { childPids, freePort, requireBinary, startProcess, tcpListening } from './process.js';
+import { childPids, freePort, requireBinary, startProcess, tcpListening, udpListening } from './process.js';
 import { parseSippStatCsv } from './sipp.js';
 
 const alive = (pid: number): boolean => {
@@ -74,5 +74,20 @@ describe('parseSippStatCsv', () => {
     expect(parseSippStatCsv(csv)).toEqual({ outgoing: 10, successful: 9, failed: 1 });
     expect(() => parseSippStatCsv('StartTime;\n')).toThrow(/no data row/);
     expect(() => parseSippStatCsv('A;B\n1;2\n')).toThrow(/no column/);
+  });
+});
+
+describe('udpListening', () => {
+  it('sees a bound UDP socket on 127.0.0.1 and not a free port', async () => {
+    const { createSocket } = await import('node:dgram');
+    const port = await freePort([13900, 13999], 'udp');
+    expect(udpListening(port)).toBe(false);
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(port, '127.0.0.1', r));
+    try {
+      expect(udpListening(port)).toBe(true);
+    } finally {
+      s.close();
+    }
   });
 });

@@ -93,13 +93,29 @@ export function tcpListening(port: number, host = '127.0.0.1'): Promise<boolean>
 /** UDP has no handshake to probe, so ask the kernel (ss -lun). */
 export function udpListening(port: number, host = '127.0.0.1'): boolean {
   const r = spawnSync('ss', ['-H', '-lun'], { encoding: 'utf8', timeout: 5000 });
-  if (r.status !== 0) return false;
+  if (r.status !== 0) return procNetUdpHas(port, host);
   for (const line of r.stdout.split('\n')) {
     const local = line.trim().split(/\s+/)[3];
     if (!local) continue;
     const i = local.lastIndexOf(':');
     const h = local.slice(0, i).replace(/^\[|\]$/g, '').replace(/%.*$/, '');
     if (Number(local.slice(i + 1)) === port && (h === host || h === '0.0.0.0' || h === '*')) return true;
+  }
+  return false;
+}
+
+/** Fallback without iproute2: /proc/net/udp rows are "idx: HEXADDR:HEXPORT ...", IPv4 little-endian. */
+function procNetUdpHas(port: number, host: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return false;
+  }
+  const want = host.split('.').reverse().map((o) => Number(o).toString(16).padStart(2, '0')).join('').toUpperCase();
+  for (const line of text.split('\n').slice(1)) {
+    const [addr, hexPort] = (line.trim().split(/\s+/)[1] ?? '').split(':');
+    if (hexPort !== undefined && parseInt(hexPort, 16) === port && (addr === want || addr === '00000000')) return true;
   }
   return false;
 }
