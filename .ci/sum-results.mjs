@@ -8,7 +8,6 @@
 //   run that left no report with a failure (vitest crashed before writing one);
 // - a failed step with no other failure to show for it (install, lint, typecheck...).
 // Exit 1 if anything failed.
-/* global console */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';

@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -8,4 +9,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // the default cfg and its route script ship inside dist/ (the package publishes dist + README only)
+  onSuccess: async () => {
+    cpSync('config', 'dist/config', { recursive: true });
+  },
 });

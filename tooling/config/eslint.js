@@ -1,13 +1,15 @@
 // Shared eslint flat config: typescript-eslint, type-aware.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/*.cjs'] },
+  { ignores: ['**/dist/**', '**/.bench/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
+      globals: globals.node,
       parserOptions: { projectService: true },
     },
     rules: {

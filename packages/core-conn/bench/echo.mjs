@@ -1,4 +1,3 @@
-/* global console, performance, process, Buffer */
 // Throughput of the engine's read path against the raw primitive: the same length-prefixed
 // framer fed straight from a node:net socket. Prints messages/s for both and the ratio.
 // Needs a build first (pnpm --filter @x/core-conn build); `pnpm bench` does that via turbo.

@@ -1,4 +1,3 @@
-/* global process, console, Buffer */
 // Micro-benchmark (tinybench): framing a stream of OPTIONS with the package's SipFramer (as
 // published, from dist/) versus the naive Content-Length regex splitter of servers/naive.mjs.
 // Run: node bench/framer.bench.mjs (after a build). Chunkings: one 64 KiB read, MSS-sized

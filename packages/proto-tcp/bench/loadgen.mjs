@@ -1,4 +1,3 @@
-/* global process, setTimeout, clearTimeout, setInterval, clearInterval */
 // Load generator, run as its own process (child_process.fork) so that its event loop and CPU
 // never share a thread with the server under test. It takes jobs over IPC and answers each
 // with one result object. Modes:

@@ -1,4 +1,3 @@
-/* global process, console */
 // Summarises a .cpuprofile (node --cpu-prof): self time per function, top N, with the share of
 // all non-idle samples. Usage: node bench/profile-top.mjs <file.cpuprofile> [N]
 import { readFileSync } from 'node:fs';

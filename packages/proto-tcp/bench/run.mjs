@@ -1,4 +1,3 @@
-/* global process, console, URL, setTimeout */
 // `pnpm bench` for @x/proto-tcp: macro benchmark of SIP over TCP on 127.0.0.1.
 // See README.md in this folder for method and caveats. Ports: 18400-18419 only.
 import { fork, spawnSync } from 'node:child_process';

@@ -1,7 +1,7 @@
 // Reading the workspace the way a release sees it: which packages exist, which are published.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -92,20 +92,4 @@ export function exportTargets(m: Manifest): string[] {
     }
   }
   return out.map((t) => t.replace(/^\.\//, ''));
-}
-
-/**
- * turbo looks for a `pnpm` binary on PATH; with pnpm only reachable as `corepack pnpm` (no
- * `corepack enable`), give it a shim in a temp dir. Returns the env to run turbo with.
- */
-export async function envWithPnpm(tmp: string): Promise<NodeJS.ProcessEnv> {
-  try {
-    await run('pnpm', ['--version'], { timeout: 20_000 });
-    return process.env;
-  } catch {
-    const bin = join(tmp, 'bin');
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'pnpm'), '#!/bin/sh\nexec corepack pnpm "$@"\n', { mode: 0o755 });
-    return { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
-  }
 }

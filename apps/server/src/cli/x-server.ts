@@ -1,11 +1,14 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@x/core-conn';
 import { checkConfig, startServer, type XServer } from '../runtime/server.js';
 import { VERSION } from '../version.js';
 
-/** the default config shipped in the package (config/x.cfg), from src/cli or dist/cli alike */
-const DEFAULT_CFG = fileURLToPath(new URL('../../config/x.cfg', import.meta.url));
+/** the default config: dist/config/x.cfg in the package (copied at build), config/x.cfg beside src/ */
+const DEFAULT_CFG = [new URL('../config/x.cfg', import.meta.url), new URL('../../config/x.cfg', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../config/x.cfg', import.meta.url));
 
 const HELP = `x-server ${VERSION}: OpenSIPS-style transport server on @x modules
 

@@ -1,4 +1,3 @@
-/* global process, setTimeout */
 // Process plumbing for the bench: every server runs in its own process tree under timeout(1),
 // is stopped only by the PID we started, and is charged the CPU of that whole tree.
 import { spawn } from 'node:child_process';

@@ -1,4 +1,3 @@
-/* global Buffer */
 // SIP bytes shared by the load generator and the naive responders. Kept deliberately small:
 // the load generator must cost far less per request than any server it measures.
 

@@ -1,4 +1,3 @@
-/* global process */
 // Raw node:net echo: the floor any Node SIP transport is compared with (same bytes, no framing).
 import net from 'node:net';
 

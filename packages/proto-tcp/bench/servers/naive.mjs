@@ -1,4 +1,3 @@
-/* global process */
 // Naive node:net OPTIONS responder: frames on Content-Length, answers 200. No limits, no
 // hostile-input handling: the "what a quick Node script does" baseline.
 import net from 'node:net';

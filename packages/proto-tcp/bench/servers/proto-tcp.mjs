@@ -1,4 +1,3 @@
-/* global process */
 // The @x/proto-tcp OPTIONS responder, built on the package's public API only (the built dist,
 // via the package's own name), in its own process so its CPU time is attributable.
 import { createSipTcp } from '@x/proto-tcp';
