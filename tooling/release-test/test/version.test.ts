@@ -66,8 +66,10 @@ afterAll(async () => {
 describe('changeset version for a core-conn-only change', () => {
   it('plans core-conn minor and a patch for each runtime dependent, nothing else', () => {
     const expected = expectedBumps(versionable(before));
-    expect(new Set(plan.releases.map((r) => r.name))).toEqual(expected);
-    for (const r of plan.releases) expect(r.type, r.name).toBe(r.name === TARGET ? 'minor' : 'patch');
+    // `none` is changesets' word for "range refreshed, not released" (an ignored devDependent).
+    const released = plan.releases.filter((r) => r.type !== 'none');
+    expect(new Set(released.map((r) => r.name))).toEqual(expected);
+    for (const r of released) expect(r.type, r.name).toBe(r.name === TARGET ? 'minor' : 'patch');
     // The probe must reach beyond core-conn, or this test would prove nothing about dependents.
     expect(expected.size).toBeGreaterThan(1);
   });
