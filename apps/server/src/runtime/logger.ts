@@ -21,7 +21,7 @@ export interface ServerLogger {
 
 export interface LoggerOptions {
   logLevel: number;
-  /** human-readable output (pino-pretty) instead of JSON lines */
+  /** human-readable output (pino-pretty, one line per entry with its fields inline) instead of JSON lines */
   pretty?: boolean;
   /** where lines go (default stdout) */
   destination?: DestinationStream;
@@ -30,7 +30,9 @@ export interface LoggerOptions {
 /** pino with a `notice` level between info and warn, so OpenSIPS's 2 and 3 differ. */
 export function createServerLogger(opts: LoggerOptions): ServerLogger {
   let current = opts.logLevel;
-  const dest = opts.destination ?? (opts.pretty ? pretty({ sync: true, colorize: process.stdout.isTTY, customLevels: 'notice:35' }) : pino.destination({ sync: true }));
+  const dest = opts.pretty
+    ? pretty({ sync: true, colorize: opts.destination === undefined && process.stdout.isTTY, customLevels: 'notice:35', singleLine: true, ...(opts.destination ? { destination: opts.destination } : {}) })
+    : (opts.destination ?? pino.destination({ sync: true }));
   const root = pino<'notice'>({ level: pinoLevelOf(current), customLevels: { notice: 35 }, base: { pid: process.pid }, name: 'x-server' }, dest);
   const children: Array<PinoLogger<'notice'>> = [];
   return {

@@ -24,6 +24,20 @@ describe('log_level -> pino', () => {
     expect(out.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['shown', 'warned']);
     expect(log.level()).toBe(1);
   });
+
+  it('pretty output puts each entry, its fields included, on one line', async () => {
+    const out: string[] = [];
+    const destination = new Writable({ write(c: Buffer, _e, cb) { out.push(c.toString()); cb(); } });
+    const log = createServerLogger({ logLevel: 2, pretty: true, destination });
+    log.child({ module: 'route' }).notice({ method: 'OPTIONS', si: '127.0.0.1', sp: 40112, nested: { a: 1 } }, 'OPTIONS sip:x@y from 127.0.0.1:40112');
+    log.root.info('hidden at level 2');
+    await new Promise((r) => setImmediate(r));
+    const lines = out.join('').split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/NOTICE .*: OPTIONS sip:x@y from 127\.0\.0\.1:40112 .*"sp":40112/);
+    expect(lines[0]).toContain('"module":"route"');
+    expect(() => JSON.parse(lines[0]!) as unknown).toThrow();
+  });
 });
 
 describe('Prometheus view of the stats registry', () => {
