@@ -71,10 +71,18 @@ describe('resolveConfig', () => {
       { proto: 'tcp', host: '127.0.0.1', port: 5070, advertised: { host: '10.0.0.1', port: 5060 }, tag: 'pub' },
       { proto: 'hep_udp', host: '127.0.0.1', port: 9999 },
     ]);
-    expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 14001 });
+    expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 14001, where: { file: '/etc/x/a.cfg', line: 13, col: 27 } });
     expect(r.mi).toEqual({ root: 'json' });
     expect(r.tlsDomains).toEqual([{ name: 'srv', side: 'server', certificate: '/etc/x/tls/cert.pem', verifyCert: false, matchIpAddress: ['127.0.0.1:5061', '10.0.0.1:5061'] }]);
     expect(r.routeRefs).toEqual([{ module: 'proto_tcp', param: 'trace_filter_route', route: 'tr', where: { file: '/etc/x/a.cfg', line: 16, col: 45 } }]);
+  });
+
+  it('httpd and mi_http default to 127.0.0.1:8888/mi, as OpenSIPS', async () => {
+    const r = await load('\nloadmodule "httpd.so"\nloadmodule "mi_http.so"');
+    expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 8888, where: { file: '/etc/x/a.cfg', line: 2, col: 1 } });
+    expect(r.mi).toEqual({ root: 'mi' });
+    expect((await load('loadmodule "httpd.so"')).mi).toBeUndefined();
+    expect((await load('loadmodule "proto_tcp.so"')).httpd).toBeUndefined();
   });
 
   const cases: Array<[string, string, string, string]> = [

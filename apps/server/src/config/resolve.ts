@@ -39,8 +39,8 @@ export interface ResolvedConfig {
   modules: ModuleEntry[];
   protocols: Map<string, { module: string; spec: ProtocolSpec<unknown> }>;
   sockets: SocketEntry[];
-  /** set when httpd is loaded */
-  httpd?: { ip: string; port: number };
+  /** set when httpd is loaded; `where`: its port modparam (else its loadmodule), for listen errors */
+  httpd?: { ip: string; port: number; where: Where };
   /** set when mi_http is loaded */
   mi?: { root: string };
   tlsDomains: TlsDomainConfig[];
@@ -239,7 +239,10 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
       throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, bare((err as Error).message), { cause: err });
     }
     modules.push({ loaded: l.loaded, params, where: l.where });
-    if (l.loaded.name === 'httpd') httpd = { ip: String(params.ip), port: Number(params.port) };
+    if (l.loaded.name === 'httpd') {
+      const set = l.raw.get('port') ?? l.raw.get('ip');
+      httpd = { ip: String(params.ip), port: Number(params.port), where: set?.at(-1)?.at ?? l.where };
+    }
     if (l.loaded.name === 'mi_http') mi = { root: String(params.root).replace(/^\/+|\/+$/g, '') };
     if (l.loaded.name === 'tls_mgm') domains = tlsDomains(l.raw);
     if (l.loaded.kind === 'package' && l.loaded.module.protocols) {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Module } from '@x/core-conn';
 import { describe, expect, it } from 'vitest';
@@ -53,5 +54,25 @@ describe('startServer lifecycle', () => {
       startServer({ configText: '\nloadmodule "tcp_mgm.so"\nloadmodule "tracing.so"\n', configName: 'f.cfg', importer: fakes(events, 'tracing'), logDestination: quiet() }),
     ).rejects.toThrow(/f\.cfg:3:1: module "tracing" failed to initialise: boom$/);
     expect(events).toEqual(['init tcp_mgm level=1 deps=', 'destroy tcp_mgm']);
+  });
+
+  it('an httpd port in use is a CfgError at its modparam, and what started is destroyed', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    const events: string[] = [];
+    try {
+      const err = await startServer({
+        configText: `loadmodule "tcp_mgm.so"\nloadmodule "httpd.so"\nmodparam("httpd", "port", ${port})\n`,
+        configName: 'h.cfg',
+        importer: fakes(events),
+        logDestination: quiet(),
+      }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+      expect(err?.code).toBe('ERR_CFG_BAD_SOCKET');
+      expect(err?.message).toMatch(new RegExp(`h\\.cfg:3:27: httpd cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE`));
+      expect(events).toEqual(['init tcp_mgm level=1 deps=', 'destroy tcp_mgm']);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
   });
 });

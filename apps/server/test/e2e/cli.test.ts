@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { freePort } from '@x/test-peers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, X_CLI, X_SERVER, xcli } from './helpers.js';
+import { ensureBuilt, tempDir, writeFiles, X_CLI, X_SERVER, xcli } from './helpers.js';
 
 beforeAll(() => {
   ensureBuilt();
@@ -20,6 +22,22 @@ describe('command lines', () => {
     const missing = run(X_SERVER, ['-c', '-f', 'no/such/file.cfg']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^x-server: cannot read config file "no\/such\/file\.cfg"/);
+  });
+
+  it('x-server on a busy httpd port: exit 1 with file:line:col, no stack trace', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const dir = tempDir();
+      writeFiles(dir, { 'x.cfg': `socket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\nloadmodule "httpd.so"\nmodparam("httpd", "port", ${port})\n` });
+      const r = spawnSync(process.execPath, [X_SERVER, '-f', join(dir, 'x.cfg')], { encoding: 'utf8', timeout: 15_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`x-server: ${join(dir, 'x.cfg')}:4:27: httpd cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port} (set modparam("httpd", "ip" | "port", ...))\n`);
+      expect(r.stdout).toMatch(/"msg":"stopped"}\n$/);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
   });
 
   it('x-server -c accepts the bundled default config', () => {
