@@ -1,6 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Module } from '@x/core-conn';
+import type { Module, RouteCaller } from '@x/core-conn';
 import { describe, expect, it } from 'vitest';
 import type { PackageImporter } from '../config/catalog.js';
 import { handleRpc } from '../mi/jsonrpc.js';
@@ -74,5 +77,50 @@ describe('startServer lifecycle', () => {
     } finally {
       await new Promise((r) => busy.close(r));
     }
+  });
+
+  it('filter routes named by modparams run through the module RouteCaller with a typed context', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x-server-routes-'));
+    writeFileSync(join(dir, 'routes.mjs'), [
+      'export function tf(ctx) { if (ctx.si === "10.0.0.9") ctx.drop(); return `${ctx.route} ${ctx.si}:${ctx.sp} ${ctx.proto} ${ctx.socket} ${ctx.message}`; }',
+      'export async function atf(ctx) { await new Promise((r) => setTimeout(r, 5)); if (ctx.message === "drop") ctx.drop(); return "kept"; }',
+      'export function bad() { throw new Error("route bug"); }',
+      'export async function abad() { throw new Error("async route bug"); }',
+    ].join('\n'));
+    let routes: RouteCaller | undefined;
+    const tracer: Module = {
+      name: 'tracing',
+      params: { filter: { type: 'string', doc: '' }, async_filter_route: { type: 'string', doc: '' } },
+      init(ctx) {
+        routes = ctx.routes;
+        return {};
+      },
+    };
+    const s = await startServer({
+      configText: 'route_script = "./routes.mjs"\nloadmodule "tracing.so"\nmodparam("tracing", "async_filter_route", "atf")\n',
+      configName: join(dir, 'x.cfg'),
+      importer: async () => ({ tracer }),
+      logDestination: quiet(),
+    });
+    try {
+      const conn = { remote: { host: '10.0.0.5', port: 40112 }, local: { host: '127.0.0.1', port: 5060 }, proto: 'tcp', listener: { address: { host: '127.0.0.1', port: 5060 }, proto: 'tcp' } };
+      expect(routes!('tf', { message: 'm1', conn })).toBe('tf 10.0.0.5:40112 tcp tcp:127.0.0.1:5060 m1');
+      expect(routes!('tf', { message: 'm2', remote: { host: '10.0.0.9', port: 9 }, proto: 'hep_udp' })).toBe(false);
+      await expect(routes!('atf', { message: 'keep' })).resolves.toBe('kept');
+      await expect(routes!('atf', { message: 'drop' })).resolves.toBe(false);
+      expect(routes!('bad', {})).toBeUndefined();
+      await expect(routes!('abad', {})).resolves.toBeUndefined();
+      expect(routes!('not_exported', {})).toBeUndefined();
+      expect(s.stats.get('core:route_runs')!.value()).toBe(6);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('a modparam naming a route without any route_script is an error at its value', async () => {
+    const tracer: Module = { name: 'tracing', params: { trace_filter_route: { type: 'string', doc: '' } }, init: () => ({}) };
+    await expect(
+      startServer({ configText: 'loadmodule "tracing.so"\n modparam("tracing", "trace_filter_route", "tf")\n', configName: 'r.cfg', importer: async () => ({ tracer }), logDestination: quiet() }),
+    ).rejects.toThrow(/r\.cfg:2:44: tracing: parameter "trace_filter_route" names route "tf", but no route_script = "\.\.\." is set$/);
   });
 });

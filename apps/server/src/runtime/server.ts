@@ -79,7 +79,11 @@ function initOrder(cfg: ResolvedConfig): ResolvedConfig['modules'] {
 }
 
 async function routesFor(cfg: ResolvedConfig): Promise<RouteTable> {
-  if (cfg.routeScript === undefined) return {};
+  if (cfg.routeScript === undefined) {
+    const ref = cfg.routeRefs[0];
+    if (ref) throw new CfgError(CfgErrorCodes.BAD_VALUE, ref.where, `${ref.module}: parameter "${ref.param}" names route "${ref.route}", but no route_script = "..." is set`);
+    return {};
+  }
   let table: RouteTable;
   try {
     table = await loadRouteScript(cfg.routeScript);

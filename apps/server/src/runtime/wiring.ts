@@ -61,12 +61,23 @@ export class RouteRunner {
       return { ctx, result: undefined };
     }
     if (result instanceof Promise) {
-      const p = result.then(() => { if (ctx.dropped) onDrop?.(); }, fail);
+      // an async route's outcome: false when it dropped, undefined when it failed (logged, counted)
+      const p: Promise<unknown> = result.then(
+        (v: unknown) => {
+          if (!ctx.dropped) return v;
+          onDrop?.();
+          return false;
+        },
+        (err: unknown) => {
+          fail(err);
+          return undefined;
+        },
+      );
       this.pending.add(p);
       void p.finally(() => this.pending.delete(p));
-    } else if (ctx.dropped) {
-      onDrop?.();
+      return { ctx, result: p };
     }
+    if (ctx.dropped) onDrop?.();
     return { ctx, result: ctx.dropped ? false : result };
   }
 
@@ -85,7 +96,12 @@ export class RouteRunner {
     }
   }
 
-  /** the module-facing RouteCaller: a generic context around whatever the module passes */
+  /**
+   * The module-facing RouteCaller (filter routes such as trace_filter_route): a generic context
+   * around whatever the module passes (`{ message, connection | conn, remote, listener, proto }`).
+   * Returns the route's return value, `false` when it called drop() (a promise of either for an
+   * async route), undefined when the script has no such export or the route threw.
+   */
   caller = (name: string, payload: unknown): unknown => {
     const p = (payload ?? {}) as Partial<RouteInput<unknown>> & { conn?: RouteInput<unknown>['connection'] };
     const input: RouteInput<unknown> = { message: 'message' in p ? p.message : payload, connection: p.connection ?? p.conn, remote: p.remote, listener: p.listener, proto: p.proto, reply: p.reply };
