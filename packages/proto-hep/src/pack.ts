@@ -55,8 +55,12 @@ export function packHep(
   payload: Buffer | string,
   opts: PackHepOptions = {},
 ): Buffer {
-  const ipProto = typeof proto === 'number' ? proto : IP_PROTO_OF[proto];
-  if (ipProto === undefined) throw new HepError(HepErrorCodes.INVALID, `unknown transport ${JSON.stringify(proto)}`);
+  for (const [what, e] of [['from', from], ['to', to]] as const) {
+    if (typeof e !== 'object' || e === null || typeof e.host !== 'string') throw new HepError(HepErrorCodes.INVALID, `${what} must be { host, port } with a host string`);
+  }
+  if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) throw new HepError(HepErrorCodes.INVALID, 'payload must be a Buffer or a string');
+  const ipProto = typeof proto === 'number' ? proto : typeof proto === 'string' && Object.hasOwn(IP_PROTO_OF, proto) ? IP_PROTO_OF[proto] : undefined;
+  if (ipProto === undefined) throw new HepError(HepErrorCodes.INVALID, `unknown transport ${typeof proto === 'string' ? JSON.stringify(proto) : typeof proto}`);
   const version = opts.version ?? 3;
   const pkt: HepPacket = {
     version,

@@ -6,11 +6,35 @@ function invalid(msg: string): never {
   throw new HepError(HepErrorCodes.INVALID, msg);
 }
 
+/** A value in an error message, without calling anything on it (it may be any object). */
+function show(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v);
+  return `a ${typeof v}`;
+}
+
 // bit tricks instead of Number.isInteger + range: false for fractions, negatives and NaN
 function uint(v: number, bits: 8 | 16 | 32, what: string): number {
-  const ok = bits === 32 ? v >>> 0 === v : bits === 16 ? (v & 0xffff) === v : (v & 0xff) === v;
-  if (!ok) invalid(`${what} ${v} is not an unsigned ${bits}-bit integer`);
+  const ok = typeof v === 'number' && (bits === 32 ? v >>> 0 === v : bits === 16 ? (v & 0xffff) === v : (v & 0xff) === v);
+  if (!ok) invalid(`${what} ${show(v)} is not an unsigned ${bits}-bit integer`);
   return v;
+}
+
+function str(v: unknown, what: string): number {
+  if (typeof v !== 'string') invalid(`${what} must be a string, got ${show(v)}`);
+  return Buffer.byteLength(v, 'utf8');
+}
+
+function chunkList(v: unknown, what: string): readonly HepChunk[] {
+  if (!Array.isArray(v)) invalid(`${what} must be an array of chunks`);
+  for (const c of v as unknown[]) {
+    if (typeof c !== 'object' || c === null) invalid(`${what}: ${show(c)} is not a chunk`);
+    const k = c as HepChunk;
+    uint(k.vendor, 16, 'chunk vendor');
+    uint(k.type, 16, 'chunk type');
+    if (!Buffer.isBuffer(k.data)) invalid(`${what}: chunk data must be a Buffer, got ${show(k.data)}`);
+  }
+  return v as readonly HepChunk[];
 }
 
 /**
@@ -20,13 +44,15 @@ function uint(v: number, bits: 8 | 16 | 32, what: string): number {
  * Throws HepError ERR_HEP_INVALID on a packet it cannot write.
  */
 export function encode(pkt: HepPacket): Buffer {
-  if (pkt.version === 3) return pkt.chunks ? encodeChunks(pkt.chunks) : encodeV3(pkt);
+  if (typeof pkt !== 'object' || pkt === null) invalid(`a HEP packet must be an object, got ${show(pkt)}`);
+  if (pkt.version === 3) return pkt.chunks !== undefined ? encodeChunks(pkt.chunks) : encodeV3(pkt);
   if (pkt.version === 1 || pkt.version === 2) return encodeV12(pkt);
-  return invalid(`HEP version ${String(pkt.version)} is not 1, 2 or 3`);
+  return invalid(`HEP version ${show(pkt.version)} is not 1, 2 or 3`);
 }
 
 /** Writes a HEPv3 packet from a chunk list, as is. */
 export function encodeChunks(chunks: readonly HepChunk[]): Buffer {
+  chunkList(chunks, 'chunks');
   let total = 6;
   for (const c of chunks) total += 6 + c.data.length;
   if (total > 0xffff) invalid(`HEPv3 packet of ${total} bytes exceeds 65535`);
@@ -36,8 +62,8 @@ export function encodeChunks(chunks: readonly HepChunk[]): Buffer {
   let o = 6;
   for (const c of chunks) {
     const len = 6 + c.data.length;
-    b.writeUInt16BE(uint(c.vendor, 16, 'chunk vendor'), o);
-    b.writeUInt16BE(uint(c.type, 16, 'chunk type'), o + 2);
+    b.writeUInt16BE(c.vendor, o);
+    b.writeUInt16BE(c.type, o + 2);
     b.writeUInt16BE(len, o + 4);
     c.data.copy(b, o + 6);
     o += len;
@@ -89,10 +115,12 @@ function encodeV3(p: HepPacket): Buffer {
   const src = p.srcIp !== undefined ? ipKind(p.srcIp, 'srcIp') : 0;
   const dst = p.dstIp !== undefined ? ipKind(p.dstIp, 'dstIp') : 0;
   // byte lengths now, bytes written in place later: no intermediate Buffers
-  const corr = p.correlationId !== undefined ? Buffer.byteLength(p.correlationId, 'utf8') : -1;
-  const auth = p.authKey !== undefined ? Buffer.byteLength(p.authKey, 'utf8') : -1;
-  const node = p.nodeName !== undefined ? Buffer.byteLength(p.nodeName, 'utf8') : -1;
-  const extra = p.extraCorrelation !== undefined ? Buffer.byteLength(p.extraCorrelation, 'utf8') : -1;
+  const corr = p.correlationId !== undefined ? str(p.correlationId, 'correlationId') : -1;
+  const auth = p.authKey !== undefined ? str(p.authKey, 'authKey') : -1;
+  const node = p.nodeName !== undefined ? str(p.nodeName, 'nodeName') : -1;
+  const extra = p.extraCorrelation !== undefined ? str(p.extraCorrelation, 'extraCorrelation') : -1;
+  if (p.timestamp !== undefined && (typeof p.timestamp !== 'object' || p.timestamp === null)) invalid(`timestamp must be { sec, usec }, got ${show(p.timestamp)}`);
+  if (p.vendorChunks !== undefined) chunkList(p.vendorChunks, 'vendorChunks');
   let total = 6;
   if (p.family !== undefined) total += 7;
   if (p.ipProto !== undefined) total += 7;
@@ -155,18 +183,19 @@ function encodeV3(p: HepPacket): Buffer {
   if (p.vlan !== undefined) o = u16(b, o, ChunkType.VLAN, uint(p.vlan, 16, 'vlan'));
   if (node >= 0) o = text(b, o, ChunkType.NODE_NAME, p.nodeName!, node);
   if (p.vendorChunks) {
-    for (const c of p.vendorChunks) o = bytes(b, o, uint(c.vendor, 16, 'chunk vendor'), uint(c.type, 16, 'chunk type'), c.data);
+    for (const c of p.vendorChunks) o = bytes(b, o, c.vendor, c.type, c.data);
   }
   return b;
 }
 
 function encodeV12(p: HepPacket): Buffer {
   const v = p.version;
+  if (!Buffer.isBuffer(p.payload)) invalid('payload must be a Buffer');
   if (p.srcIp === undefined || p.dstIp === undefined) invalid(`HEPv${v} needs srcIp and dstIp`);
   const k = ipKind(p.srcIp, 'srcIp');
   if (ipKind(p.dstIp, 'dstIp') !== k) invalid(`HEPv${v} needs srcIp and dstIp of the same family`);
   const family = p.family ?? (k === 4 ? AF_INET : AF_INET6);
-  if (family !== (k === 4 ? AF_INET : AF_INET6)) invalid(`family ${family} does not match the IPv${k} addresses`);
+  if (family !== (k === 4 ? AF_INET : AF_INET6)) invalid(`family ${show(family)} does not match the IPv${k} addresses`);
   const hl = k === 4 ? 16 : 40;
   const tb = v === 2 ? (p.v2TimeBlockLength ?? 12) : 0;
   if (tb !== 0 && tb !== 10 && tb !== 12) invalid('v2TimeBlockLength must be 10 or 12');
@@ -186,6 +215,7 @@ function encodeV12(p: HepPacket): Buffer {
   }
   if (tb) {
     const ts = p.timestamp ?? { sec: 0, usec: 0 };
+    if (typeof ts !== 'object' || ts === null) invalid(`timestamp must be { sec, usec }, got ${show(ts)}`);
     b.writeUInt32LE(uint(ts.sec, 32, 'timestamp.sec'), hl);
     b.writeUInt32LE(uint(ts.usec, 32, 'timestamp.usec'), hl + 4);
     b.writeUInt16LE(uint(p.captureId ?? 0, 16, 'v2 captureId'), hl + 8);

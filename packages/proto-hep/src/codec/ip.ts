@@ -76,6 +76,7 @@ export function writeIpv6(ip: string, b: Buffer, o: number): void {
 
 /** 4 for an IPv4 literal, 6 for IPv6; throws ERR_HEP_INVALID otherwise. */
 export function ipKind(ip: string, what: string): 4 | 6 {
+  if (typeof ip !== 'string') throw new HepError(HepErrorCodes.INVALID, `${what} must be an IP address string, got a ${typeof ip}`);
   if (isDottedQuad(ip)) return 4;
   if (isIPv6(ip)) return 6;
   throw new HepError(HepErrorCodes.INVALID, `${what} ${JSON.stringify(ip)} is not an IPv4 or IPv6 literal`);
