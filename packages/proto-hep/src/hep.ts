@@ -54,6 +54,13 @@ export interface HepApi {
   /** adds a destination at runtime (tracer's dynamic ids) */
   addDestination(def: string | HepDestination): HepSender;
   counts(): { received: number; dropped: number; skipped: number; ok: number; failed: number; probes: number };
+  /**
+   * OpenSIPS refuses to start proto_hep without a HEP listener. Call this once the sockets are
+   * bound: throws HepError ERR_HEP_NO_LISTENER when the engine has no hep_udp/hep_tcp listener,
+   * or when a udp destination has no hep_udp listener to send from (tcp destinations connect
+   * from any address, so they need none).
+   */
+  checkListeners(): void;
   close(): void;
 }
 
@@ -191,6 +198,16 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     senders: () => [...senders.values()],
     addDestination,
     counts: () => ({ ...counts }),
+    checkListeners() {
+      const udp = engine.listeners('hep_udp').length;
+      const tcp = engine.listeners('hep_tcp').length;
+      if (udp + tcp === 0) throw new HepError(HepErrorCodes.NO_LISTENER, 'proto_hep needs at least one hep_udp or hep_tcp socket (OpenSIPS refuses to start without one)');
+      for (const s of senders.values()) {
+        if (s.dest.transport === 'udp' && udp === 0) {
+          throw new HepError(HepErrorCodes.NO_LISTENER, `hep_id [${s.dest.name}] sends over udp: it needs a hep_udp socket to send from`);
+        }
+      }
+    },
     close() {
       engine.off('datagram', onDatagram);
       engine.off('message', onMessage);

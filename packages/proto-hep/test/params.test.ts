@@ -228,4 +228,38 @@ describe('proto_hep params change behaviour', () => {
     expect(await settled(10_000)).toMatchObject({ code: 'ERR_CONN_CONNECT_TIMEOUT' });
     expect(e.connections('hep_tcp')).toHaveLength(0);
   });
+
+  it('homer5_on / homer5_delim: HOMER5 joins the values, HOMER6 prints cJSON; hepVersion() follows', async () => {
+    const parts = [['Protocol', 'TCP'], ['Event', 'ACCEPTED']] as const;
+    setup({ homer5_delim: '|' });
+    expect([hep!.hepVersion(), hep!.buildPayload(parts).toString()]).toEqual([5, 'TCP|ACCEPTED']);
+    hep!.close();
+    setup({ homer5_on: false });
+    expect([hep!.hepVersion(), hep!.buildPayload(parts).toString()]).toEqual([6, '{\n\t"Protocol":\t"TCP",\n\t"Event":\t"ACCEPTED"\n}']);
+  });
+});
+
+describe('checkListeners (OpenSIPS refuses to start proto_hep without a HEP listener)', () => {
+  const code = (fn: () => void): string => {
+    try {
+      fn();
+      return 'ok';
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+  it('no hep socket at all, or a udp hep_id without hep_udp: ERR_HEP_NO_LISTENER', async () => {
+    const { e } = setup({ hep_id: ['[u] 127.0.0.1:9999; transport=udp', '[t] 127.0.0.1:9999; transport=tcp'] });
+    expect(code(() => hep!.checkListeners())).toBe('ERR_HEP_NO_LISTENER');
+    await e.listen('hep_tcp:127.0.0.1:0');
+    // [t] could send now, [u] still has no socket to send from
+    expect(code(() => hep!.checkListeners())).toBe('ERR_HEP_NO_LISTENER');
+    await e.listen('hep_udp:127.0.0.1:0');
+    expect(code(() => hep!.checkListeners())).toBe('ok');
+  });
+  it('a tcp hep_id needs no hep_tcp socket; a receive-only setup needs one listener', async () => {
+    const { e } = setup({ hep_id: ['[t] 127.0.0.1:9999'] });
+    await e.listen('hep_udp:127.0.0.1:0');
+    expect(code(() => hep!.checkListeners())).toBe('ok');
+  });
 });

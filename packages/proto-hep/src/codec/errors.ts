@@ -6,7 +6,7 @@ export const HepErrorCodes = {
   MAGIC: 'ERR_HEP_MAGIC',
   /** "HEP" followed by another version digit, or a v1/v2/v3 packet where that version is not accepted */
   VERSION: 'ERR_HEP_VERSION',
-  /** v3 total length < 6, or a v1/v2 header length that is not 24 (IPv4) / 48 (IPv6) */
+  /** v3 total length < 6, or a v1/v2 header length that is not 16 (IPv4) / 40 (IPv6) */
   LENGTH: 'ERR_HEP_LENGTH',
   /** a chunk length < 6, past the end of the packet, or not the exact size of a fixed-size chunk */
   CHUNK_LENGTH: 'ERR_HEP_CHUNK_LENGTH',
@@ -20,6 +20,8 @@ export const HepErrorCodes = {
   INVALID: 'ERR_HEP_INVALID',
   /** a bad hep_id destination definition */
   BAD_HEP_ID: 'ERR_HEP_BAD_ID',
+  /** `checkListeners()`: no hep_udp/hep_tcp socket at all, or a udp hep_id with no hep_udp socket to send from */
+  NO_LISTENER: 'ERR_HEP_NO_LISTENER',
 } as const;
 export type HepErrorCode = (typeof HepErrorCodes)[keyof typeof HepErrorCodes];
 
