@@ -92,6 +92,14 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   private flushedAtCheck = 0;
   private readonly onWriteTimer: () => void;
   private wroteSinceSweep = false;
+  /** a read chunk is being framed and its replies are gathered (see beginBatch) */
+  private batching = false;
+  private readonly batchBufs: Buffer[] = [];
+  private readonly batchCbs: ((err?: Error | null) => void)[] = [];
+  private batchBytes = 0;
+  /** cumulative end offsets of the gathered chunks */
+  private readonly batchEnds: number[] = [];
+  private readonly batchMax: number;
   /** one settled promise reused by every async send: no allocation per message */
   readonly resolvedSelf: Promise<Conn>;
   /** connect / TLS handshake timer */
@@ -124,13 +132,15 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.aliases = [init.remote.port];
     this.tlsKey = init.tlsKey;
     this.maxChunks = init.profile.attrs.maxMsgChunks ?? init.spec.maxMsgChunks;
+    const maxPostponed = init.spec.write.maxPostponedChunks;
+    this.batchMax = maxPostponed > 0 ? maxPostponed : 1024;
     this.onData = this.handleData.bind(this);
     this.onWriteTimer = this.checkWrite.bind(this);
     this.resolvedSelf = Promise.resolve(this);
   }
 
   get queuedBytes(): number {
-    return this.preBytes + (this.socket ? this.socket.writableLength : 0);
+    return this.preBytes + this.batchBytes + (this.socket ? this.socket.writableLength : 0);
   }
 
   get queuedChunks(): number {
@@ -152,9 +162,12 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
       this.close('Timeout waiting for a complete message', new LimitError(ErrorCodes.READ_TIMEOUT, `no complete message within ${this.profile.msgReadTimeout} s`));
       return;
     }
+    // Replies produced while this chunk is framed go out in one write (see beginBatch).
+    const batched = this.beginBatch();
     try {
       framer.push(chunk, this);
     } catch (err) {
+      if (batched) this.endBatch();
       if (this.closed) return;
       if (err instanceof ProtocolError) {
         this.stats.protoErrors.inc();
@@ -164,6 +177,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
       }
       return;
     }
+    if (batched) this.endBatch();
     if (this.closed) return;
     const pending = framer.pendingBytes;
     if (pending > 0) {
@@ -230,13 +244,101 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     for (const b of q) this.writeRaw(b);
   }
 
+  /**
+   * Starts a write batch for the read chunk being framed: every reply (and CRLF pong) written
+   * synchronously by the message handlers is gathered and leaves in one socket write when the
+   * batch ends, instead of one write syscall each (the way an echo writes once per read).
+   * Only when nothing is queued: a socket with queued bytes already coalesces its writes, and
+   * its chunks count as postponed as before.
+   */
+  private beginBatch(): boolean {
+    const sock = this.socket;
+    if (sock === null || this.state !== ConnState.OK || sock.writableLength !== 0) return false;
+    this.prune();
+    this.batching = true;
+    return true;
+  }
+
+  /** Ends the batch: writes what it gathered. */
+  private endBatch(): void {
+    if (!this.batching) return;
+    this.batching = false;
+    this.writeBatch();
+  }
+
+  /**
+   * Writes the gathered chunks as one buffer, then accounts each of them as if it had been
+   * written alone: those the kernel did not take are postponed chunks, each with its own
+   * mark, so queuedChunks, the write timeout and max_postponed_chunks see exactly the chunks
+   * that a write per reply would have left queued. If that is more than max_postponed_chunks,
+   * a write inside the batch would have been refused: the connection is closed as 'Write
+   * queue full' (a batch never holds more chunks than the limit, see writeRaw, so the
+   * overshoot is bounded as with single writes).
+   */
+  private writeBatch(): void {
+    const bufs = this.batchBufs;
+    const n = bufs.length;
+    if (n === 0) return;
+    const sock = this.socket!;
+    const data = n === 1 ? bufs[0]! : Buffer.concat(bufs, this.batchBytes);
+    bufs.length = 0;
+    this.batchBytes = 0;
+    const cbs = this.batchCbs;
+    if (cbs.length === 0) sock.write(data);
+    else {
+      const list = cbs.splice(0);
+      sock.write(data, (err) => {
+        for (let i = 0; i < list.length; i++) list[i]!(err);
+      });
+    }
+    const ends = this.batchEnds;
+    if (this.closed) {
+      // the last words of a closing connection: nothing is accounted any more
+      ends.length = 0;
+      return;
+    }
+    const flushed = this.written - sock.writableLength;
+    let postponed = 0;
+    if (flushed < this.written) {
+      const now = this.owner.now();
+      for (let i = 0; i < n; i++) {
+        if (ends[i]! > flushed) {
+          this.marks.push(ends[i]!);
+          this.times.push(now);
+          postponed++;
+        }
+      }
+    }
+    ends.length = 0;
+    if (postponed === 0) {
+      this.refreshLifetime();
+      return;
+    }
+    if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs());
+    const max = this.spec.write.maxPostponedChunks;
+    if (max > 0 && this.marks.length - this.head > max) {
+      this.batching = false;
+      this.stats.limitCloses.inc();
+      this.close('Write queue full', new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds more than ${max} unflushed chunks (max_postponed_chunks)`));
+    }
+  }
+
   /** Writes to the socket, tracking whether the chunk stayed in user space (postponed). */
   writeRaw(data: Buffer, cb?: (err?: Error | null) => void): void {
-    const sock = this.socket!;
     this.written += data.length;
+    this.stats.sndBytes.inc(data.length);
+    if (this.batching) {
+      this.batchBufs.push(data);
+      this.batchBytes += data.length;
+      if (cb) this.batchCbs.push(cb);
+      this.batchEnds.push(this.written);
+      // A batch never holds more chunks than max_postponed_chunks: write it and go on batching.
+      if (this.batchEnds.length >= this.batchMax) this.writeBatch();
+      return;
+    }
+    const sock = this.socket!;
     if (cb) sock.write(data, cb);
     else sock.write(data);
-    this.stats.sndBytes.inc(data.length);
     if (sock.writableLength > 0) {
       this.marks.push(this.written);
       this.times.push(this.owner.now());
@@ -262,7 +364,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   /** Drops the marks of chunks the socket has handed to the kernel. */
   private prune(): void {
     if (this.head === this.marks.length || !this.socket) return;
-    const flushed = this.written - this.socket.writableLength;
+    const flushed = this.written - this.batchBytes - this.socket.writableLength;
     const before = this.head;
     while (this.head < this.marks.length && this.marks[this.head]! <= flushed) this.head++;
     if (this.head !== before) this.refreshLifetime();
@@ -345,6 +447,11 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.preQueue = [];
     this.preBytes = 0;
     if (this.socket) {
+      // replies framed before the close are handed to the kernel, as single writes would be
+      if (this.batching) {
+        this.batching = false;
+        this.writeBatch();
+      }
       this.socket.removeListener('data', this.onData);
       this.socket.destroy();
     }
@@ -362,6 +469,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   end(): Promise<void> {
     const sock = this.socket;
     if (!sock || this.closed) return Promise.resolve();
+    this.endBatch();
     this.shuttingDown = true;
     return new Promise((resolve) => {
       sock.once('close', () => resolve());

@@ -695,7 +695,7 @@ class EngineImpl implements Engine, ConnOwner {
     }
     const flushing: Promise<void>[] = [];
     for (const c of [...this.conns.values()]) {
-      if (c.state === ConnState.OK && c.socket && c.socket.writableLength > 0) {
+      if (c.state === ConnState.OK && c.socket && c.queuedBytes > 0) {
         flushing.push(c.end());
       } else if (c.state !== ConnState.OK) {
         c.close('Shutdown');
