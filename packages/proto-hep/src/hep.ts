@@ -87,6 +87,13 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
   const sReceived = stat('hep_received', 'HEP packets received');
   const sDropped = stat('hep_dropped', 'HEP packets dropped (no callback, callback failure, bad payload)');
   const senders = new Map<string, HepSender>();
+  const sSent = stat('hep_sent', 'HEP packets sent by hep_id destinations');
+  const sSendDropped = stat('hep_send_dropped', 'HEP packets hep_id destinations dropped (queue full, cooldown, closed)');
+  o.stats?.gauge('proto_hep', 'hep_send_queued', 'HEP packets waiting in hep_id destination queues', () => {
+    let n = 0;
+    for (const s of senders.values()) n += s.stats().queued;
+    return n;
+  });
 
   const dispatch = (packet: HepPacket, rcv: Omit<HepReceived, 'packet' | 'transport' | 'payload'>): HepResult => {
     counts.received++;
@@ -165,6 +172,8 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     if (senders.has(dest.name)) throw new HepError(HepErrorCodes.BAD_HEP_ID, `hep_id [${dest.name}] is defined twice`);
     const s = new HepSender(dest, transmit, { maxRetries: p.hep_max_retries, retryCooldown: p.hep_retry_cooldown, ...o.sender });
     senders.set(dest.name, s);
+    if (sSent) s.on('sent', () => sSent.inc());
+    if (sSendDropped) s.on('drop', () => sSendDropped.inc());
     o.registerSink?.({
       name: dest.name,
       send: (tp: TracePacket) => {

@@ -100,6 +100,13 @@ describe('hep_udp listener', () => {
     expect(got[0]!.packet.payload.equals(z)).toBe(true);
     expect(got[0]!.payload.toString()).toBe(sip(9));
     expect(hep!.counts().dropped).toBe(1);
+    hep!.close();
+    await engine!.shutdown({ deadlineMs: 100 });
+    const off = await setup({ compressed_payload: false });
+    await udpSend(off.udp, [packHep(from, to, 'udp', z, { compressed: true })]);
+    await waitUntil(() => off.got.length === 1);
+    expect(off.got[0]!.packet.compressed).toBe(true);
+    expect(off.got[0]!.payload.equals(z)).toBe(true);
   });
   it('with no callback a packet is counted and dropped', async () => {
     const stats = createStatsRegistry();
@@ -173,7 +180,7 @@ describe('hep_tcp listener (real sockets)', () => {
 
 describe('HepSender', () => {
   it('hep_id destinations: udp v2 and tcp v3 reach a proto-hep listener', async () => {
-    const { tcp, udp, got, hep } = await setup();
+    const { tcp, udp, got, hep, stats } = await setup();
     const su = hep.addDestination(`[u] 127.0.0.1:${udp.address.port}; transport=udp; version=2`);
     const st = hep.addDestination(`[t] 127.0.0.1:${tcp.address.port}`);
     su.send(packHep(from, to, 'udp', sip(1), { version: 2 }));
@@ -181,10 +188,12 @@ describe('HepSender', () => {
     await waitUntil(() => got.length === 2);
     expect(su.stats()).toMatchObject({ sent: 1, dropped: 0, queued: 0 });
     expect(st.stats()).toMatchObject({ sent: 1, dropped: 0, queued: 0 });
+    expect(stats.get('proto_hep:hep_sent')!.value()).toBe(2);
   });
-  it('bounded queue: drops past the bound and counts them', () => {
-    engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never]);
-    hep = attachHep(engine, {}, { sender: { maxQueue: 5, backoffMs: 1000 } });
+  it('bounded queue: drops past the bound and counts them (sender stats, events, registry stats)', () => {
+    const stats = createStatsRegistry();
+    engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never], { stats });
+    hep = attachHep(engine, {}, { stats, sender: { maxQueue: 5, backoffMs: 1000 } });
     // nothing listens on port 1: the first send fails and stays queued while backing off
     const s = hep.addDestination('[q] 127.0.0.1:1; transport=tcp');
     const drops: string[] = [];
@@ -194,6 +203,11 @@ describe('HepSender', () => {
     expect(accepted).toBe(5);
     expect(s.stats()).toMatchObject({ queued: 5, dropped: 7 });
     expect(drops).toEqual(Array(7).fill('queue full'));
+    expect(stats.get('proto_hep:hep_send_dropped')!.value()).toBe(7);
+    expect(stats.get('proto_hep:hep_send_queued')!.value()).toBe(5);
+    s.close();
+    expect(stats.get('proto_hep:hep_send_dropped')!.value()).toBe(12);
+    expect(stats.get('proto_hep:hep_send_queued')!.value()).toBe(0);
   });
   it('reconnects with back-off to a restarted TCP collector and loses nothing queued', async () => {
     const stats = createStatsRegistry();

@@ -63,6 +63,17 @@ describe('hep.md §9 worked example', () => {
     expect(p.chunks!.map((c) => c.type)).toEqual([1, 2, 7, 8, 9, 10, 11, 12, 3, 4, 15, 17]);
     expect(encode(p).equals(WORKED)).toBe(true);
   });
+  it('HOMER6 packet: JSON payload, then chunk 101 (correlations), then the custom chunks', () => {
+    const b = encode({
+      version: 3, family: 2, ipProto: 6, srcPort: 40000, dstPort: 5060, timestamp: { sec: 1700000000, usec: 123456 },
+      protoType: 0x59, captureId: 1, srcIp: '192.0.2.10', dstIp: '192.0.2.1', payload: buildHomer6Payload(parts),
+      ...buildCorrelation([['dialog', 'd1'], ['sip', 'c1']], false), correlationId: 'c1',
+    });
+    const p = decode(b);
+    expect(p.chunks!.map((c) => c.type)).toEqual([1, 2, 7, 8, 9, 10, 11, 12, 3, 4, 15, 101, 17]);
+    expect(JSON.parse(p.payload.toString())).toEqual({ Protocol: 'TCP', Event: 'ACCEPTED', Status: 'SUCCESS', Message: 'Connection accepted...' });
+    expect(JSON.parse(p.extraCorrelation!)).toEqual({ dialog: 'd1', sip: 'c1' });
+  });
   it('HOMER6 payload is cJSON formatted (tabs, newlines)', () => {
     expect(buildHomer6Payload(parts).toString()).toBe(
       '{\n\t"Protocol":\t"TCP",\n\t"Event":\t"ACCEPTED",\n\t"Status":\t"SUCCESS",\n\t"Message":\t"Connection accepted..."\n}',
@@ -83,7 +94,8 @@ const ipv6 = fc.ipV6().map((s) => {
 });
 const u = (bits: number) => fc.integer({ min: 0, max: 2 ** bits - 1 });
 const payload = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
-const str = fc.string({ maxLength: 40 });
+// any Unicode text (UTF-8 on the wire), not only ASCII
+const str = fc.string({ maxLength: 40, unit: 'grapheme' });
 
 const v3Packet: fc.Arbitrary<HepPacket> = fc
   .record(
@@ -238,6 +250,19 @@ describe('decode rejects with typed errors', () => {
     expect(code(() => encode({ version: 3, payload: Buffer.alloc(70_000) }))).toBe('ERR_HEP_INVALID');
     expect(code(() => encode({ version: 2, srcIp: '1.1.1.1', dstIp: '::1', payload: Buffer.alloc(0) }))).toBe('ERR_HEP_INVALID');
     expect(code(() => encode({ version: 1, payload: Buffer.alloc(0) }))).toBe('ERR_HEP_INVALID');
+  });
+  it('keep-alive (0x0D) and vlan (0x12) of another size than uint16 are kept raw, as OpenSIPS keeps them', () => {
+    const p = decode(encodeChunks([
+      { vendor: 0, type: 0x0d, data: Buffer.from([0, 0, 0, 30]) },
+      { vendor: 0, type: 0x12, data: Buffer.from([7]) },
+      { vendor: 0, type: 0x0f, data: Buffer.from('x') },
+      { vendor: 0, type: 0x0d, data: Buffer.from([0, 30]) },
+      { vendor: 0, type: 0x12, data: Buffer.from([0, 100]) },
+      { vendor: 0, type: 0x0e, data: Buffer.from('s3cr3t') },
+      { vendor: 0, type: 0x13, data: Buffer.from('node-1') },
+    ]));
+    expect(p).toMatchObject({ keepAliveTimer: 30, vlan: 100, authKey: 's3cr3t', nodeName: 'node-1' });
+    expect(p.vendorChunks).toEqual([{ vendor: 0, type: 0x0d, data: Buffer.from([0, 0, 0, 30]) }, { vendor: 0, type: 0x12, data: Buffer.from([7]) }]);
   });
   it('IPv6 addresses round-trip in v3 and v2', () => {
     const p = decode(encode({ version: 3, family: 10, srcIp: '2001:db8::1', dstIp: '::ffff:10.1.2.3', payload: Buffer.from('x') }));
