@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
 const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-const dir = join(import.meta.dirname, '.readme');
+const dir = join(import.meta.dirname, `.readme-${process.pid}`);
 
 async function run(i: number): Promise<unknown[][]> {
   mkdirSync(dir, { recursive: true });
