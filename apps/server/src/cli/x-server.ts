@@ -82,23 +82,26 @@ async function main(argv: string[]): Promise<number | undefined> {
       return fail(err);
     }
   }
-  let server: XServer;
-  try {
-    server = await startServer({ configFile: args.file, pretty: args.pretty, onKill: () => process.exit(0) });
-  } catch (err) {
-    return fail(err);
-  }
+  // handlers first: a signal that arrives while modules start (or right after the "started"
+  // line, before startServer returns) must stop gracefully, not kill the process
+  let server: XServer | undefined;
+  let pending: NodeJS.Signals | undefined;
   let signals = 0;
   const onStop = (sig: NodeJS.Signals): void => {
     if (++signals > 1) {
-      server.logger.root.warn(`${sig} again: exiting now`);
+      server?.logger.root.warn(`${sig} again: exiting now`);
       process.exit(1);
     }
-    server.logger.root.info(`${sig} received`);
-    server.stop().then(
+    if (!server) {
+      pending = sig;
+      return;
+    }
+    const s = server;
+    s.logger.root.info(`${sig} received`);
+    s.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        server.logger.root.error({ err }, 'shutdown failed');
+        s.logger.root.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -106,8 +109,19 @@ async function main(argv: string[]): Promise<number | undefined> {
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
   process.on('SIGHUP', () => {
-    server.reload().catch((err: unknown) => server.logger.root.error({ err: err instanceof Error ? err.message : err }, 'reload failed; keeping the running configuration'));
+    const s = server;
+    if (!s) return;
+    s.reload().catch((err: unknown) => s.logger.root.error({ err: err instanceof Error ? err.message : err }, 'reload failed; keeping the running configuration'));
   });
+  try {
+    server = await startServer({ configFile: args.file, pretty: args.pretty, onKill: () => process.exit(0) });
+  } catch (err) {
+    return fail(err);
+  }
+  if (pending) {
+    signals--;
+    onStop(pending);
+  }
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -122,5 +122,48 @@ describe('startServer lifecycle', () => {
     await expect(
       startServer({ configText: 'loadmodule "tracing.so"\n modparam("tracing", "trace_filter_route", "tf")\n', configName: 'r.cfg', importer: async () => ({ tracer }), logDestination: quiet() }),
     ).rejects.toThrow(/r\.cfg:2:44: tracing: parameter "trace_filter_route" names route "tf", but no route_script = "\.\.\." is set$/);
+  });
+
+  it('maps the core tcp_* globals onto the engine default profile', async () => {
+    const s = await startServer({
+      configText: [
+        'tcp_connection_lifetime = 600', 'tcp_connect_timeout = 250', 'tcp_max_msg_time = 7', 'tcp_keepalive = no',
+        'tcp_keepcount = 3', 'tcp_keepidle = 30', 'tcp_keepinterval = 5', 'tcp_accept_aliases = 1', 'tcpthreshold = 1500',
+      ].join('\n'),
+      logDestination: quiet(),
+    });
+    try {
+      expect(s.engine.defaultProfile).toMatchObject({
+        id: 0, conLifetime: 600, connectTimeout: 250, msgReadTimeout: 7, keepalive: false, keepcount: 3, keepidle: 30, keepinterval: 5, aliasMode: 1, sendThreshold: 1500,
+      });
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('tcp_max_connections bounds the connections proto_tcp accepts', async () => {
+    const s = await startServer({ configText: 'tcp_max_connections = 1\nsocket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\n', logDestination: quiet() });
+    const socks: Array<ReturnType<typeof connect>> = [];
+    try {
+      const port = s.listeners[0]!.address.port;
+      const open = async (): Promise<ReturnType<typeof connect>> => {
+        const c = connect(port, '127.0.0.1');
+        c.on('error', () => {});
+        socks.push(c);
+        await new Promise<void>((r) => c.once('connect', () => r()));
+        return c;
+      };
+      const first = await open();
+      for (let i = 0; i < 100 && s.engine.connections().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(s.engine.connections()).toHaveLength(1);
+      const second = await open();
+      await new Promise<void>((r) => second.once('close', () => r()));
+      expect(s.stats.get('tcp:rejected')!.value()).toBe(1);
+      expect(first.destroyed).toBe(false);
+      expect(s.engine.connections()).toHaveLength(1);
+    } finally {
+      for (const c of socks) c.destroy();
+      await s.stop();
+    }
   });
 });

@@ -104,6 +104,44 @@ describe('x-server binary on the default config', () => {
     for (let i = 0; i < n; i++) expect(got).toContain(`Call-ID: e2e-${i}\r\n`);
   });
 
+  it('SIGTERM flushes replies still queued for a client that is not reading, then exits 0', async () => {
+    // big replies (a long reason phrase) to a paused client: the kernel buffers fill, the engine's write queue holds the rest
+    // (a queue without progress for tcp_async_local_write_timeout closes the connection: raised so only SIGTERM acts here)
+    const routes = `export function request(ctx) { return ctx.reply(200, 'OK ' + 'x'.repeat(60000)); }`;
+    const cfg = 'route_script = "./routes.mjs"\nsocket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_async_local_write_timeout", 60000)\n'
+      + 'loadmodule "httpd.so"\nmodparam("httpd", "port", 0)\n';
+    const { x } = await start(cfg, routes);
+    const sock = connect(x.ports.get('tcp')!, '127.0.0.1');
+    sock.pause();
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    let sent = 0;
+    let waiting = 0;
+    while (waiting === 0 && sent < 150) {
+      sock.write(optionsRequest(sent, sock.localPort!));
+      sent++;
+      for (let i = 0; i < 100 && (await metric(x, 'x_core_rcv_requests_total')) !== sent; i++) await new Promise((r) => setTimeout(r, 10));
+      waiting = (await metric(x, 'x_net_waiting_tcp')) ?? 0;
+    }
+    expect(waiting, 'bytes queued in the engine before SIGTERM').toBeGreaterThan(0);
+    x.child.kill('SIGTERM');
+    let got = '';
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    sock.resume();
+    await closed;
+    expect(await x.exited).toEqual({ code: 0, signal: null });
+    expect(got.match(/^SIP\/2\.0 200 OK x{60000}\r\n/gm)).toHaveLength(sent);
+    for (let i = 0; i < sent; i++) expect(got).toContain(`Call-ID: e2e-${i}\r\n`);
+  });
+
+  it('SIGINT stops gracefully too', async () => {
+    const { x } = await start('socket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\n');
+    x.child.kill('SIGINT');
+    expect(await x.exited).toEqual({ code: 0, signal: null });
+    expect(x.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['SIGINT received', 'stopped']));
+    expect(x.lines.at(-1)?.msg).toBe('stopped');
+  });
+
   it('MI reload applies a new log_level and route script', async () => {
     const { x, dir } = await start('log_level = 3\nroute_script = "./routes.mjs"\nsocket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\nloadmodule "httpd.so"\nloadmodule "mi_http.so"\nmodparam("httpd", "port", 0)\n',
       'export function request(ctx) { return ctx.reply(200, "OK"); }');
