@@ -108,6 +108,50 @@ onreply_route {
 `;
 }
 
+/**
+ * peers.md §4(c) "HEP over TCP": Kamailio 5.6 frames HEP3 on TCP (tcp_accept_hep3) but only
+ * hands it to event_route[sipcapture:request]; this front logs the HEP fields it decoded and
+ * relays the packet unchanged over UDP to the storing instance.
+ */
+export function sipcaptureTcpFrontConfig(port: number, storePort: number, dbFile: string): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+tcp_children=1
+auto_aliases=no
+disable_sctp=yes
+tcp_accept_hep3=yes
+tcp_accept_no_cl=yes
+listen=tcp:127.0.0.1:${port}
+# sip_capture_forward sends from a udp socket
+listen=udp:127.0.0.1:${port}
+
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "db_sqlite.so"
+loadmodule "sipcapture.so"
+
+# the module needs a database even though this instance stores nothing
+modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
+modparam("sipcapture", "table_name", "sip_capture")
+modparam("sipcapture", "capture_on", 1)
+modparam("sipcapture", "hep_capture_on", 1)
+modparam("sipcapture", "nonsip_hook", 1)
+
+event_route[sipcapture:request] {
+  xlog("L_INFO", "HEPTCP version=$hep(version) capture=$hep(0x00c) src=$hep(0x003):$hep(0x007) dst=$hep(0x004):$hep(0x008) corr=$hep(0x011)\n");
+  sip_capture_forward("sip:127.0.0.1:${storePort};transport=udp");
+  drop;
+}
+
+request_route {
+  drop;
+}
+`;
+}
+
 const COLS = [
   'date', 'micro_ts', 'method', 'reply_reason', 'ruri', 'ruri_user', 'ruri_domain', 'from_user', 'from_domain', 'from_tag',
   'to_user', 'to_domain', 'to_tag', 'pid_user', 'contact_user', 'auth_user', 'callid', 'callid_aleg', 'via_1', 'via_1_branch',
