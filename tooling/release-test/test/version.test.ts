@@ -1,8 +1,12 @@
-// The release flow, dry: in a clone of the committed tree, a changeset touching only
-// @x/core-conn must bump core-conn (minor) and exactly the packages that depend on it at
-// runtime (patch, transitively), and the packed dependents must point at the new version.
+// The release flow, dry: in a clone of the committed tree, with one changeset touching only
+// @x/core-conn, `pnpm release --dry-run` must bump core-conn (minor) and exactly the packages
+// that depend on it at runtime (patch, transitively), say it would publish exactly those that
+// are public, upload nothing, and the packed dependents must point at the new version.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +19,21 @@ let tmp = '';
 let clone = '';
 let before: WorkspacePackage[] = [];
 let plan: { releases: { name: string; type: string; oldVersion: string; newVersion: string }[] } = { releases: [] };
+let releaseOut = '';
+let registryUrl = '';
+let registry: Server | undefined;
+/** Every request the throwaway registry received: a dry run must send none. */
+const registryHits: string[] = [];
 
 const changesetBin = join(root, 'node_modules', '@changesets', 'cli', 'bin.js');
 const changeset = (args: string[]) => run(process.execPath, [changesetBin, ...args], { cwd: clone, timeout: 60_000 });
+
+/** The environment of a child run in the clone: no CI report dir (its vitest runs are not ours). */
+function cloneEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0' };
+  delete env.X_VITEST_JSON_DIR;
+  return env;
+}
 
 /** Packages changesets may version: all workspace packages minus the config's `ignore`. */
 function versionable(pkgs: WorkspacePackage[]): WorkspacePackage[] {
@@ -52,18 +68,38 @@ beforeAll(async () => {
   before = workspacePackages(clone);
   await changeset(['status', `--output=${join(tmp, 'plan.json')}`]);
   plan = JSON.parse(readFileSync(join(tmp, 'plan.json'), 'utf8')) as typeof plan;
-  await changeset(['version']);
-  // Same as the release script: refresh the lockfile after versioning (offline: nothing new).
-  await run('corepack', ['pnpm', 'install', '--offline', '--no-frozen-lockfile', '--ignore-scripts'], {
-    cwd: clone, timeout: 90_000, maxBuffer: 16 << 20,
+
+  // A throwaway registry on 127.0.0.1 that records and refuses everything: the dry run is
+  // pointed at it, so an upload (or any registry call) would show up here.
+  registry = createServer((req, res) => {
+    registryHits.push(`${req.method ?? '?'} ${req.url ?? ''}`);
+    req.resume();
+    res.writeHead(418, { 'content-type': 'application/json' }).end('{"error":"release-test registry: no requests expected"}');
   });
-});
+  await new Promise<void>((ok) => registry!.listen(0, '127.0.0.1', ok));
+  registryUrl = `http://127.0.0.1:${(registry.address() as AddressInfo).port}/`;
+
+  // The clone's dependencies, from the store only; esbuild's binary comes with its platform package.
+  await run('corepack', ['pnpm', 'install', '--offline', '--no-frozen-lockfile', '--ignore-scripts'], {
+    cwd: clone, env: cloneEnv(), timeout: 90_000, maxBuffer: 16 << 20,
+  });
+  try {
+    const r = await run('corepack', ['pnpm', 'release', '--dry-run', '--offline', '--registry', registryUrl], {
+      cwd: clone, env: cloneEnv(), timeout: 240_000, maxBuffer: 64 << 20,
+    });
+    releaseOut = `${r.stdout}\n${r.stderr}`;
+  } catch (e) {
+    const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
+    throw new Error(`pnpm release --dry-run failed: ${String(e)}\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`);
+  }
+}, 300_000);
 
 afterAll(async () => {
+  if (registry) await new Promise((ok) => registry!.close(ok));
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-describe('changeset version for a core-conn-only change', () => {
+describe('pnpm release --dry-run for a core-conn-only change', () => {
   it('plans core-conn minor and a patch for each runtime dependent, nothing else', () => {
     const expected = expectedBumps(versionable(before));
     // `none` is changesets' word for "range refreshed, not released" (an ignored devDependent).
@@ -85,6 +121,20 @@ describe('changeset version for a core-conn-only change', () => {
       expect(existsSync(join(p.dir, 'CHANGELOG.md')), `${p.manifest.name} CHANGELOG`).toBe(expected.has(p.manifest.name));
     }
     expect(readdirSync(join(clone, '.changeset')).filter((f) => f.endsWith('.md') && f !== 'README.md')).toEqual([]);
+  });
+
+  it('would publish exactly the bumped public packages, at their new versions, uploading nothing', () => {
+    const expected = expectedBumps(versionable(before));
+    const bumpedPublic = before.filter((p) => expected.has(p.manifest.name) && !p.manifest.private);
+    const would = [...releaseOut.matchAll(/^would publish (\S+)@(\d+\.\d+\.\d+\S*) /gm)].map((m) => `${m[1]}@${m[2]}`);
+    expect(new Set(would), releaseOut.slice(-3000))
+      .toEqual(new Set(bumpedPublic.map((p) => `${p.manifest.name}@${readManifest(p.dir).version}`)));
+    expect(would.length, 'each package published once').toBe(bumpedPublic.length);
+    // npm was really asked (dry) to publish to the throwaway registry, and it saw no request.
+    expect(releaseOut).toContain(`Publishing to ${registryUrl}`);
+    expect(registryHits).toEqual([]);
+    // Dependencies are published before their dependents.
+    expect(would[0]).toBe(`${TARGET}@${readManifest(join(clone, 'packages', 'core-conn')).version}`);
   });
 
   it('packs each bumped dependent with its core-conn range moved to the new version', async () => {
