@@ -1,17 +1,9 @@
 import { SipErrorCodes, SipProtocolError } from './errors.js';
 
-/** Byte ranges of the header values a reply copies, found without decoding the message. */
-interface Ranges {
-  vias: number[]; // start,end pairs
-  from: number;
-  fromEnd: number;
-  to: number;
-  toEnd: number;
-  callId: number;
-  callIdEnd: number;
-  cseq: number;
-  cseqEnd: number;
-}
+// The reply fast path runs once per answered request, so it works on bytes only: one scan of
+// the header section recording value ranges into module-level scratch (the code is
+// synchronous, nothing re-enters it), byte loops for the short copies, no strings or regular
+// expressions per reply, one allocation for the result.
 
 const K_OTHER = 0;
 const K_VIA = 1;
@@ -19,6 +11,17 @@ const K_FROM = 2;
 const K_TO = 3;
 const K_CALLID = 4;
 const K_CSEQ = 5;
+
+// scanRanges results: [start, end) of each value, -1 when absent; vias as start,end pairs
+const vias: number[] = [];
+let fromS = -1;
+let fromE = -1;
+let toS = -1;
+let toE = -1;
+let callIdS = -1;
+let callIdE = -1;
+let cseqS = -1;
+let cseqE = -1;
 
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
@@ -44,11 +47,12 @@ function kindOf(buf: Buffer, s: number, e: number): number {
   return K_OTHER;
 }
 
-/** Scans the header section once, line by line with indexOf, recording value ranges. */
-function scanRanges(buf: Buffer): Ranges {
-  const r: Ranges = { vias: [], from: -1, fromEnd: -1, to: -1, toEnd: -1, callId: -1, callIdEnd: -1, cseq: -1, cseqEnd: -1 };
+/** Scans the header section once, line by line, recording value ranges in the scratch above. */
+function scanRanges(buf: Buffer): void {
+  vias.length = 0;
+  fromS = fromE = toS = toE = callIdS = callIdE = cseqS = cseqE = -1;
   const len = buf.length;
-  let line = buf.indexOf(10) + 1; // skip the start line
+  let line = buf.indexOf(10) + 1; // past the start line (memchr: lines are long)
   let lastKind = K_OTHER;
   let lastSlot = -1; // index in vias (even) or -2 for the single-valued ones
   while (line > 0 && line < len) {
@@ -60,20 +64,28 @@ function scanRanges(buf: Buffer): Ranges {
     const c0 = buf[line]!;
     if (c0 === 32 || c0 === 9) {
       // folded continuation: extend the previous value (the fold is copied as is)
-      if (lastKind === K_VIA && lastSlot >= 0) r.vias[lastSlot + 1] = end;
-      else if (lastKind === K_FROM && r.fromEnd >= 0 && lastSlot === -2) r.fromEnd = end;
-      else if (lastKind === K_TO && lastSlot === -2) r.toEnd = end;
-      else if (lastKind === K_CALLID && lastSlot === -2) r.callIdEnd = end;
-      else if (lastKind === K_CSEQ && lastSlot === -2) r.cseqEnd = end;
+      if (lastKind === K_VIA && lastSlot >= 0) vias[lastSlot + 1] = end;
+      else if (lastSlot === -2) {
+        if (lastKind === K_FROM) fromE = end;
+        else if (lastKind === K_TO) toE = end;
+        else if (lastKind === K_CALLID) callIdE = end;
+        else if (lastKind === K_CSEQ) cseqE = end;
+      }
       line = eol + 1;
       continue;
     }
+    // header names are short: a byte loop to the colon
     let colon = line;
     while (colon < end && buf[colon] !== 58) colon++;
-    let ne = colon;
-    while (ne > line && (buf[ne - 1] === 32 || buf[ne - 1] === 9)) ne--;
-    const kind = colon < end ? kindOf(buf, line, ne) : K_OTHER;
-    let vs = colon + 1;
+    if (colon === end) colon = -1;
+    let kind = K_OTHER;
+    let vs = end;
+    if (colon !== -1) {
+      let ne = colon;
+      while (ne > line && (buf[ne - 1] === 32 || buf[ne - 1] === 9)) ne--;
+      kind = kindOf(buf, line, ne);
+      vs = colon + 1;
+    }
     while (vs < end && (buf[vs] === 32 || buf[vs] === 9)) vs++;
     let ve = end;
     while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
@@ -81,25 +93,70 @@ function scanRanges(buf: Buffer): Ranges {
     lastSlot = -1;
     switch (kind) {
       case K_VIA:
-        lastSlot = r.vias.length;
-        r.vias.push(vs, ve);
+        lastSlot = vias.length;
+        vias.push(vs, ve);
         break;
       case K_FROM:
-        if (r.from < 0) [r.from, r.fromEnd, lastSlot] = [vs, ve, -2];
+        if (fromS < 0) {
+          fromS = vs;
+          fromE = ve;
+          lastSlot = -2;
+        }
         break;
       case K_TO:
-        if (r.to < 0) [r.to, r.toEnd, lastSlot] = [vs, ve, -2];
+        if (toS < 0) {
+          toS = vs;
+          toE = ve;
+          lastSlot = -2;
+        }
         break;
       case K_CALLID:
-        if (r.callId < 0) [r.callId, r.callIdEnd, lastSlot] = [vs, ve, -2];
+        if (callIdS < 0) {
+          callIdS = vs;
+          callIdE = ve;
+          lastSlot = -2;
+        }
         break;
       case K_CSEQ:
-        if (r.cseq < 0) [r.cseq, r.cseqEnd, lastSlot] = [vs, ve, -2];
+        if (cseqS < 0) {
+          cseqS = vs;
+          cseqE = ve;
+          lastSlot = -2;
+        }
         break;
     }
     line = eol + 1;
   }
-  return r;
+}
+
+/** JavaScript's `\s` within Latin-1: what the string form of the tag test skipped. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160;
+}
+
+/**
+ * True when a To value (name-addr or addr-spec) already carries a tag parameter: `;`, `tag`
+ * (any case), `=`, with optional white space between, after the last `>` (or anywhere in an
+ * addr-spec). The byte form of toHasTag.
+ */
+function toHasTagBytes(buf: Buffer, s: number, e: number): boolean {
+  let from = s;
+  for (let i = e - 1; i >= s; i--) {
+    if (buf[i] === 62) {
+      from = i;
+      break;
+    }
+  }
+  for (let i = from; i < e; i++) {
+    if (buf[i] !== 59) continue;
+    let j = i + 1;
+    while (j < e && isSpace(buf[j]!)) j++;
+    if (j + 3 > e || lower(buf[j]!) !== 116 || lower(buf[j + 1]!) !== 97 || lower(buf[j + 2]!) !== 103) continue;
+    j += 3;
+    while (j < e && isSpace(buf[j]!)) j++;
+    if (j < e && buf[j] === 61) return true;
+  }
+  return false;
 }
 
 /** True when a To value (name-addr or addr-spec) already carries a tag parameter. */
@@ -109,12 +166,31 @@ export function toHasTag(value: string): boolean {
 }
 
 const TAG_PREFIX = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+const TAG_PREFIX_BYTES = Buffer.from(`;tag=${TAG_PREFIX}`, 'latin1');
+const TAG_LEN = TAG_PREFIX_BYTES.length + 8;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 let tagCounter = Math.floor(Math.random() * 0x10000);
 
 /** A To tag for replies: unique per process run (random prefix + counter). */
 export function makeTag(): string {
   tagCounter = (tagCounter + 1) >>> 0;
   return TAG_PREFIX + tagCounter.toString(16).padStart(8, '0');
+}
+
+/** Writes `;tag=` + makeTag()'s next value at out[o]; returns the new offset. */
+function putTag(out: Buffer, o: number): number {
+  tagCounter = (tagCounter + 1) >>> 0;
+  o = putBytes(out, o, TAG_PREFIX_BYTES, 0, TAG_PREFIX_BYTES.length);
+  const n = tagCounter;
+  for (let k = 28; k >= 0; k -= 4) out[o++] = HEX[(n >>> k) & 15]!;
+  return o;
+}
+
+/** Copies src[s, e) to out[o]; a byte loop for short ranges (cheaper than Buffer#copy's call). */
+function putBytes(out: Buffer, o: number, src: Buffer, s: number, e: number): number {
+  if (e - s > 96) return o + src.copy(out, o, s, e);
+  for (let i = s; i < e; i++) out[o++] = src[i]!;
+  return o;
 }
 
 const S_VIA = Buffer.from('Via: ');
@@ -124,41 +200,80 @@ const S_CALLID = Buffer.from('Call-ID: ');
 const S_CSEQ = Buffer.from('CSeq: ');
 const S_END = Buffer.from('Content-Length: 0\r\n\r\n');
 
+/** Status lines by `status reason`: replies use a handful, so they are encoded once. */
+const statusLines = new Map<string, Buffer>();
+let lastStatus = 0;
+let lastReason = '';
+let lastLine: Buffer = Buffer.alloc(0);
+
+function statusLine(status: number, reason: string): Buffer {
+  if (status === lastStatus && reason === lastReason) return lastLine;
+  const key = `${status} ${reason}`;
+  let line = statusLines.get(key);
+  if (line === undefined) {
+    line = Buffer.from(`SIP/2.0 ${key}\r\n`, 'latin1');
+    if (statusLines.size >= 64) statusLines.clear();
+    statusLines.set(key, line);
+  }
+  lastStatus = status;
+  lastReason = reason;
+  lastLine = line;
+  return line;
+}
+
+function missingError(): SipProtocolError {
+  const missing: string[] = [];
+  if (vias.length === 0) missing.push('Via');
+  if (fromS < 0) missing.push('From');
+  if (toS < 0) missing.push('To');
+  if (callIdS < 0) missing.push('Call-ID');
+  if (cseqS < 0) missing.push('CSeq');
+  return new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `request lacks ${missing.join(', ')}`);
+}
+
 /**
  * The fast path of buildResponse for a raw request: header values are copied as byte ranges,
  * never decoded, into one allocation. `extra` is the already-validated extra header text.
  */
 export function buildResponseRaw(req: Buffer, status: number, reason: string, extra: string, toTag: string | undefined): Buffer {
-  const r = scanRanges(req);
-  const missing: string[] = [];
-  if (r.vias.length === 0) missing.push('Via');
-  if (r.from < 0) missing.push('From');
-  if (r.to < 0) missing.push('To');
-  if (r.callId < 0) missing.push('Call-ID');
-  if (r.cseq < 0) missing.push('CSeq');
-  if (missing.length) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `request lacks ${missing.join(', ')}`);
-  let tagText = '';
-  if (status > 100 && !toHasTag(req.toString('latin1', r.to, r.toEnd))) tagText = `;tag=${toTag ?? makeTag()}`;
-  const first = `SIP/2.0 ${status} ${reason}\r\n`;
-  let total = first.length + tagText.length + extra.length + S_END.length;
-  for (let i = 0; i < r.vias.length; i += 2) total += S_VIA.length + (r.vias[i + 1]! - r.vias[i]!) + 2;
-  total += S_FROM.length + (r.fromEnd - r.from) + 2 + S_TO.length + (r.toEnd - r.to) + 2;
-  total += S_CALLID.length + (r.callIdEnd - r.callId) + 2 + S_CSEQ.length + (r.cseqEnd - r.cseq) + 2;
+  scanRanges(req);
+  if (vias.length === 0 || fromS < 0 || toS < 0 || callIdS < 0 || cseqS < 0) throw missingError();
+  const first = statusLine(status, reason);
+  const addTag = status > 100 && !toHasTagBytes(req, toS, toE);
+  const tagText = addTag && toTag !== undefined ? `;tag=${toTag}` : '';
+  const tagLen = addTag ? (toTag !== undefined ? Buffer.byteLength(tagText, 'latin1') : TAG_LEN) : 0;
+  const extraLen = extra.length === 0 ? 0 : Buffer.byteLength(extra, 'latin1');
+  let total = first.length + tagLen + extraLen + S_END.length;
+  const nv = vias.length;
+  for (let i = 0; i < nv; i += 2) total += S_VIA.length + (vias[i + 1]! - vias[i]!) + 2;
+  total += S_FROM.length + (fromE - fromS) + 2 + S_TO.length + (toE - toS) + 2;
+  total += S_CALLID.length + (callIdE - callIdS) + 2 + S_CSEQ.length + (cseqE - cseqS) + 2;
   const out = Buffer.allocUnsafe(total);
-  let o = out.write(first, 0, 'latin1');
-  const put = (label: Buffer, s: number, e: number, suffix = ''): void => {
-    o += label.copy(out, o);
-    o += req.copy(out, o, s, e);
-    if (suffix) o += out.write(suffix, o, 'latin1');
+  let o = putBytes(out, 0, first, 0, first.length);
+  for (let i = 0; i < nv; i += 2) {
+    o = putBytes(out, o, S_VIA, 0, S_VIA.length);
+    o = putBytes(out, o, req, vias[i]!, vias[i + 1]!);
     out[o++] = 13;
     out[o++] = 10;
-  };
-  for (let i = 0; i < r.vias.length; i += 2) put(S_VIA, r.vias[i]!, r.vias[i + 1]!);
-  put(S_FROM, r.from, r.fromEnd);
-  put(S_TO, r.to, r.toEnd, tagText);
-  put(S_CALLID, r.callId, r.callIdEnd);
-  put(S_CSEQ, r.cseq, r.cseqEnd);
-  if (extra) o += out.write(extra, o, 'latin1');
-  o += S_END.copy(out, o);
+  }
+  o = putBytes(out, o, S_FROM, 0, S_FROM.length);
+  o = putBytes(out, o, req, fromS, fromE);
+  out[o++] = 13;
+  out[o++] = 10;
+  o = putBytes(out, o, S_TO, 0, S_TO.length);
+  o = putBytes(out, o, req, toS, toE);
+  if (addTag) o = toTag !== undefined ? o + out.write(tagText, o, 'latin1') : putTag(out, o);
+  out[o++] = 13;
+  out[o++] = 10;
+  o = putBytes(out, o, S_CALLID, 0, S_CALLID.length);
+  o = putBytes(out, o, req, callIdS, callIdE);
+  out[o++] = 13;
+  out[o++] = 10;
+  o = putBytes(out, o, S_CSEQ, 0, S_CSEQ.length);
+  o = putBytes(out, o, req, cseqS, cseqE);
+  out[o++] = 13;
+  out[o++] = 10;
+  if (extraLen !== 0) o += out.write(extra, o, 'latin1');
+  o = putBytes(out, o, S_END, 0, S_END.length);
   return o === total ? out : out.subarray(0, o);
 }
