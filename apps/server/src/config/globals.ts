@@ -17,6 +17,8 @@ export const globalSchema = {
   tcp_socket_backlog: { type: 'int', default: 10, min: 1, doc: 'listen() backlog' },
   tcp_threshold: { type: 'int', default: 0, min: 0, unit: 'µs', doc: 'warn about sends slower than this (0 = off)' },
   tcpthreshold: { type: 'int', min: 0, unit: 'µs', doc: 'alias of tcp_threshold' },
+  tcp_no_new_conn_bflag: { type: 'string', doc: 'accepted and ignored (a branch flag name): the route script decides per send' },
+  tcp_no_new_conn_rplflag: { type: 'string', doc: 'accepted and ignored (a message flag name): the route script decides per send' },
   tcp_workers: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
   tcp_threads: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
 } as const satisfies ParamSchema;
@@ -38,6 +40,8 @@ export interface Globals {
   tcp_socket_backlog: number;
   tcp_threshold: number;
   tcpthreshold?: number;
+  tcp_no_new_conn_bflag?: string;
+  tcp_no_new_conn_rplflag?: string;
   tcp_workers?: number;
   tcp_threads?: number;
 }

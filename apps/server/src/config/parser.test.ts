@@ -45,6 +45,16 @@ describe('parseCfg', () => {
     ]);
   });
 
+  it('takes a bare flag name (or a string / number) for tcp_no_new_conn_bflag / _rplflag', () => {
+    const p = parseCfg('tcp_no_new_conn_bflag = TCP_NO_CONNECT;\ntcp_no_new_conn_rplflag = "NO_NEW"\ntcp_no_new_conn_bflag = 7', 'a.cfg');
+    expect(p.statements.map((s) => [s.type === 'global' && s.name, s.type === 'global' && s.value, s.valueWhere.line, s.valueWhere.col])).toEqual([
+      ['tcp_no_new_conn_bflag', { kind: 'string', value: 'TCP_NO_CONNECT' }, 1, 25],
+      ['tcp_no_new_conn_rplflag', { kind: 'string', value: 'NO_NEW' }, 2, 27],
+      ['tcp_no_new_conn_bflag', { kind: 'string', value: '7' }, 3, 25],
+    ]);
+    expect(() => parseCfg('\ntcp_no_new_conn_bflag = (', 'a.cfg')).toThrow('a.cfg:2:25: expected a flag name after "tcp_no_new_conn_bflag =", found "("');
+  });
+
   it('keeps # and // inside strings', () => {
     const p = parseCfg('route_script = "./r#1//x.mjs"', 'a.cfg');
     expect(p.statements[0]).toMatchObject({ value: { kind: 'string', value: './r#1//x.mjs' } });

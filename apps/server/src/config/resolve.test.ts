@@ -46,6 +46,7 @@ describe('resolveConfig', () => {
       'log_level = 4',
       'tcp_connection_lifetime = 600',
       'tcp_workers = 4',
+      'tcp_no_new_conn_bflag = TCP_NO_CONNECT',
       'mpath = "/usr/lib/opensips/modules/"',
       'route_script = "routes/r.mjs"',
       'socket = tcp:127.0.0.1 as 10.0.0.1:5060 tag pub',
@@ -66,15 +67,17 @@ describe('resolveConfig', () => {
     ].join('\n'));
     expect(r.globals).toMatchObject({ log_level: 4, tcp_connection_lifetime: 600, tcp_keepalive: true });
     expect(r.notes.join('\n')).toMatch(/a\.cfg:3:1: tcp_workers accepted and ignored/);
+    expect(r.notes.join('\n')).toMatch(/a\.cfg:4:1: tcp_no_new_conn_bflag accepted and ignored/);
+    expect(r.globals.tcp_no_new_conn_bflag).toBe('TCP_NO_CONNECT');
     expect(r.routeScript).toBe('/etc/x/routes/r.mjs');
     expect(r.sockets.map((s) => s.spec)).toEqual([
       { proto: 'tcp', host: '127.0.0.1', port: 5070, advertised: { host: '10.0.0.1', port: 5060 }, tag: 'pub' },
       { proto: 'hep_udp', host: '127.0.0.1', port: 9999 },
     ]);
-    expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 14001, where: { file: '/etc/x/a.cfg', line: 13, col: 27 } });
+    expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 14001, where: { file: '/etc/x/a.cfg', line: 14, col: 27 } });
     expect(r.mi).toEqual({ root: 'json' });
     expect(r.tlsDomains).toEqual([{ name: 'srv', side: 'server', certificate: '/etc/x/tls/cert.pem', verifyCert: false, matchIpAddress: ['127.0.0.1:5061', '10.0.0.1:5061'] }]);
-    expect(r.routeRefs).toEqual([{ module: 'proto_tcp', param: 'trace_filter_route', route: 'tr', where: { file: '/etc/x/a.cfg', line: 16, col: 45 } }]);
+    expect(r.routeRefs).toEqual([{ module: 'proto_tcp', param: 'trace_filter_route', route: 'tr', where: { file: '/etc/x/a.cfg', line: 17, col: 45 } }]);
   });
 
   it('httpd and mi_http default to 127.0.0.1:8888/mi, as OpenSIPS', async () => {

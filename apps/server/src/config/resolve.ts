@@ -159,6 +159,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         }
         checkOne('core', globalSchema, name, st.value, st.valueWhere);
         if (name === 'tcp_workers' || name === 'tcp_threads') notes.push(`${formatWhere(st.where)}: ${name} accepted and ignored: one Node event loop does all the I/O`);
+        if (name === 'tcp_no_new_conn_bflag' || name === 'tcp_no_new_conn_rplflag') notes.push(`${formatWhere(st.where)}: ${name} accepted and ignored: flags belong to the script; routes decide per send`);
         if (name === 'mpath') notes.push(`${formatWhere(st.where)}: mpath accepted and ignored: modules are npm packages`);
         if (name === 'route_script') routeScriptWhere = st.valueWhere;
         globalsRaw.set(name, [...(globalsRaw.get(name) ?? []), raw(st.value, st.valueWhere)]);

@@ -27,6 +27,59 @@ modparam("proto_hep", "hep_id", "[h1] 10.0.0.9:9060; transport=udp; version=3")
 modparam("proto_tcp", "tcp_max_msg_chunks", 8)
 `;
 
+/** every core tcp_* global of sip-tcp.md §10 and every proto_tcp / proto_hep modparam of sip-tcp.md §10 and hep.md §1, as documented */
+const REFERENCE_TABLES = `/* core */
+tcp_workers = 8
+tcp_threads = 2
+tcp_connect_timeout = 100
+tcp_connection_lifetime = 120
+tcp_max_msg_time = 4
+tcp_max_connections = 2048
+tcp_socket_backlog = 10
+tcp_accept_aliases = 0
+tcp_keepalive = 1
+tcp_keepcount = 0
+tcp_keepidle = 0
+tcp_keepinterval = 0
+tcp_threshold = 0
+tcpthreshold = 0
+tcp_no_new_conn_bflag = TCP_NO_CONNECT
+tcp_no_new_conn_rplflag = TCP_NO_CONNECT_RPL
+log_level = 3
+mpath = "/usr/lib/x86_64-linux-gnu/opensips/modules/"
+socket = tcp:127.0.0.1:5060 as 203.0.113.5:5060 tag pub_tcp
+listen = tcp:127.0.0.1
+socket = hep_udp:127.0.0.1:9060
+socket = hep_tcp:127.0.0.1
+loadmodule "proto_tcp.so"
+loadmodule "proto_hep.so"
+// proto_tcp
+modparam("proto_tcp", "tcp_port", 5060)
+modparam("proto_tcp", "tcp_send_timeout", 100)
+modparam("proto_tcp", "tcp_max_msg_chunks", 4)
+modparam("proto_tcp", "tcp_crlf_pingpong", 1)
+modparam("proto_tcp", "tcp_crlf_drop", 0)
+modparam("proto_tcp", "tcp_async", 1)
+modparam("proto_tcp", "tcp_async_max_postponed_chunks", 32)
+modparam("proto_tcp", "tcp_async_local_write_timeout", 10)
+modparam("proto_tcp", "trace_on", 0)
+# proto_hep
+modparam("proto_hep", "hep_port", 9060)
+modparam("proto_hep", "hep_send_timeout", 100)
+modparam("proto_hep", "hep_max_msg_chunks", 32)
+modparam("proto_hep", "hep_async", 1)
+modparam("proto_hep", "hep_async_max_postponed_chunks", 32)
+modparam("proto_hep", "hep_async_local_write_timeout", 10)
+modparam("proto_hep", "hep_capture_id", 1)
+modparam("proto_hep", "compressed_payload", 0)
+modparam("proto_hep", "hep_id", "[h1] 10.0.0.9:9060; transport=udp; version=3")
+modparam("proto_hep", "homer5_on", 1)
+modparam("proto_hep", "homer5_delim", ":")
+modparam("proto_hep", "hep_max_retries", 5)
+modparam("proto_hep", "hep_retry_cooldown", 3600)
+modparam("proto_tcp", "trace_destination", "h1")
+`;
+
 async function check(cfg: string, files: Record<string, string> = {}) {
   const dir = tempDir();
   writeFiles(dir, { 'x.cfg': cfg, ...files });
@@ -39,6 +92,12 @@ describe('x-server -c', () => {
     const r = await check(SEED_EXAMPLE);
     expect(r.stderr).toBe('');
     expect(r).toMatchObject({ code: 0, stdout: 'config file ok, exiting (6 modules, 2 sockets)\n' });
+  });
+
+  it('accepts every core tcp_* global and every proto_tcp / proto_hep modparam of the reference tables', async () => {
+    const r = await check(REFERENCE_TABLES);
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ code: 0, stdout: 'config file ok, exiting (2 modules, 4 sockets)\n' });
   });
 
   it.each<[string, string, Record<string, string>, (f: string) => string]>([
