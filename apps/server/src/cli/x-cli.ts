@@ -5,7 +5,7 @@ import { formatMiError, miParams } from './mi-args.js';
 const HELP = `x-cli ${VERSION}: talk to a running x-server
 
 Usage:
-  x-cli [--url URL] mi <command> [args...]
+  x-cli [--url URL] [-x] mi <command> [args...]
   x-cli --help | --version
 
 MI arguments follow opensips-cli: if every argument is name=value they are sent as named
@@ -19,6 +19,7 @@ list_statistics and reset_statistics gather their arguments into one array.
 
 Options:
   --url URL   MI endpoint (default: $X_MI_URL or http://127.0.0.1:8888/mi)
+  -x          accepted for opensips-cli habits (opensips-cli -x mi ...)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -47,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       url = a.slice(6);
       continue;
     }
+    // opensips-cli -x mi <cmd>: "execute and exit", which is all x-cli does
+    if (rest.length === 0 && a === '-x') continue;
     rest.push(a);
   }
   if (rest[0] !== 'mi' || rest[1] === undefined) {

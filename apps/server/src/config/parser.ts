@@ -162,6 +162,15 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         continue;
       }
       const v = value(`a quoted string or an integer after "${t.text} ="`);
+      if (kw === 'tcp_workers') {
+        // `tcp_workers = N use_auto_scaling_profile P`: the profile goes with the (ignored) worker count
+        const u = s.peek();
+        if (u.kind === 'ident' && u.text.toLowerCase() === 'use_auto_scaling_profile') {
+          s.next();
+          const p = s.next();
+          if (p.kind !== 'ident' && p.kind !== 'string') throw syntax(p, 'an auto-scaling profile name after use_auto_scaling_profile');
+        }
+      }
       optionalSemicolon();
       out.statements.push({ type: 'global', name: kw, value: v.v, where: t.where, valueWhere: v.where });
     }

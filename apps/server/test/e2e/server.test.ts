@@ -45,6 +45,9 @@ describe('x-server binary on the default config', () => {
 
     const v = await xcli([...url, 'mi', 'version']);
     expect(v).toMatchObject({ code: 0, stdout: `{\n    "Server": "x-server (0.1.0 (${process.arch}/${process.platform}))"\n}\n` });
+    const dashX = await xcli([...url, '-x', 'mi', 'uptime']);
+    expect(dashX.code, dashX.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(dashX.stdout) as object)).toEqual(['Now', 'Up since', 'Up time']);
     const viaEnv = await xcli(['mi', 'ps'], { X_MI_URL: x.miUrl });
     expect(JSON.parse(viaEnv.stdout)).toEqual({ Processes: [{ ID: 0, PID: x.child.pid, Type: 'main' }] });
     const bad = await xcli([...url, 'mi', 'get_statistics', 'nope:']);
