@@ -67,6 +67,8 @@ export interface SipTcp {
   close(): Promise<void>;
 }
 
+const toVoid = (): void => undefined;
+
 const NOOP_LOGGER: Logger = {
   trace() {},
   debug() {},
@@ -142,8 +144,20 @@ class SipTcpImpl implements SipTcp {
     if (ev.conn.proto !== 'tcp') return;
     for (const fn of this.handlers.close) this.safe(() => fn(ev));
   };
-  private readonly sender = (msg: SipMessage, data: Buffer): Promise<void> =>
-    this.engine.send('tcp', msg.conn.remote, data, { connectionId: msg.conn.id, noNewConn: true }).then(() => undefined);
+  /**
+   * The engine answers every async send on a connection with the same settled promise; its
+   * void form is made once per such promise, so a reply allocates no promise of its own.
+   */
+  private readonly voided = new WeakMap<Promise<unknown>, Promise<void>>();
+  private readonly sender = (msg: SipMessage, data: Buffer): Promise<void> => {
+    const p = this.engine.send('tcp', msg.conn.remote, data, { connectionId: msg.conn.id, noNewConn: true });
+    let v = this.voided.get(p);
+    if (v === undefined) {
+      v = p.then(toVoid);
+      this.voided.set(p, v);
+    }
+    return v;
+  };
 
   constructor(engine: Engine, owned: boolean, params: ProtoTcpParams, log: Logger) {
     this.engine = engine;
@@ -201,8 +215,21 @@ class SipTcpImpl implements SipTcp {
     const msg = new SipMessage(ev.message as Buffer, conn, ev.receivedAt, this.sender);
     if (msg.isRequest && conn.profile.aliasMode !== 0) this.applyAlias(msg);
     const h = this.handlers;
-    for (const fn of h.message) this.safe(() => fn(msg), msg);
-    for (const fn of msg.isRequest ? h.request : h.response) this.safe(() => fn(msg), msg);
+    // no closure per message and handler: the try/catch is inline
+    for (const fn of h.message) {
+      try {
+        fn(msg);
+      } catch (err) {
+        this.handlerThrew(err, msg);
+      }
+    }
+    for (const fn of msg.isRequest ? h.request : h.response) {
+      try {
+        fn(msg);
+      } catch (err) {
+        this.handlerThrew(err, msg);
+      }
+    }
   }
 
   /** tcp_accept_aliases / alias_mode: alias port = top Via port, or tcp_port. */
@@ -222,14 +249,18 @@ class SipTcpImpl implements SipTcp {
     try {
       fn();
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      if (this.handlers.error.size === 0) this.log.error({ err: e }, 'SIP handler threw');
-      for (const h of this.handlers.error) {
-        try {
-          h(e, msg);
-        } catch {
-          // an error handler that throws must not take the engine down
-        }
+      this.handlerThrew(err, msg);
+    }
+  }
+
+  private handlerThrew(err: unknown, msg?: SipMessage): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (this.handlers.error.size === 0) this.log.error({ err: e }, 'SIP handler threw');
+    for (const h of this.handlers.error) {
+      try {
+        h(e, msg);
+      } catch {
+        // an error handler that throws must not take the engine down
       }
     }
   }

@@ -42,10 +42,60 @@ export function headerEnd(buf: Buffer): number {
   return buf.length;
 }
 
+/** Common methods, so the request-line fast path returns shared strings. */
+const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'].map((m) => ({
+  name: m,
+  bytes: Buffer.from(m, 'latin1'),
+}));
+
+function methodString(buf: Buffer, end: number): string {
+  for (const m of METHODS) {
+    const b = m.bytes;
+    if (b.length !== end) continue;
+    let i = 0;
+    while (i < end && buf[i] === b[i]) i++;
+    if (i === end) return m.name;
+  }
+  return buf.toString('latin1', 0, end);
+}
+
+/** JavaScript's `\s` within Latin-1. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160;
+}
+
+/**
+ * The request line `METHOD SP uri SP SIP/2.0` read from bytes, exactly as the regular
+ * expression of parseStartLine would accept it; null for anything else (responses, odd
+ * lines), which then take the string path.
+ */
+function parseRequestLine(buf: Buffer, eol: number): StartLine | null {
+  let end = eol;
+  if (end > 0 && buf[end - 1] === 13) end--;
+  // "SIP/2.0" (any case) preceded by a space, at the end of the line
+  const v = end - 7;
+  if (v < 4 || buf[v - 1] !== 32) return null;
+  if ((buf[v]! | 32) !== 115 || (buf[v + 1]! | 32) !== 105 || (buf[v + 2]! | 32) !== 112 || buf[v + 3] !== 47 || buf[v + 4] !== 50 || buf[v + 5] !== 46 || buf[v + 6] !== 48) return null;
+  let sp = 0;
+  while (sp < end) {
+    const c = buf[sp]!;
+    if (c === 32) break;
+    if (c < 33 || c > 126) return null;
+    sp++;
+  }
+  if (sp === 0 || sp + 1 >= v - 1) return null;
+  for (let i = sp + 1; i < v - 1; i++) if (isSpace(buf[i]!)) return null;
+  return { isRequest: true, method: methodString(buf, sp), uri: buf.toString('latin1', sp + 1, v - 1) };
+}
+
 /** Parses the start line: `METHOD uri SIP/2.0` or `SIP/2.0 code reason`. Throws ERR_SIP_BAD_MESSAGE. */
 export function parseStartLine(buf: Buffer): StartLine {
   let eol = buf.indexOf(10);
   if (eol === -1) eol = buf.length;
+  if (!isResponse(buf)) {
+    const fast = parseRequestLine(buf, eol);
+    if (fast !== null) return fast;
+  }
   const line = buf.toString('latin1', 0, eol).replace(/\r$/, '');
   if (line.startsWith('SIP/2.0 ')) {
     const m = /^SIP\/2\.0 (\d{3})(?: (.*))?$/.exec(line);
@@ -194,6 +244,9 @@ export function dialogIds(headers: readonly SipHeader[]): DialogIds {
 /** `Name: value` pairs, as an object or an array (to repeat a name). */
 export type ExtraHeaders = Record<string, string | number> | ReadonlyArray<readonly [string, string | number]>;
 
+/** the last reason phrase that passed the CR/LF check (replies repeat a handful) */
+let lastGoodReason = 'OK';
+
 /**
  * Builds a stateless SIP response to `request`: the request's Via headers (all, in order),
  * From, To (with a tag added if it has none and status > 100), Call-ID, CSeq, the extra
@@ -204,7 +257,10 @@ export function buildResponse(request: Buffer | readonly SipHeader[], status: nu
   if (!Number.isInteger(status) || status < 100 || status > 699) {
     throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `status must be an integer in 100..699, got ${String(status)}`);
   }
-  if (/[\r\n]/.test(reason)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'reason phrase must not contain CR or LF');
+  if (reason !== lastGoodReason) {
+    if (/[\r\n]/.test(reason)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'reason phrase must not contain CR or LF');
+    lastGoodReason = reason;
+  }
   let extra = '';
   if (extraHeaders) {
     const pairs = Array.isArray(extraHeaders) ? (extraHeaders as ReadonlyArray<readonly [string, string | number]>) : Object.entries(extraHeaders);
