@@ -127,6 +127,20 @@ describe('x-server binary on the default config', () => {
     }
     expect(waiting, 'bytes queued in the engine before SIGTERM').toBeGreaterThan(0);
     x.child.kill('SIGTERM');
+    // while that queue waits for the paused client, the server no longer accepts connections
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      refused = await new Promise<boolean>((resolve) => {
+        const probe = connect(x.ports.get('tcp')!, '127.0.0.1');
+        probe.once('connect', () => {
+          probe.destroy();
+          setTimeout(() => resolve(false), 20);
+        });
+        probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+      });
+    }
+    expect(refused, 'new connections refused during the flush').toBe(true);
+    expect(x.child.exitCode, 'still flushing').toBeNull();
     let got = '';
     const closed = new Promise<void>((r) => sock.once('close', () => r()));
     sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
