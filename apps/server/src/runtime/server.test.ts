@@ -7,7 +7,7 @@ import type { Module, RouteCaller } from '@x/core-conn';
 import { describe, expect, it } from 'vitest';
 import type { PackageImporter } from '../config/catalog.js';
 import { handleRpc } from '../mi/jsonrpc.js';
-import { startServer } from './server.js';
+import { checkConfig, startServer } from './server.js';
 
 const quiet = () => new Writable({ write(_c, _e, cb) { cb(); } });
 
@@ -165,5 +165,16 @@ describe('startServer lifecycle', () => {
       for (const c of socks) c.destroy();
       await s.stop();
     }
+  });
+
+  it('a dependency cycle is an error at the loadmodule that closes it, before any init', async () => {
+    let inits = 0;
+    const mod = (name: string, dep: string): Module => ({ name, params: {}, dependsOn: [dep], init: () => { inits++; return {}; } });
+    const importer: PackageImporter = async (pkg) => (pkg === '@x/tracing' ? { m: mod('tracing', 'tcp_mgm') } : { m: mod('tcp_mgm', 'tracing') });
+    await expect(startServer({ configText: 'loadmodule "tracing.so"\nloadmodule "tcp_mgm.so"\n', configName: 'c.cfg', importer, logDestination: quiet() }))
+      .rejects.toThrow(/c\.cfg:1:1: dependency cycle: tracing -> tcp_mgm -> tracing$/);
+    expect(inits).toBe(0);
+    await expect(checkConfig({ configText: 'loadmodule "tracing.so"\nloadmodule "tcp_mgm.so"\n', configName: 'c.cfg' }, { importer }))
+      .rejects.toThrow(/c\.cfg:1:1: dependency cycle: tracing -> tcp_mgm -> tracing$/);
   });
 });

@@ -101,6 +101,7 @@ async function routesFor(cfg: ResolvedConfig): Promise<RouteTable> {
 /** Parses and checks a configuration the way `x-server -c` does: modules resolved and validated, route script imported. Nothing is opened. */
 export async function checkConfig(src: ConfigSource, opts: { importer?: PackageImporter } = {}): Promise<ResolvedConfig> {
   const cfg = await loadConfig(src, opts.importer ? { importer: opts.importer } : {});
+  initOrder(cfg); // dependency cycles
   await routesFor(cfg);
   return cfg;
 }
