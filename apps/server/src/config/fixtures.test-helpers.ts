@@ -16,13 +16,14 @@ export const fakeTcp: Module = {
     tcp_max_msg_chunks: { type: 'int', default: 4, min: 0, doc: '' },
     tcp_async: { type: 'bool', default: true, doc: '' },
     trace_filter_route: { type: 'string', doc: '' },
+    trace_on: { type: 'int', default: 0, doc: '' },
   },
   protocols: (p) => [spec('tcp', Number(p.tcp_port))],
   init: () => ({}),
 };
 export const fakeHep: Module = {
   name: 'proto_hep',
-  params: { hep_id: { type: 'string', multi: true, doc: '' }, hep_port: { type: 'int', default: 9060, doc: '' } },
+  params: { hep_id: { type: 'string', multi: true, doc: '' }, hep_port: { type: 'int', default: 9060, doc: '' }, trace_on: { type: 'int', default: 0, doc: '' } },
   protocols: () => [spec('hep_udp', 9060, 'udp'), spec('hep_tcp', 9060)],
   init: () => ({}),
 };

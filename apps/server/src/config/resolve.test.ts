@@ -31,12 +31,18 @@ describe('modparam module regex (OpenSIPS: whole name, case-insensitive)', () =>
     expect(moduleMatches(re, name)).toBe(want);
   });
 
-  it('sets a param on every matching module that has it', async () => {
-    const r = await load('loadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\nmodparam("proto_.*", "tcp_max_msg_chunks", 9)\nmodparam("PROTO_HEP", "hep_id", "[a] 1.2.3.4:9060")\nmodparam("proto_hep", "hep_id", "[b] 1.2.3.4:9061")');
+  it('sets a param on every matching module', async () => {
+    const r = await load('loadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\nmodparam("proto_.*", "trace_on", 1)\nmodparam("proto_tcp", "tcp_max_msg_chunks", 9)\nmodparam("PROTO_HEP", "hep_id", "[a] 1.2.3.4:9060")\nmodparam("proto_hep", "hep_id", "[b] 1.2.3.4:9061")');
     expect(r.modules.map((m) => [m.loaded.name, m.params])).toEqual([
-      ['proto_tcp', { tcp_max_msg_chunks: 9, tcp_port: 5060, tcp_async: true }],
-      ['proto_hep', { hep_id: ['[a] 1.2.3.4:9060', '[b] 1.2.3.4:9061'], hep_port: 9060 }],
+      ['proto_tcp', { trace_on: 1, tcp_max_msg_chunks: 9, tcp_port: 5060, tcp_async: true }],
+      ['proto_hep', { trace_on: 1, hep_id: ['[a] 1.2.3.4:9060', '[b] 1.2.3.4:9061'], hep_port: 9060 }],
     ]);
+  });
+
+  it('as OpenSIPS, every module the regex matches must have the param', async () => {
+    const e = await err('loadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\nmodparam("proto_.*", "tcp_max_msg_chunks", 9)');
+    expect(e.code).toBe('ERR_CFG_UNKNOWN_PARAM');
+    expect(e.message).toBe('/etc/x/a.cfg:3:22: unknown parameter "tcp_max_msg_chunks" for module "proto_hep" (matched by "proto_.*") (known: hep_id, hep_port, trace_on)');
   });
 });
 
@@ -98,7 +104,7 @@ describe('resolveConfig', () => {
     ['modparam before loadmodule', 'modparam("proto_tcp", "tcp_port", 5070)\nloadmodule "proto_tcp.so"', 'ERR_CFG_NO_MODULE_MATCH', '/etc/x/a.cfg:1:10: no loaded module matches "proto_tcp"'],
     ['modparam regex matching nothing', 'loadmodule "proto_tcp.so"\nmodparam("tcp", "tcp_port", 5070)', 'ERR_CFG_NO_MODULE_MATCH', '/etc/x/a.cfg:2:10: no loaded module matches "tcp"'],
     ['bad regex', 'loadmodule "proto_tcp.so"\nmodparam("proto_(", "tcp_port", 1)', 'ERR_CFG_SYNTAX', '/etc/x/a.cfg:2:10: bad module regular expression "proto_("'],
-    ['unknown param', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_bogus", 1)', 'ERR_CFG_UNKNOWN_PARAM', '/etc/x/a.cfg:2:23: unknown parameter "tcp_bogus" for module "proto_tcp" (known: proto_tcp: tcp_port, tcp_max_msg_chunks, tcp_async, trace_filter_route)'],
+    ['unknown param', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_bogus", 1)', 'ERR_CFG_UNKNOWN_PARAM', '/etc/x/a.cfg:2:23: unknown parameter "tcp_bogus" for module "proto_tcp" (known: tcp_port, tcp_max_msg_chunks, tcp_async, trace_filter_route, trace_on)'],
     ['int param given a string', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_max_msg_chunks", "eight")', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:45: proto_tcp: parameter "tcp_max_msg_chunks" expects an integer >= 0, got "eight"'],
     ['string param given an int', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "trace_filter_route", 3)', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:45: proto_tcp: parameter "trace_filter_route" expects a string, got 3'],
     ['bool param given 2', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_async", 2)', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:36: proto_tcp: parameter "tcp_async" expects 0 or 1, got 2'],

@@ -190,10 +190,19 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
             `no loaded module matches ${JSON.stringify(st.module)} (loaded so far: ${loaded.map((l) => l.loaded.name).join(', ') || 'none'}; modparam must come after its loadmodule)`,
           );
         }
-        let applied = 0;
+        // OpenSIPS (modparam.c): every module the regex matches must have the parameter
         for (const l of matching) {
           const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
-          if (!Object.hasOwn(schema, st.param)) continue;
+          if (Object.hasOwn(schema, st.param)) continue;
+          const via = st.module.toLowerCase() === l.loaded.name ? '' : ` (matched by ${JSON.stringify(st.module)})`;
+          throw new CfgError(
+            CfgErrorCodes.UNKNOWN_PARAM,
+            st.paramWhere,
+            `unknown parameter "${st.param}" for module "${l.loaded.name}"${via} (known: ${Object.keys(schema).join(', ') || 'no parameters'})`,
+          );
+        }
+        for (const l of matching) {
+          const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
           checkOne(l.loaded.name, schema, st.param, st.value, st.valueWhere);
           const list = l.raw.get(st.param) ?? [];
           list.push({ ...raw(st.value, st.valueWhere), at: st.valueWhere });
@@ -201,14 +210,6 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
           if (st.param.endsWith('_route') && st.value.kind === 'string' && st.value.value !== '') {
             routeRefs.push({ module: l.loaded.name, param: st.param, route: st.value.value, where: st.valueWhere });
           }
-          applied++;
-        }
-        if (applied === 0) {
-          const names = matching.map((l) => {
-            const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
-            return `${l.loaded.name}: ${Object.keys(schema).join(', ') || '(no parameters)'}`;
-          });
-          throw new CfgError(CfgErrorCodes.UNKNOWN_PARAM, st.paramWhere, `unknown parameter "${st.param}" for module ${JSON.stringify(st.module)} (known: ${names.join('; ')})`);
         }
         break;
       }
