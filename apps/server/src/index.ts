@@ -8,7 +8,7 @@ export { CfgError, CfgErrorCodes, formatWhere, type Where } from './errors.js';
 export { MiRegistry, RawJson } from './mi/registry.js';
 export { handleRpc, matchRecipe, MiParamError, type RpcReply } from './mi/jsonrpc.js';
 export { coreCommands, type CoreMiDeps } from './mi/core-commands.js';
-export { miParams, formatMiError } from './cli/mi-args.js';
+export { miParams, formatMiError, formatMiResult, MI_ARRAY_PARAMS } from './cli/mi-args.js';
 export { pinoLevelOf } from './runtime/logger.js';
 export { metricName } from './runtime/metrics.js';
 export type { RouteContext, RouteScript, SipRequestContext, SipReplyContext, HepRouteContext } from './runtime/routes.js';

@@ -4,14 +4,15 @@
  * an array from a position on.
  */
 export const MI_ARRAY_PARAMS: Readonly<Record<string, { name: string; pos: number }>> = {
+  fs_subscribe: { name: 'events', pos: 1 },
+  fs_unsubscribe: { name: 'events', pos: 1 },
+  b2b_trigger_scenario: { name: 'scenario_params', pos: 1 },
+  dlg_push_var: { name: 'DID', pos: 2 },
   get_statistics: { name: 'statistics', pos: 0 },
   list_statistics: { name: 'statistics', pos: 0 },
   reset_statistics: { name: 'statistics', pos: 0 },
   trace_start: { name: 'filter', pos: 0 },
   raise_event: { name: 'params', pos: 1 },
-  dlg_push_var: { name: 'dlg_id', pos: 2 },
-  fs_subscribe: { name: 'events', pos: 1 },
-  fs_unsubscribe: { name: 'events', pos: 1 },
 };
 
 const NAMED = /^([A-Za-z.\-_]+)=(.*)$/s;
@@ -24,9 +25,10 @@ export function shellSplit(s: string): string[] {
   return out;
 }
 
+/** opensips-cli's parse_params: no arguments count as (zero) named ones, so they are sent as `{}` */
 export function miParams(cmd: string, args: readonly string[]): unknown[] | Record<string, unknown> {
   const special = MI_ARRAY_PARAMS[cmd];
-  if (args.length > 0 && args.every((a) => NAMED.test(a))) {
+  if (args.every((a) => NAMED.test(a))) {
     const obj: Record<string, unknown> = {};
     for (const a of args) {
       const [, k, v] = NAMED.exec(a)!;
@@ -36,6 +38,11 @@ export function miParams(cmd: string, args: readonly string[]): unknown[] | Reco
   }
   if (special && args.length > special.pos) return [...args.slice(0, special.pos), args.slice(special.pos)];
   return [...args];
+}
+
+/** opensips-cli's pretty-print output: Python's json.dumps(result, indent=4), non-ASCII escaped as \uXXXX (ensure_ascii). */
+export function formatMiResult(result: unknown): string {
+  return (JSON.stringify(result, null, 4) ?? 'null').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** What opensips-cli prints for an MI error. */

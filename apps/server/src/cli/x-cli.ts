@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { VERSION } from '../version.js';
-import { formatMiError, miParams } from './mi-args.js';
+import { formatMiError, formatMiResult, miParams } from './mi-args.js';
 
 const HELP = `x-cli ${VERSION}: talk to a running x-server
 
@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${formatMiError(cmd, reply.error)}\n`);
     return 1;
   }
-  process.stdout.write(`${JSON.stringify(reply.result, null, 4)}\n`);
+  process.stdout.write(`${formatMiResult(reply.result)}\n`);
   return 0;
 }
 
