@@ -36,5 +36,6 @@ describe('x-cli mi argument mapping (opensips-cli)', () => {
   });
   it('formats errors as opensips-cli', () => {
     expect(formatMiError('get_statistics', { code: 404, message: 'Statistics Not Found' })).toBe("ERROR: command 'get_statistics' returned: 404: Statistics Not Found");
+    expect(formatMiError('list', { code: -32001, message: 'Method ambiguous', data: 'supported names: a:list, b:list' })).toBe("ERROR: command 'list' returned: -32001: Method ambiguous (supported names: a:list, b:list)");
   });
 });

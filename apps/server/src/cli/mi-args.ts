@@ -45,7 +45,8 @@ export function formatMiResult(result: unknown): string {
   return (JSON.stringify(result, null, 4) ?? 'null').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** What opensips-cli prints for an MI error. */
-export function formatMiError(cmd: string, err: { code: number; message: string }): string {
-  return `ERROR: command '${cmd}' returned: ${err.code}: ${err.message}`;
+/** What opensips-cli prints for an MI error: `ERROR: command '<cmd>' returned: <code>: <message>[ (<data>)]` (python-opensips JSONRPCError). */
+export function formatMiError(cmd: string, err: { code: number; message: string; data?: unknown }): string {
+  const data = err.data === undefined || err.data === null || err.data === '' ? '' : ` (${typeof err.data === 'string' ? err.data : JSON.stringify(err.data)})`;
+  return `ERROR: command '${cmd}' returned: ${err.code}: ${err.message}${data}`;
 }

@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const text = await res.text();
-  let reply: { result?: unknown; error?: { code: number; message: string } };
+  let reply: { result?: unknown; error?: { code: number; message: string; data?: unknown } };
   try {
     reply = JSON.parse(text) as typeof reply;
   } catch {

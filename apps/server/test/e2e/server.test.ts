@@ -53,7 +53,9 @@ describe('x-server binary on the default config', () => {
     const bad = await xcli([...url, 'mi', 'get_statistics', 'nope:']);
     expect(bad).toMatchObject({ code: 1, stderr: "ERROR: command 'get_statistics' returned: 404: Statistics Not Found\n" });
     const amb = await xcli([...url, 'mi', 'list']);
-    expect(amb.stderr).toBe("ERROR: command 'list' returned: -32001: Method ambiguous\n");
+    expect(amb.stderr).toBe("ERROR: command 'list' returned: -32001: Method ambiguous (supported names: statistics:list, tcp:list)\n");
+    const few = await xcli([...url, 'mi', 'tcp:close']);
+    expect(few).toMatchObject({ code: 1, stderr: "ERROR: command 'tcp:close' returned: -32602: Invalid params (Too few or too many parameters)\n" });
     expect((await xcli([...url, 'mi', 'list_tcp_conns', 'proto=bogus'])).stderr).toBe("ERROR: command 'list_tcp_conns' returned: 400: Bad protocol\n");
 
     // the HTTP rules of mi_http
