@@ -24,7 +24,8 @@ export interface ConnOwner {
 
 export interface ConnInit {
   id: ConnectionId;
-  cid: bigint;
+  /** the high 32 bits of the connection's 64-bit cid (start-up seconds and a random byte) */
+  cidHigh: number;
   spec: ProtocolSpec;
   stats: ProtoStats;
   remote: Address;
@@ -44,7 +45,8 @@ export interface ConnInit {
  */
 export class Conn implements ConnectionInfo, FramerSink<unknown> {
   readonly id: ConnectionId;
-  readonly cid: bigint;
+  private readonly cidHigh: number;
+  private cidValue: bigint | undefined;
   readonly proto: string;
   readonly transport: Transport;
   remote: Address;
@@ -65,8 +67,9 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   socket: Socket | null = null;
   framer: Framer<unknown> | null = null;
   closed = false;
-  /** why it closed: a sync write whose callback fires after destroy is failed with this */
-  closeError: Error | undefined;
+  /** why it closed: a sync write whose callback fires after destroy is failed with closeError */
+  private closeErr: Error | undefined;
+  private closeReason: CloseReason = 'Shutdown';
   /** true once 'accept'/'connect' was emitted (TLS: after the handshake) */
   announced = false;
 
@@ -100,8 +103,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   /** cumulative end offsets of the gathered chunks */
   private readonly batchEnds: number[] = [];
   private readonly batchMax: number;
-  /** one settled promise reused by every async send: no allocation per message */
-  readonly resolvedSelf: Promise<Conn>;
+  private settledSelf: Promise<Conn> | undefined;
   /** connect / TLS handshake timer */
   setupTimer: NodeJS.Timeout | null = null;
   connectPromise: Promise<Conn> | null = null;
@@ -113,7 +115,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   constructor(owner: ConnOwner, init: ConnInit) {
     this.owner = owner;
     this.id = init.id;
-    this.cid = init.cid;
+    this.cidHigh = init.cidHigh;
     this.spec = init.spec;
     this.stats = init.stats;
     this.proto = init.spec.name;
@@ -136,7 +138,22 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.batchMax = maxPostponed > 0 ? maxPostponed : 1024;
     this.onData = this.handleData.bind(this);
     this.onWriteTimer = this.checkWrite.bind(this);
-    this.resolvedSelf = Promise.resolve(this);
+  }
+
+  /** one settled promise reused by every async send: no allocation per message (made on the first) */
+  get resolvedSelf(): Promise<Conn> {
+    return (this.settledSelf ??= Promise.resolve(this));
+  }
+
+  /** the 64-bit connection id, computed on first use (BigInt arithmetic is not free per accept) */
+  get cid(): bigint {
+    return (this.cidValue ??= (BigInt(this.cidHigh) << 32n) | BigInt(this.id));
+  }
+
+  /** why it closed, as an error; made on first use, since most closes never need one */
+  get closeError(): Error | undefined {
+    if (!this.closed) return undefined;
+    return (this.closeErr ??= new ConnectionError(ErrorCodes.CLOSED, `connection closed: ${this.closeReason}`));
   }
 
   get queuedBytes(): number {
@@ -438,7 +455,8 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     // the peer answering our shutdown FIN is part of the shutdown, not an EOF of its own
     if (this.shuttingDown && reason === 'EOF received' && !error) reason = 'Shutdown';
     this.closed = true;
-    this.closeError = error ?? new ConnectionError(ErrorCodes.CLOSED, `connection closed: ${reason}`);
+    this.closeErr = error;
+    this.closeReason = reason;
     this.state = reason === 'EOF received' ? ConnState.EOF : ConnState.BAD;
     if (this.writeTimer) clearTimeout(this.writeTimer);
     if (this.setupTimer) clearTimeout(this.setupTimer);
@@ -456,7 +474,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
       this.socket.destroy();
     }
     if (this.connectReject) {
-      this.connectReject(error ?? new ConnectionError(ErrorCodes.CLOSED, `connection closed: ${reason}`));
+      this.connectReject(this.closeError!);
       this.connectReject = null;
       this.connectResolve = null;
     }

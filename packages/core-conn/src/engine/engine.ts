@@ -47,6 +47,11 @@ type Handlers = { [K in keyof EngineEvents]: EngineEvents[K][] };
 
 const MAX_ALIASES = 4;
 
+/** A profile's keepalive as one number: -1 off, else on with this idle time (whole seconds, as Node passes it). */
+function keepaliveState(p: ConnectionProfile): number {
+  return keepaliveOn(p) ? ~~((p.keepidle * 1000) / 1000) : -1;
+}
+
 function intOpt(name: string, v: number | undefined, def: number, min: number): number {
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
@@ -85,6 +90,8 @@ class EngineImpl implements Engine, ConnOwner {
   private readonly conns = new Map<ConnectionId, Conn>();
   private readonly byAddr = new Map<string, Conn[]>();
   private resolver: ProfileResolver | null = null;
+  /** listener id -> keepalive set on its listening socket (see keepaliveOnListener) */
+  private readonly listenerKeepalive = new Map<number, number>();
   private readonly handlers: Handlers = { accept: [], connect: [], message: [], datagram: [], close: [], error: [] };
   private nextId: number;
   private nextListenerId = 1;
@@ -183,6 +190,7 @@ class EngineImpl implements Engine, ConnOwner {
       });
       const a = server.address();
       if (a && typeof a === 'object') l.address = { host: normalizeHost(a.address), port: a.port };
+      this.keepaliveOnListener(l, server);
       l.server = server;
       server.on('connection', (s: Socket) => this.onAccept(p, l, s));
       server.on('error', (error) => this.emit('error', { listener: l, error }));
@@ -217,8 +225,9 @@ class EngineImpl implements Engine, ConnOwner {
     }
   }
 
-  private cidOf(id: number): bigint {
-    return BigInt(id) | (BigInt(this.startupSec & 0xffffff) << 32n) | (BigInt((Math.random() * 256) & 0xff) << 56n);
+  /** high 32 bits of a cid: a random byte, then the start-up time in seconds (24 bits) */
+  private cidHigh(): number {
+    return ((((Math.random() * 256) & 0xff) << 24) | (this.startupSec & 0xffffff)) >>> 0;
   }
 
   private static key(proto: string, host: string, port: number): string {
@@ -245,7 +254,20 @@ class EngineImpl implements Engine, ConnOwner {
 
   private newConn(p: Proto, init: { remote: Address; local: Address; listener: ListenerInfo | undefined; accepted: boolean; profile: ConnectionProfile; state: ConnState; tlsKey?: string }): Conn {
     const id = this.allocId();
-    const conn = new Conn(this, { ...init, id, cid: this.cidOf(id), spec: p.spec, stats: p.stats, now: Date.now() });
+    const conn = new Conn(this, {
+      id,
+      cidHigh: this.cidHigh(),
+      spec: p.spec,
+      stats: p.stats,
+      remote: init.remote,
+      local: init.local,
+      listener: init.listener,
+      accepted: init.accepted,
+      profile: init.profile,
+      state: init.state,
+      now: Date.now(),
+      ...(init.tlsKey !== undefined ? { tlsKey: init.tlsKey } : {}),
+    });
     this.conns.set(id, conn);
     p.live++;
     this.index(conn, init.remote.port);
@@ -350,10 +372,12 @@ class EngineImpl implements Engine, ConnOwner {
       return;
     }
     const remote = { host: normalizeHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
-    const local = { host: normalizeHost(socket.localAddress ?? l.address.host), port: socket.localPort ?? l.address.port };
+    // a listener bound to one address accepts on that address: no getsockname per accept
+    const lh = l.address.host;
+    const local = lh === '0.0.0.0' || lh === '::' ? { host: normalizeHost(socket.localAddress ?? l.address.host), port: socket.localPort ?? l.address.port } : l.address;
     const { profile } = this.resolve(p.spec.name, remote, l.address, l.tag);
     const conn = this.newConn(p, { remote, local, listener: l, accepted: true, profile, state: ConnState.OK });
-    this.applyOptions(socket, profile);
+    this.applyOptions(socket, profile, l.id);
     if (p.spec.transport === 'tls') {
       this.acceptTls(p, l, conn, socket);
       return;
@@ -409,11 +433,36 @@ class EngineImpl implements Engine, ConnOwner {
     });
   }
 
-  private applyOptions(socket: Socket, profile: ConnectionProfile): void {
+  /**
+   * Linux clones an accepted socket from its listening socket, options included: SO_KEEPALIVE
+   * and its idle time set once on the listener (for the default profile) hold for every
+   * connection it accepts, with no setsockopt per accept. Records what was set, so an
+   * accepted connection whose profile differs still gets its own (applyOptions).
+   */
+  private keepaliveOnListener(l: ListenerImpl, server: Server): void {
+    if (process.platform !== 'linux') return;
+    const handle = (server as unknown as { _handle?: { setKeepAlive?: (on: boolean, delaySec: number) => number } })._handle;
+    if (!handle || typeof handle.setKeepAlive !== 'function') return;
+    const want = keepaliveState(this.defaultProfile);
+    // The same call Socket#setKeepAlive(true, keepidle * 1000) makes on a connection's handle,
+    // with the same outcome (with keepidle 0 libuv sets SO_KEEPALIVE, then refuses an idle of
+    // 0 s and the OS default idle time stays; Node ignores that result, so do we).
+    if (want >= 0) handle.setKeepAlive(true, want);
+    this.listenerKeepalive.set(l.id, want);
+  }
+
+  private applyOptions(socket: Socket, profile: ConnectionProfile, listenerId?: number): void {
     socket.setNoDelay(true);
+    const want = keepaliveState(profile);
+    const inherited = listenerId === undefined ? undefined : this.listenerKeepalive.get(listenerId);
+    if (inherited === want) return; // the listener's settings, cloned into the accepted socket
     // Node sets only SO_KEEPALIVE and the idle delay; TCP_KEEPCNT / TCP_KEEPINTVL are left to libuv/OS.
-    if (keepaliveOn(profile)) socket.setKeepAlive(true, profile.keepidle * 1000);
-    else socket.setKeepAlive(false);
+    if (want >= 0) socket.setKeepAlive(true, profile.keepidle * 1000);
+    else if (inherited !== undefined) {
+      // inherited on, wanted off: Node believes a new socket is off and would skip the call
+      socket.setKeepAlive(true);
+      socket.setKeepAlive(false);
+    } else socket.setKeepAlive(false);
   }
 
   /** Wires a socket to its connection: framer, read loop, end / error / close. */
