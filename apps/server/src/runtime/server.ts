@@ -88,6 +88,14 @@ async function routesFor(cfg: ResolvedConfig): Promise<RouteTable> {
   try {
     table = await loadRouteScript(cfg.routeScript);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[mc]?ts$/i.test(cfg.routeScript)) {
+      throw new CfgError(
+        CfgErrorCodes.FILE,
+        cfg.routeScriptWhere,
+        `route_script "${cfg.routeScript}" is TypeScript, which Node ${process.version} cannot import: run x-server on a Node that strips types (>= 22.18 or >= 23.6), or compile the script to .mjs (its context types: import type { SipRequestContext } from '@x/server')`,
+        { cause: err },
+      );
+    }
     throw new CfgError(CfgErrorCodes.FILE, cfg.routeScriptWhere, `route_script "${cfg.routeScript}" cannot be loaded: ${(err as Error).message}`, { cause: err });
   }
   for (const ref of cfg.routeRefs) {

@@ -100,6 +100,19 @@ describe('x-server -c', () => {
     expect(r).toMatchObject({ code: 0, stdout: 'config file ok, exiting (2 modules, 4 sockets)\n' });
   });
 
+  it('a TypeScript route script loads where Node strips types, else the error says what to do', async () => {
+    const r = await check('route_script = "./routes.ts"\nloadmodule "proto_tcp.so"\n', {
+      'routes.ts': 'import type { SipRequestContext } from "@x/server";\nexport function request(ctx: SipRequestContext): Promise<void> { return ctx.reply(200, "OK"); }\n',
+    });
+    const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+    if (strips) {
+      expect([r.code, r.stderr]).toEqual([0, '']);
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`x-server: ${r.file}:1:16: route_script "${r.file.replace(/x\.cfg$/, 'routes.ts')}" is TypeScript, which Node ${process.version} cannot import: run x-server on a Node that strips types (>= 22.18 or >= 23.6), or compile the script to .mjs (its context types: import type { SipRequestContext } from '@x/server')\n`);
+    }
+  });
+
   it.each<[string, string, Record<string, string>, (f: string) => string]>([
     ['unknown module', 'loadmodule "proto_tcp.so"\nloadmodule "dialog.so"\n', {}, (f) => `${f}:2:12: unknown module "dialog"`],
     ['unknown param', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_max_msg_chunkz", 8)\n', {}, (f) => `${f}:2:23: unknown parameter "tcp_max_msg_chunkz" for module "proto_tcp"`],
