@@ -13,7 +13,11 @@ const BASE_PORT = Number(process.env.X_BENCH_PORT ?? 18400);
 const STEP_MS = Number(process.env.X_BENCH_STEP_MS ?? 1500);
 const DEADLINE = Date.now() + 170_000;
 const only = process.env.X_BENCH_ONLY?.split(',');
-const modes = process.env.X_BENCH_MODES?.split(','); // oneConn,perCall
+// Sections to run: framer (0), roundTrips (1), oneConn and perCall (2); default all.
+// X_BENCH_MODES (oneConn,perCall) is the older switch for (2) alone and still applies.
+const sections = process.env.X_BENCH_SECTIONS?.split(',');
+const modes = process.env.X_BENCH_MODES?.split(',');
+const want = (section) => (!sections || sections.includes(section)) && (section === 'framer' || section === 'roundTrips' || !modes || modes.includes(section));
 const profileDir = process.env.X_BENCH_CPU_PROF; // node --cpu-prof of the Node servers
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,7 +99,7 @@ if (loadStart > 0.5) {
 }
 
 // Micro-benchmark first (tinybench, a few seconds): the framer alone, no sockets.
-if (!only || only.includes('framer')) {
+if ((!only || only.includes('framer')) && want('framer')) {
   const micro = spawnSync(process.execPath, [join(here, 'framer.bench.mjs')], { encoding: 'utf8', timeout: 30_000 });
   console.log(`(0) framing only, tinybench\n${(micro.stdout || micro.stderr || '').trimEnd()}\n`);
   results.framer = micro.stdout;
@@ -117,10 +121,10 @@ try {
       await sleep(s.readyMs ?? 200);
       const expect = s.key === 'echo' ? 0 : 200;
       // (1) framed round trips on one connection, window 32.
-      r.roundTrips = await measured(proc, { mode: 'closed', port, conns: 1, window: 32, durationMs: 1500, expect });
+      if (want('roundTrips')) r.roundTrips = await measured(proc, { mode: 'closed', port, conns: 1, window: 32, durationMs: 1500, expect });
       if (s.key !== 'echo') {
-        if (!modes || modes.includes('oneConn')) r.oneConn = await ramp(proc, { mode: 'closed', port, conns: 1, window: 32, expect });
-        if (!modes || modes.includes('perCall')) r.perCall = await ramp(proc, { mode: 'percall', port, concurrency: 48, maxInflight: 1024, expect });
+        if (want('oneConn')) r.oneConn = await ramp(proc, { mode: 'closed', port, conns: 1, window: 32, expect });
+        if (want('perCall')) r.perCall = await ramp(proc, { mode: 'percall', port, concurrency: 48, maxInflight: 1024, expect });
       }
       process.stderr.write(`  ${s.name}: done\n`);
     } catch (e) {
@@ -151,13 +155,17 @@ for (const [key, r] of Object.entries(S)) {
 }
 const rt = (k) => S[k]?.roundTrips?.rate;
 console.log('\n(1) framed SIP round trips/s, one connection, window 32 (closed loop)');
-for (const k of ['echo', 'proto-tcp', 'naive', 'kamailio']) if (rt(k)) console.log(`  ${S[k].name.padEnd(20)} ${fmt(rt(k)).padStart(8)}/s`);
+for (const k of ['echo', 'proto-tcp', 'naive', 'kamailio']) {
+  if (rt(k)) console.log(`  ${S[k].name.padEnd(20)} ${fmt(rt(k)).padStart(8)}/s   srv ${fmt(S[k].roundTrips.cpuUsPerReq, 2).padStart(6)} µs/req`);
+}
 if (rt('echo') && rt('proto-tcp')) console.log(`  ratio proto-tcp / raw echo = ${(rt('proto-tcp') / rt('echo')).toFixed(2)} (aim >= 0.8)`);
-console.log('\n(2) OPTIONS -> 200: saturation, highest offered rate with 0 failures, its p99, CPU per request');
-const head = ['server', 'mode', 'sat/s', 'ok rate/s', 'p99 ms', 'srv µs/req', 'loadgen µs/req'];
-const width = [20, 9, 9, 10, 8, 11, 14];
-console.log(head.map((h, i) => h.padEnd(width[i])).join(' '));
-for (const row of rows) console.log(row.map((c, i) => String(c).padEnd(width[i] ?? 0)).join(' '));
+if (rows.length) {
+  console.log('\n(2) OPTIONS -> 200: saturation, highest offered rate with 0 failures, its p99, CPU per request');
+  const head = ['server', 'mode', 'sat/s', 'ok rate/s', 'p99 ms', 'srv µs/req', 'loadgen µs/req'];
+  const width = [20, 9, 9, 10, 8, 11, 14];
+  console.log(head.map((h, i) => h.padEnd(width[i])).join(' '));
+  for (const row of rows) console.log(row.map((c, i) => String(c).padEnd(width[i] ?? 0)).join(' '));
+}
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b ? (a / b).toFixed(2) : '-');
 const kb = (m) => S.kamailio?.[m]?.best;
 const pb = (m) => S['proto-tcp']?.[m]?.best;
