@@ -177,4 +177,26 @@ describe('startServer lifecycle', () => {
     await expect(checkConfig({ configText: 'loadmodule "tracing.so"\nloadmodule "tcp_mgm.so"\n', configName: 'c.cfg' }, { importer }))
       .rejects.toThrow(/c\.cfg:1:1: dependency cycle: tracing -> tcp_mgm -> tracing$/);
   });
+
+  it('a reload whose cfg is broken names file:line:col and keeps the running log_level and routes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x-server-reload-'));
+    const cfgFile = join(dir, 'x.cfg');
+    writeFileSync(join(dir, 'routes.mjs'), 'export function request() {}\n');
+    writeFileSync(cfgFile, 'log_level = 2\nroute_script = "./routes.mjs"\n');
+    const s = await startServer({ configFile: cfgFile, logDestination: quiet() });
+    try {
+      writeFileSync(cfgFile, 'log_level = 4\nroute_script = "./routes.mjs"\n  tcp_keepalive = "maybe"\n');
+      await expect(s.reload()).rejects.toThrow(`${cfgFile}:3:19: core: parameter "tcp_keepalive" expects 0 or 1, got "maybe"`);
+      expect(s.logger.level()).toBe(2);
+      const r = JSON.parse((await handleRpc(s.mi, '{"jsonrpc":"2.0","method":"reload","id":1}')).body) as { error: { code: number; data: string } };
+      expect(r.error.code).toBe(-32000);
+      expect(r.error.data).toContain(`${cfgFile}:3:19:`);
+      writeFileSync(join(dir, 'routes.mjs'), 'export function request() {}\nexport function reply() {}\n');
+      writeFileSync(cfgFile, 'log_level = 4\nroute_script = "./routes.mjs"\n');
+      expect(await s.reload()).toMatchObject({ log_level: 4, routes: ['request', 'reply'] });
+      expect(s.logger.level()).toBe(4);
+    } finally {
+      await s.stop();
+    }
+  });
 });

@@ -121,7 +121,7 @@ describe('x-server binary on the default config', () => {
     await new Promise<void>((r) => sock.once('connect', () => r()));
     let sent = 0;
     let waiting = 0;
-    while (waiting === 0 && sent < 150) {
+    while (waiting === 0 && sent < 300) {
       sock.write(optionsRequest(sent, sock.localPort!));
       sent++;
       for (let i = 0; i < 100 && (await metric(x, 'x_core_rcv_requests_total')) !== sent; i++) await new Promise((r) => setTimeout(r, 10));
