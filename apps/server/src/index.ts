@@ -3,7 +3,7 @@ export { loadConfig, type ConfigSource } from './config/load.js';
 export { parseCfg, type ParsedCfg, type Statement, type CfgValue, type ParseOptions } from './config/parser.js';
 export { resolveConfig, moduleMatches, type ResolvedConfig, type ModuleEntry, type SocketEntry, type ResolveOptions } from './config/resolve.js';
 export { MODULE_PACKAGES, BUILTIN_SCHEMAS, resolveModule, moduleNameOf, type LoadedModule, type PackageImporter } from './config/catalog.js';
-export { globalSchema, type Globals } from './config/globals.js';
+export { globalSchema, IGNORED_GLOBALS, type Globals } from './config/globals.js';
 export { CfgError, CfgErrorCodes, formatWhere, type Where } from './errors.js';
 export { MiRegistry, RawJson } from './mi/registry.js';
 export { handleRpc, matchRecipe, MiParamError, type RpcReply } from './mi/jsonrpc.js';

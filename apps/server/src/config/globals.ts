@@ -20,8 +20,35 @@ export const globalSchema = {
   tcp_no_new_conn_bflag: { type: 'string', doc: 'accepted and ignored (a branch flag name): the route script decides per send' },
   tcp_no_new_conn_rplflag: { type: 'string', doc: 'accepted and ignored (a message flag name): the route script decides per send' },
   tcp_workers: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
+  udp_workers: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
+  children: { type: 'int', min: 1, doc: 'accepted and ignored (udp_workers before 3.0)' },
+  log_stderror: { type: 'bool', doc: 'accepted and ignored: logs are pino lines on stdout' },
+  stderror_enabled: { type: 'bool', doc: 'accepted and ignored: logs are pino lines on stdout' },
+  syslog_enabled: { type: 'bool', doc: 'accepted and ignored: logs are pino lines on stdout' },
+  log_facility: { type: 'string', doc: 'accepted and ignored (a syslog facility name): logs are pino lines on stdout' },
+  syslog_facility: { type: 'string', doc: 'accepted and ignored (a syslog facility name): logs are pino lines on stdout' },
+  log_name: { type: 'string', doc: 'accepted and ignored: logs are pino lines on stdout' },
+  syslog_name: { type: 'string', doc: 'accepted and ignored: logs are pino lines on stdout' },
   tcp_threads: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
 } as const satisfies ParamSchema;
+
+/** Globals accepted for compatibility and not acted upon, with the reason given in the start-up note. */
+export const IGNORED_GLOBALS: Readonly<Record<string, string>> = {
+  mpath: 'modules are npm packages',
+  tcp_workers: 'one Node event loop does all the I/O',
+  tcp_threads: 'one Node event loop does all the I/O',
+  udp_workers: 'one Node event loop does all the I/O',
+  children: 'one Node event loop does all the I/O',
+  tcp_no_new_conn_bflag: 'flags belong to the script; routes decide per send',
+  tcp_no_new_conn_rplflag: 'flags belong to the script; routes decide per send',
+  log_stderror: 'logs are pino lines on stdout (--pretty for humans)',
+  stderror_enabled: 'logs are pino lines on stdout (--pretty for humans)',
+  syslog_enabled: 'logs are pino lines on stdout (--pretty for humans)',
+  log_facility: 'logs are pino lines on stdout (--pretty for humans)',
+  syslog_facility: 'logs are pino lines on stdout (--pretty for humans)',
+  log_name: 'logs are pino lines on stdout (--pretty for humans)',
+  syslog_name: 'logs are pino lines on stdout (--pretty for humans)',
+};
 
 /** The typed globals after validation. */
 export interface Globals {
@@ -43,5 +70,14 @@ export interface Globals {
   tcp_no_new_conn_bflag?: string;
   tcp_no_new_conn_rplflag?: string;
   tcp_workers?: number;
+  udp_workers?: number;
+  children?: number;
+  log_stderror?: boolean;
+  stderror_enabled?: boolean;
+  syslog_enabled?: boolean;
+  log_facility?: string;
+  syslog_facility?: string;
+  log_name?: string;
+  syslog_name?: string;
   tcp_threads?: number;
 }

@@ -52,7 +52,7 @@ describe('parseCfg', () => {
       ['tcp_no_new_conn_rplflag', { kind: 'string', value: 'NO_NEW' }, 2, 27],
       ['tcp_no_new_conn_bflag', { kind: 'string', value: '7' }, 3, 25],
     ]);
-    expect(() => parseCfg('\ntcp_no_new_conn_bflag = (', 'a.cfg')).toThrow('a.cfg:2:25: expected a flag name after "tcp_no_new_conn_bflag =", found "("');
+    expect(() => parseCfg('\ntcp_no_new_conn_bflag = (', 'a.cfg')).toThrow('a.cfg:2:25: expected a name after "tcp_no_new_conn_bflag =", found "("');
   });
 
   it('accepts tcp_workers = N use_auto_scaling_profile P', () => {

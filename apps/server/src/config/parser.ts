@@ -32,8 +32,8 @@ const ROUTE_BLOCKS = new Set([
 /** `yes`/`no` style words OpenSIPS accepts for boolean globals */
 const BOOL_WORDS: Record<string, number> = { yes: 1, no: 0, on: 1, off: 0, true: 1, false: 0, enable: 1, disable: 0 };
 
-/** globals whose value OpenSIPS takes as a bare name (a flag): `tcp_no_new_conn_bflag = TCP_NO_CONNECT` */
-const NAME_VALUED_GLOBALS = new Set(['tcp_no_new_conn_bflag', 'tcp_no_new_conn_rplflag']);
+/** globals whose value OpenSIPS takes as a bare name: `tcp_no_new_conn_bflag = TCP_NO_CONNECT`, `log_facility = LOG_LOCAL0` */
+const NAME_VALUED_GLOBALS = new Set(['tcp_no_new_conn_bflag', 'tcp_no_new_conn_rplflag', 'log_facility', 'syslog_facility']);
 
 const EXPECTED_STATEMENT =
   'expected a global parameter "name = value", loadmodule "x.so", modparam("module", "param", value), socket = / listen = proto:host[:port], include_file "file" or mpath = "dir"';
@@ -155,7 +155,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
       }
       if (NAME_VALUED_GLOBALS.has(kw)) {
         const n = s.next();
-        if (n.kind !== 'ident' && n.kind !== 'string' && n.kind !== 'int') throw syntax(n, `a flag name after "${t.text} ="`);
+        if (n.kind !== 'ident' && n.kind !== 'string' && n.kind !== 'int') throw syntax(n, `a name after "${t.text} ="`);
         optionalSemicolon();
         const text = n.kind === 'int' ? n.text : n.kind === 'string' ? n.value : n.text;
         out.statements.push({ type: 'global', name: kw, value: { kind: 'string', value: text }, where: t.where, valueWhere: n.where });

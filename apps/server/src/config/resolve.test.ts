@@ -86,6 +86,26 @@ describe('resolveConfig', () => {
     expect(r.routeRefs).toEqual([{ module: 'proto_tcp', param: 'trace_filter_route', route: 'tr', where: { file: '/etc/x/a.cfg', line: 17, col: 45 } }]);
   });
 
+  it('accepts the usual opensips.cfg header globals, each ignored with a note', async () => {
+    const r = await load([
+      'log_level = 3', 'log_stderror = no', 'log_facility = LOG_LOCAL0', 'log_name = "opensips"', 'stderror_enabled = yes',
+      'syslog_enabled = no', 'syslog_facility = LOG_LOCAL1', 'syslog_name = "os"', 'udp_workers = 4', 'children = 4',
+    ].join('\n'));
+    expect(r.notes).toEqual([
+      '/etc/x/a.cfg:2:1: log_stderror accepted and ignored: logs are pino lines on stdout (--pretty for humans)',
+      '/etc/x/a.cfg:3:1: log_facility accepted and ignored: logs are pino lines on stdout (--pretty for humans)',
+      '/etc/x/a.cfg:4:1: log_name accepted and ignored: logs are pino lines on stdout (--pretty for humans)',
+      '/etc/x/a.cfg:5:1: stderror_enabled accepted and ignored: logs are pino lines on stdout (--pretty for humans)',
+      '/etc/x/a.cfg:6:1: syslog_enabled accepted and ignored: logs are pino lines on stdout (--pretty for humans)',
+      '/etc/x/a.cfg:7:1: syslog_facility accepted and ignored: logs are pino lines on stdout (--pretty for humans)',
+      '/etc/x/a.cfg:8:1: syslog_name accepted and ignored: logs are pino lines on stdout (--pretty for humans)',
+      '/etc/x/a.cfg:9:1: udp_workers accepted and ignored: one Node event loop does all the I/O',
+      '/etc/x/a.cfg:10:1: children accepted and ignored: one Node event loop does all the I/O',
+    ]);
+    expect(r.globals).toMatchObject({ log_stderror: false, log_facility: 'LOG_LOCAL0', udp_workers: 4 });
+    expect((await err('log_stderror = 2')).message).toBe('/etc/x/a.cfg:1:16: core: parameter "log_stderror" expects 0 or 1, got 2');
+  });
+
   it('httpd and mi_http default to 127.0.0.1:8888/mi, as OpenSIPS', async () => {
     const r = await load('\nloadmodule "httpd.so"\nloadmodule "mi_http.so"');
     expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 8888, where: { file: '/etc/x/a.cfg', line: 2, col: 1 } });
@@ -97,7 +117,7 @@ describe('resolveConfig', () => {
   const cases: Array<[string, string, string, string]> = [
     ['unknown module', 'log_level = 1\nloadmodule "dialog.so"', 'ERR_CFG_UNKNOWN_MODULE', '/etc/x/a.cfg:2:12: unknown module "dialog"'],
     ['module package missing', 'loadmodule "proto_msrp.so"', 'ERR_CFG_UNKNOWN_MODULE', '/etc/x/a.cfg:1:12: module "proto_msrp" needs package @x/proto-msrp, which cannot be loaded'],
-    ['unknown global', 'loadmodule "proto_tcp.so"\n  children = 4', 'ERR_CFG_UNKNOWN_GLOBAL', '/etc/x/a.cfg:2:3: unknown global parameter "children"'],
+    ['unknown global', 'loadmodule "proto_tcp.so"\n  auto_aliases = no', 'ERR_CFG_UNKNOWN_GLOBAL', '/etc/x/a.cfg:2:3: unknown global parameter "auto_aliases"'],
     ['global wrong type', 'log_level = "high"', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:13: core: parameter "log_level" expects an integer in -3..4, got "high"'],
     ['global out of range', 'tcp_accept_aliases = 3', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:22: core: parameter "tcp_accept_aliases" expects an integer in 0..2, got 3'],
     ['string global given a number', 'route_script = 5', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:16: core: parameter "route_script" expects a string, got 5'],

@@ -11,7 +11,7 @@ import {
 } from '@x/core-conn';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
 import { BUILTIN_DEPENDS, moduleNameOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
-import { globalSchema, type Globals } from './globals.js';
+import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
 import type { CfgValue, ParsedCfg } from './parser.js';
 
 export interface ModuleEntry {
@@ -158,9 +158,8 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
           throw new CfgError(CfgErrorCodes.UNKNOWN_GLOBAL, st.where, `unknown global parameter "${st.name}" (known: ${Object.keys(globalSchema).join(', ')})`);
         }
         checkOne('core', globalSchema, name, st.value, st.valueWhere);
-        if (name === 'tcp_workers' || name === 'tcp_threads') notes.push(`${formatWhere(st.where)}: ${name} accepted and ignored: one Node event loop does all the I/O`);
-        if (name === 'tcp_no_new_conn_bflag' || name === 'tcp_no_new_conn_rplflag') notes.push(`${formatWhere(st.where)}: ${name} accepted and ignored: flags belong to the script; routes decide per send`);
-        if (name === 'mpath') notes.push(`${formatWhere(st.where)}: mpath accepted and ignored: modules are npm packages`);
+        const ignored = IGNORED_GLOBALS[name];
+        if (ignored !== undefined) notes.push(`${formatWhere(st.where)}: ${name} accepted and ignored: ${ignored}`);
         if (name === 'route_script') routeScriptWhere = st.valueWhere;
         globalsRaw.set(name, [...(globalsRaw.get(name) ?? []), raw(st.value, st.valueWhere)]);
         break;
