@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CfgError } from '../errors.js';
 import { parseCfg } from './parser.js';
 
-const ident = fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/).filter((s) => !['loadmodule', 'modparam', 'socket', 'listen', 'include_file', 'import_file', 'route', 'yes', 'no', 'on', 'off', 'true', 'false', 'enable', 'disable'].includes(s) && !s.endsWith('_route'));
+const ident = fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/).filter((s) => !['loadmodule', 'modparam', 'socket', 'listen', 'include_file', 'import_file', 'route', 'yes', 'no', 'on', 'off', 'true', 'false', 'enable', 'disable', 'log_facility', 'syslog_facility', 'tcp_workers'].includes(s) && !s.endsWith('_route'));
 const str = fc.string({ maxLength: 30 }).filter((s) => !/["\\\n\r]/.test(s));
 const value = fc.oneof(fc.integer({ min: -1e9, max: 1e9 }).map((n) => ({ kind: 'int' as const, value: n })), str.map((s) => ({ kind: 'string' as const, value: s })));
 const render = (v: { kind: 'int' | 'string'; value: number | string }): string => (v.kind === 'int' ? String(v.value) : JSON.stringify(v.value));
