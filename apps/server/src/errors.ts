@@ -24,6 +24,8 @@ export const CfgErrorCodes = {
   FILE: 'ERR_CFG_FILE',
   /** a module depends on one that is not loaded */
   DEPENDENCY: 'ERR_CFG_DEPENDENCY',
+  /** a module that refuses to run without a socket of its protocols (proto_hep without a hep_udp/hep_tcp socket) */
+  MISSING_SOCKET: 'ERR_CFG_MISSING_SOCKET',
 } as const;
 
 /** Where a statement or token sits: file name (as given), 1-based line and column. */

@@ -32,7 +32,7 @@ describe('modparam module regex (OpenSIPS: whole name, case-insensitive)', () =>
   });
 
   it('sets a param on every matching module', async () => {
-    const r = await load('loadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\nmodparam("proto_.*", "trace_on", 1)\nmodparam("proto_tcp", "tcp_max_msg_chunks", 9)\nmodparam("PROTO_HEP", "hep_id", "[a] 1.2.3.4:9060")\nmodparam("proto_hep", "hep_id", "[b] 1.2.3.4:9061")');
+    const r = await load('socket = hep_tcp:127.0.0.1\nloadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\nmodparam("proto_.*", "trace_on", 1)\nmodparam("proto_tcp", "tcp_max_msg_chunks", 9)\nmodparam("PROTO_HEP", "hep_id", "[a] 1.2.3.4:9060")\nmodparam("proto_hep", "hep_id", "[b] 1.2.3.4:9061")');
     expect(r.modules.map((m) => [m.loaded.name, m.params])).toEqual([
       ['proto_tcp', { trace_on: 1, tcp_max_msg_chunks: 9, tcp_port: 5060, tcp_async: true }],
       ['proto_hep', { trace_on: 1, hep_id: ['[a] 1.2.3.4:9060', '[b] 1.2.3.4:9061'], hep_port: 9060 }],
@@ -131,6 +131,7 @@ describe('resolveConfig', () => {
     ['bad socket', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1:99999', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:10: bad socket spec "tcp:127.0.0.1:99999": port 99999 is out of range'],
     ['bad socket option', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 via 1.2.3.4', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:10: bad socket spec "tcp:127.0.0.1 via 1.2.3.4": unknown option "via"'],
     ['protocol without module', 'socket = bins:127.0.0.1\nloadmodule "proto_tcp.so"', 'ERR_CFG_NO_PROTO_MODULE', '/etc/x/a.cfg:1:10: listeners found for protocol bins, but no module can handle it (load "proto_bins.so"); protocols served: tcp'],
+    ['proto_hep without a HEP socket', 'socket = tcp:127.0.0.1\nloadmodule "proto_tcp.so"\n  loadmodule "proto_hep.so"', 'ERR_CFG_MISSING_SOCKET', '/etc/x/a.cfg:3:3: proto_hep needs at least one hep_udp or hep_tcp socket (e.g. socket = hep_udp:127.0.0.1:9060), as OpenSIPS refuses to start without one'],
     ['mi_http without httpd', 'loadmodule "mi_http.so"', 'ERR_CFG_DEPENDENCY', '/etc/x/a.cfg:1:1: module "mi_http" depends on "httpd", which is not loaded'],
     ['tls param without domain prefix', 'loadmodule "tls_mgm.so"\nmodparam("tls_mgm", "certificate", "/c.pem")', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:36: tls_mgm: parameter "certificate" expects "[domain]value"'],
     ['tls param for undefined domain', 'loadmodule "tls_mgm.so"\nmodparam("tls_mgm", "ca_list", "[x]/c.pem")', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:32: tls_mgm: domain "x" is not defined'],

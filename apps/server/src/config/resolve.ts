@@ -278,6 +278,12 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     sockets.push({ spec, text: s.text, where: s.where, module: served.module });
   }
 
+  // OpenSIPS refuses to start proto_hep without a HEP listener (hep.md §1)
+  const hep = modules.find((m) => m.loaded.name === 'proto_hep');
+  if (hep && !sockets.some((s) => s.module === 'proto_hep')) {
+    throw new CfgError(CfgErrorCodes.MISSING_SOCKET, hep.where, 'proto_hep needs at least one hep_udp or hep_tcp socket (e.g. socket = hep_udp:127.0.0.1:9060), as OpenSIPS refuses to start without one');
+  }
+
   const out: ResolvedConfig = { file, globals, notes, modules, protocols, sockets, tlsDomains: domains, routeRefs };
   if (httpd) out.httpd = httpd;
   if (mi) out.mi = mi;

@@ -199,4 +199,13 @@ describe('startServer lifecycle', () => {
       await s.stop();
     }
   });
+
+  it('proto_hep checks its sockets once bound: a udp hep_id without a hep_udp socket stops start-up at its loadmodule', async () => {
+    const cfg = 'socket = hep_tcp:127.0.0.1:0\n\nloadmodule "proto_hep.so"\nmodparam("proto_hep", "hep_id", "[h1] 127.0.0.1:9; transport=udp")\n';
+    const err = await startServer({ configText: cfg, configName: 'h.cfg', logDestination: quiet() }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+    expect(err?.code).toBe('ERR_CFG_MISSING_SOCKET');
+    expect(err?.message).toMatch(/h\.cfg:3:1: proto_hep: hep_id \[h1\] sends over udp: it needs a hep_udp socket to send from$/);
+    const ok = await startServer({ configText: cfg.replace('transport=udp', 'transport=tcp'), configName: 'h.cfg', logDestination: quiet() });
+    await ok.stop();
+  });
 });

@@ -223,6 +223,18 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       }
     }
 
+    // modules that check their sockets once bound (proto_hep: a udp hep_id needs a hep_udp socket to send from)
+    for (const m of started) {
+      const check = (m.instance.api as { checkListeners?: unknown } | undefined)?.checkListeners;
+      if (typeof check !== 'function') continue;
+      try {
+        (check as () => void).call(m.instance.api);
+      } catch (err) {
+        const where = cfg.modules.find((e) => e.loaded.name === m.name)?.where;
+        throw new CfgError(CfgErrorCodes.MISSING_SOCKET, where, `${m.name}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+
     if (cfg.httpd) {
       const metrics = createMetrics(stats);
       try {

@@ -120,6 +120,7 @@ describe('x-server -c', () => {
     ['bad socket', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1:99999\n', {}, (f) => `${f}:2:10: bad socket spec "tcp:127.0.0.1:99999": port 99999 is out of range`],
     ['protocol nobody serves', 'loadmodule "proto_tcp.so"\nsocket = msrp:127.0.0.1:2855\n', {}, (f) => `${f}:2:10: listeners found for protocol msrp, but no module can handle it`],
     ['route block', 'loadmodule "proto_tcp.so"\nroute {\n  sl_send_reply(200, "OK");\n}\n', {}, (f) => `${f}:2:1: "route" blocks are not supported`],
+    ['proto_hep without a HEP socket', 'socket = tcp:127.0.0.1:5060\nloadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\n', {}, (f) => `${f}:3:1: proto_hep needs at least one hep_udp or hep_tcp socket`],
     ['route named by a modparam but not exported', 'route_script = "./r.mjs"\nloadmodule "proto_tcp.so"\nmodparam("proto_tcp", "trace_filter_route", "tf")\n', { 'r.mjs': 'export function request() {}' }, (f) => `${f}:3:45: proto_tcp: parameter "trace_filter_route" names route "tf", which the route script does not export (exports: request)`],
     ['route script that does not load', 'loadmodule "proto_tcp.so"\n  route_script = "./r.mjs"\n', { 'r.mjs': 'export function request( {' }, (f) => `${f}:2:18: route_script "${f.replace(/x\.cfg$/, 'r.mjs')}" cannot be loaded: `],
     ['error inside an included file', 'include_file "more.cfg"\n', { 'more.cfg': '\n\ntcp_keepalive = "maybe"\n' }, (f) => `${f.replace(/x\.cfg$/, 'more.cfg')}:3:17: core: parameter "tcp_keepalive" expects 0 or 1, got "maybe"`],
