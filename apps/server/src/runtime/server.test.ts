@@ -200,12 +200,34 @@ describe('startServer lifecycle', () => {
     }
   });
 
-  it('proto_hep checks its sockets once bound: a udp hep_id without a hep_udp socket stops start-up at its loadmodule', async () => {
+  it('a udp hep_id without a hep_udp socket stops start-up at the hep_id; a tcp one starts', async () => {
     const cfg = 'socket = hep_tcp:127.0.0.1:0\n\nloadmodule "proto_hep.so"\nmodparam("proto_hep", "hep_id", "[h1] 127.0.0.1:9; transport=udp")\n';
     const err = await startServer({ configText: cfg, configName: 'h.cfg', logDestination: quiet() }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
     expect(err?.code).toBe('ERR_CFG_MISSING_SOCKET');
-    expect(err?.message).toMatch(/h\.cfg:3:1: proto_hep: hep_id \[h1\] sends over udp: it needs a hep_udp socket to send from$/);
+    expect(err?.message).toMatch(/h\.cfg:4:33: proto_hep: hep_id \[h1\] sends over udp: it needs a hep_udp socket to send from/);
     const ok = await startServer({ configText: cfg.replace('transport=udp', 'transport=tcp'), configName: 'h.cfg', logDestination: quiet() });
     await ok.stop();
+  });
+
+  it("a module API's checkListeners() runs once the sockets are bound; its error stops start-up at the loadmodule", async () => {
+    const seen: number[] = [];
+    const checker = (fail: boolean): Module => ({
+      name: 'tracing',
+      params: {},
+      init: (ctx) => ({
+        api: {
+          checkListeners() {
+            seen.push(ctx.engine.listeners().length);
+            if (fail) throw new Error('needs a tcp socket');
+          },
+        },
+      }),
+    });
+    const cfg = 'socket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\n loadmodule "tracing.so"\n';
+    const importer = (fail: boolean): PackageImporter => async (pkg) => (pkg === '@x/tracing' ? { checker: checker(fail) } : import(pkg) as Promise<Record<string, unknown>>);
+    await expect(startServer({ configText: cfg, configName: 'k.cfg', importer: importer(true), logDestination: quiet() })).rejects.toThrow(/k\.cfg:3:2: tracing: needs a tcp socket$/);
+    const ok = await startServer({ configText: cfg, configName: 'k.cfg', importer: importer(false), logDestination: quiet() });
+    await ok.stop();
+    expect(seen).toEqual([1, 1]);
   });
 });
