@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Module, RouteCaller } from '@x/core-conn';
+import { packHep } from '@x/proto-hep';
 import { describe, expect, it } from 'vitest';
 import type { PackageImporter } from '../config/catalog.js';
 import { handleRpc } from '../mi/jsonrpc.js';
@@ -207,6 +209,32 @@ describe('startServer lifecycle', () => {
     expect(err?.message).toMatch(/h\.cfg:4:33: proto_hep: hep_id \[h1\] sends over udp: it needs a hep_udp socket to send from/);
     const ok = await startServer({ configText: cfg.replace('transport=udp', 'transport=tcp'), configName: 'h.cfg', logDestination: quiet() });
     await ok.stop();
+  });
+
+  it('a HEP packet no `hep` route takes is counted dropped, as OpenSIPS does; with a `hep` route it is not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x-server-hep-'));
+    const send = async (routes: string | undefined): Promise<{ received: number; dropped: number; seen: number }> => {
+      writeFileSync(join(dir, 'routes.mjs'), routes ?? '');
+      const cfgFile = join(dir, 'x.cfg');
+      writeFileSync(cfgFile, `socket = hep_udp:127.0.0.1:0\nloadmodule "proto_hep.so"\n${routes === undefined ? '' : 'route_script = "./routes.mjs"\n'}`);
+      const s = await startServer({ configFile: cfgFile, logDestination: quiet() });
+      const sock = createSocket('udp4');
+      try {
+        const port = s.listeners[0]!.address.port;
+        const pkt = packHep({ host: '10.0.0.1', port: 5060 }, { host: '10.0.0.2', port: 5060 }, 'udp', Buffer.from('OPTIONS sip:a SIP/2.0\r\n\r\n'));
+        for (let i = 0; i < 3; i++) await new Promise<void>((r, j) => sock.send(pkt, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+        const received = (): number => s.stats.get('proto_hep:hep_received')!.value();
+        for (let t = 0; t < 200 && received() < 3; t++) await new Promise((r) => setTimeout(r, 10));
+        const g = globalThis as { __hepSeen?: number };
+        return { received: received(), dropped: s.stats.get('proto_hep:hep_dropped')!.value(), seen: g.__hepSeen ?? 0 };
+      } finally {
+        sock.close();
+        await s.stop();
+      }
+    };
+    expect(await send(undefined)).toEqual({ received: 3, dropped: 3, seen: 0 });
+    expect(await send('export function request() {}\n')).toEqual({ received: 3, dropped: 3, seen: 0 });
+    expect(await send('export function hep() { globalThis.__hepSeen = (globalThis.__hepSeen ?? 0) + 1; }\n')).toEqual({ received: 3, dropped: 0, seen: 3 });
   });
 
   it("a module API's checkListeners() runs once the sockets are bound; its error stops start-up at the loadmodule", async () => {

@@ -150,7 +150,9 @@ export function wireModuleRoutes(moduleName: string, api: unknown, runner: Route
   }
   if (moduleName === 'proto_hep' && isHepApi(api)) {
     return api.registerHepCallback((rcv) => {
-      if (!runner.has('hep')) return undefined;
+      // No `hep` route: the packet was not consumed, so proto_hep counts it as dropped
+      // (OpenSIPS: a packet no callback handles is dropped).
+      if (!runner.has('hep')) return -1;
       const r = runner.run('hep', { message: rcv, remote: rcv.remote, local: rcv.local, proto: rcv.proto });
       return r?.result === false ? HEP_SCRIPT_SKIP : undefined;
     });
