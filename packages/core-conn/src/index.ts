@@ -3,7 +3,7 @@ export * from './types.js';
 export * from './module/contract.js';
 export type * from './engine/types.js';
 export { createEngine } from './engine/engine.js';
-export { parseSocketSpec, formatAddress, normalizeHost } from './address.js';
+export { parseSocketSpec, formatSocketSpec, formatAddress, normalizeHost, SocketSpecError, SOCKET_OPTIONS } from './address.js';
 export { DEFAULT_PROFILE, makeProfile, keepaliveOn } from './profile.js';
 export { createStatsRegistry } from './stats.js';
 export { validateParams, defineModule, type RawParam, type ParamValue } from './module/params.js';

@@ -13,8 +13,38 @@ export interface Address {
 }
 
 /**
- * A socket spec as written in opensips.cfg: `proto:host[:port] [as host[:port]] [tag name]`.
- * Parsed by `parseSocketSpec`.
+ * The OpenSIPS 4.0 socket options after `proto:host[:port]` other than `as` and `tag`,
+ * as `parseSocketSpec` read them (a key is present only when the option was written).
+ * They are recorded, not acted upon: the engine listens the same way with or without them
+ * (a host such as x-server reports each one as having no effect).
+ */
+export interface SocketOptions {
+  /** `use_workers N` (N a positive integer): UDP worker processes of the socket */
+  useWorkers?: number;
+  /** `use_auto_scaling_profile NAME`: the auto-scaling profile of the socket's workers */
+  autoScalingProfile?: string;
+  /** `anycast`: the socket's address is anycast (clustered transactions) */
+  anycast?: true;
+  /** `frag`: allow IP fragmentation of outgoing UDP (no DF bit) */
+  frag?: true;
+  /** `reuse_port`: SO_REUSEPORT on the socket */
+  reusePort?: true;
+  /** `tos N` (0..255, decimal or 0x hex): IP TOS of the socket's packets */
+  tos?: number;
+  /** `accept_subdomain`: subdomains of the socket's host count as "myself" */
+  acceptSubdomain?: true;
+  /** `proxy_protocol`: inbound connections must start with a PROXY protocol header */
+  proxyProtocol?: true;
+  /** `allow_proxy_protocol`: inbound connections may start with a PROXY protocol header */
+  allowProxyProtocol?: true;
+  /** `send_proxy_protocol`: outbound connections start with a PROXY protocol header */
+  sendProxyProtocol?: true;
+}
+
+/**
+ * A socket spec as written in opensips.cfg:
+ * `proto:host[:port] [as host[:port]] [tag name] [option...]` (see `SocketOptions`).
+ * Parsed by `parseSocketSpec`, written back by `formatSocketSpec`.
  */
 export interface SocketSpec {
   proto: string;
@@ -23,6 +53,8 @@ export interface SocketSpec {
   port: number | null;
   advertised?: { host: string; port: number | null };
   tag?: string;
+  /** the other OpenSIPS 4.0 options written; absent when none was */
+  options?: SocketOptions;
 }
 
 /** Unsigned 32-bit connection id, random start, +1 per connection (as OpenSIPS). */
