@@ -1,7 +1,7 @@
 export { startServer, checkConfig, type StartOptions, type XServer, type ReloadResult } from './runtime/server.js';
 export { loadConfig, type ConfigSource } from './config/load.js';
 export { parseCfg, type ParsedCfg, type Statement, type CfgValue, type ParseOptions } from './config/parser.js';
-export { resolveConfig, moduleMatches, type ResolvedConfig, type ModuleEntry, type SocketEntry, type ResolveOptions } from './config/resolve.js';
+export { resolveConfig, moduleMatches, SOCKET_OPTION_NO_EFFECT, type ResolvedConfig, type ModuleEntry, type SocketEntry, type BondEntry, type ResolveOptions } from './config/resolve.js';
 export { MODULE_PACKAGES, BUILTIN_SCHEMAS, resolveModule, moduleNameOf, type LoadedModule, type PackageImporter } from './config/catalog.js';
 export { globalSchema, IGNORED_GLOBALS, type Globals } from './config/globals.js';
 export { CfgError, CfgErrorCodes, formatWhere, type Where } from './errors.js';

@@ -76,6 +76,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (args.check) {
     try {
       const cfg = await checkConfig({ configFile: args.file });
+      for (const w of cfg.warnings) process.stderr.write(`x-server: warning: ${w}\n`);
       process.stdout.write(`config file ok, exiting (${cfg.modules.length} modules, ${cfg.sockets.length} sockets)\n`);
       return 0;
     } catch (err) {

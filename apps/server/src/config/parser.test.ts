@@ -32,7 +32,7 @@ describe('parseCfg', () => {
       { type: 'global', name: 'log_level', value: { kind: 'int', value: -1 }, where: { file: 'a.cfg', line: 2, col: 1 }, valueWhere: { file: 'a.cfg', line: 2, col: 13 } },
       { type: 'global', name: 'tcp_keepalive', value: { kind: 'int', value: 1 }, where: { file: 'a.cfg', line: 4, col: 15 }, valueWhere: { file: 'a.cfg', line: 4, col: 31 } },
       { type: 'socket', keyword: 'socket', text: 'tcp:127.0.0.1:5060 as 1.2.3.4:5060 tag pub', where: { file: 'a.cfg', line: 5, col: 1 }, valueWhere: { file: 'a.cfg', line: 5, col: 10 } },
-      { type: 'socket', keyword: 'listen', text: 'hep_udp:127.0.0.1', where: { file: 'a.cfg', line: 6, col: 1 }, valueWhere: { file: 'a.cfg', line: 6, col: 10 } },
+      { type: 'socket', keyword: 'listen', text: 'hep_udp:127.0.0.1', where: { file: 'a.cfg', line: 6, col: 1 }, valueWhere: { file: 'a.cfg', line: 6, col: 10 }, quoted: true },
       { type: 'loadmodule', path: '/usr/lib/opensips/modules/proto_tcp.so', where: { file: 'a.cfg', line: 7, col: 1 }, valueWhere: { file: 'a.cfg', line: 7, col: 12 } },
       {
         type: 'modparam', module: 'proto_tcp', param: 'tcp_max_msg_chunks', value: { kind: 'int', value: 8 },
@@ -96,12 +96,43 @@ describe('parseCfg', () => {
     ['bad number', 'tcp_keepidle = 12ab', 'a.cfg:1:16: bad number "12a...": expected an integer'],
     ['stray character', 'log_level = 1\n@', 'a.cfg:2:1: unexpected character "@"'],
     ['empty socket', 'socket =   # nothing', 'a.cfg:1:21: expected proto:host[:port] after "socket =", found end of line'],
-    ['bond', 'socket = bond:B { "udp:1.2.3.4" }', 'a.cfg:1:10: socket bonds'],
+    ['bond without a name', 'socket = bond: { "udp:1.2.3.4" }', 'a.cfg:1:15: expected a bond name after "bond:"'],
+    ['bond without "{"', 'socket = bond:ext "udp:1.2.3.4"', 'a.cfg:1:19: expected "{" after bond:ext'],
+    ['bond member not quoted', 'socket = bond:ext {\n  udp:1.2.3.4 }', 'a.cfg:2:3: expected a member socket as a quoted string'],
+    ['bond member list not closed', 'socket = bond:ext { "udp:1.2.3.4"\nlog_level = 1', 'a.cfg:2:1: expected "," or "}" after a member of bond:ext, found "log_level"'],
+    ['empty bond', 'socket = bond:ext { }', 'a.cfg:1:21: expected a member socket as a quoted string'],
   ];
   it.each(cases)('%s -> precise line:col', (_name, text, msg) => {
     const e = err(text);
     expect(e.message.startsWith(msg), `${e.message} should start with ${msg}`).toBe(true);
     expect(e.code).toMatch(/^ERR_CFG_/);
+  });
+
+  it('reads socket options as the rest of the line, and a bond (on one or more lines) into its members', () => {
+    const p = parseCfg(
+      [
+        'socket = udp:127.0.0.1:5060 use_workers 4 tos 0x10 reuse_port # a comment',
+        'socket = BOND:ext {',
+        '  "udp:127.0.0.1:5060",   # first',
+        '  "tcp:127.0.0.1:5060" };',
+        'socket = bond:int { "tcp:127.0.0.1" }',
+      ].join('\n'),
+      'a.cfg',
+    );
+    expect(p.statements).toEqual([
+      { type: 'socket', keyword: 'socket', text: 'udp:127.0.0.1:5060 use_workers 4 tos 0x10 reuse_port', where: { file: 'a.cfg', line: 1, col: 1 }, valueWhere: { file: 'a.cfg', line: 1, col: 10 } },
+      {
+        type: 'bond', name: 'ext', where: { file: 'a.cfg', line: 2, col: 1 }, valueWhere: { file: 'a.cfg', line: 2, col: 10 }, nameWhere: { file: 'a.cfg', line: 2, col: 15 },
+        members: [
+          { text: 'udp:127.0.0.1:5060', where: { file: 'a.cfg', line: 3, col: 3 } },
+          { text: 'tcp:127.0.0.1:5060', where: { file: 'a.cfg', line: 4, col: 3 } },
+        ],
+      },
+      {
+        type: 'bond', name: 'int', where: { file: 'a.cfg', line: 5, col: 1 }, valueWhere: { file: 'a.cfg', line: 5, col: 10 }, nameWhere: { file: 'a.cfg', line: 5, col: 15 },
+        members: [{ text: 'tcp:127.0.0.1', where: { file: 'a.cfg', line: 5, col: 21 } }],
+      },
+    ]);
   });
 
   it('reports an unreadable include at its name', () => {

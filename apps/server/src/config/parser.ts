@@ -8,7 +8,10 @@ export type CfgValue = { kind: 'int'; value: number } | { kind: 'string'; value:
 
 export type Statement =
   | { type: 'global'; name: string; value: CfgValue; where: Where; valueWhere: Where }
-  | { type: 'socket'; keyword: 'socket' | 'listen'; text: string; where: Where; valueWhere: Where }
+  /** `quoted`: the spec was written as a string, so its text starts one column after valueWhere */
+  | { type: 'socket'; keyword: 'socket' | 'listen'; text: string; where: Where; valueWhere: Where; quoted?: true }
+  /** `socket = bond:NAME { "spec", ... }`: each member's where is its string's opening quote */
+  | { type: 'bond'; name: string; members: Array<{ text: string; where: Where }>; where: Where; valueWhere: Where; nameWhere: Where }
   | { type: 'loadmodule'; path: string; where: Where; valueWhere: Where }
   | { type: 'modparam'; module: string; param: string; value: CfgValue; where: Where; moduleWhere: Where; paramWhere: Where; valueWhere: Where };
 
@@ -142,14 +145,29 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         if (s.atQuote()) {
           const v = s.next() as Extract<Token, { kind: 'string' }>;
           optionalSemicolon();
-          out.statements.push({ type: 'socket', keyword: kw, text: v.value, where: t.where, valueWhere: v.where });
+          out.statements.push({ type: 'socket', keyword: kw, text: v.value, where: t.where, valueWhere: v.where, quoted: true });
+          continue;
+        }
+        const bond = s.bondHeader();
+        if (bond) {
+          // socket = bond:NAME { "udp:1.2.3.4:5060", "tcp:1.2.3.4:5060" } (may span lines)
+          if (bond.name === '') throw new CfgError(CfgErrorCodes.BAD_SOCKET, bond.nameWhere, 'expected a bond name after "bond:", e.g. socket = bond:ext { "udp:1.2.3.4:5060", "tcp:1.2.3.4:5060" }');
+          expectPunct('{', `"{" after bond:${bond.name}, then the member sockets as quoted strings`);
+          const members: Array<{ text: string; where: Where }> = [];
+          for (;;) {
+            const m = s.next();
+            if (m.kind !== 'string') throw syntax(m, `a member socket as a quoted string, e.g. "udp:1.2.3.4:5060", in bond:${bond.name}`);
+            members.push({ text: m.value, where: m.where });
+            const sep = s.next();
+            if (sep.kind === 'punct' && sep.text === '}') break;
+            if (sep.kind !== 'punct' || sep.text !== ',') throw syntax(sep, `"," or "}" after a member of bond:${bond.name}`);
+          }
+          optionalSemicolon();
+          out.statements.push({ type: 'bond', name: bond.name, members, where: t.where, valueWhere: bond.where, nameWhere: bond.nameWhere });
           continue;
         }
         const rest = s.restOfLine();
         if (rest.text === '') throw new CfgError(CfgErrorCodes.SYNTAX, rest.where, `expected proto:host[:port] after "${kw} =", found end of line`);
-        if (rest.text.includes('{')) {
-          throw new CfgError(CfgErrorCodes.BAD_SOCKET, rest.where, 'socket bonds ("bond:NAME { ... }") are not supported: declare each socket on its own line');
-        }
         out.statements.push({ type: 'socket', keyword: kw, text: rest.text, where: t.where, valueWhere: rest.where });
         continue;
       }

@@ -106,6 +106,45 @@ describe('resolveConfig', () => {
     expect((await err('log_stderror = 2')).message).toBe('/etc/x/a.cfg:1:16: core: parameter "log_stderror" expects 0 or 1, got 2');
   });
 
+  it('records every OpenSIPS 4.0 socket option and warns once per option (and per bond) at its file:line:col', async () => {
+    const r = await load(
+      [
+        'loadmodule "proto_tcp.so"',
+        'socket = tcp:127.0.0.1:5060 as 203.0.113.5:5060 tag pub use_workers 4 use_auto_scaling_profile PROF anycast frag',
+        'listen = "tcp:127.0.0.1:5070 reuse_port tos 0x10 accept_subdomain"',
+        'socket = tcp:127.0.0.1:5080 proxy_protocol allow_proxy_protocol send_proxy_protocol',
+        'socket = tcp:127.0.0.1:5090',
+        'socket = bond:ext { "tcp:127.0.0.1:5060", "tcp:127.0.0.1:5070" }',
+      ].join('\n'),
+    );
+    expect(r.sockets.map((s) => s.spec)).toEqual([
+      {
+        proto: 'tcp', host: '127.0.0.1', port: 5060, advertised: { host: '203.0.113.5', port: 5060 }, tag: 'pub',
+        options: { useWorkers: 4, autoScalingProfile: 'PROF', anycast: true, frag: true },
+      },
+      { proto: 'tcp', host: '127.0.0.1', port: 5070, options: { reusePort: true, tos: 16, acceptSubdomain: true } },
+      { proto: 'tcp', host: '127.0.0.1', port: 5080, options: { proxyProtocol: true, allowProxyProtocol: true, sendProxyProtocol: true } },
+      { proto: 'tcp', host: '127.0.0.1', port: 5090 },
+    ]);
+    expect(r.bonds).toEqual([{ name: 'ext', members: [r.sockets[0]!.spec, r.sockets[1]!.spec], where: { file: '/etc/x/a.cfg', line: 6, col: 1 } }]);
+    expect(r.warnings.map((w) => w.replace(/ has no effect in x-server: .*/, ''))).toEqual([
+      '/etc/x/a.cfg:2:57: socket option "use_workers 4" accepted,',
+      '/etc/x/a.cfg:2:71: socket option "use_auto_scaling_profile PROF" accepted,',
+      '/etc/x/a.cfg:2:101: socket option "anycast" accepted,',
+      '/etc/x/a.cfg:2:109: socket option "frag" accepted,',
+      '/etc/x/a.cfg:3:30: socket option "reuse_port" accepted,',
+      '/etc/x/a.cfg:3:41: socket option "tos 16" accepted,',
+      '/etc/x/a.cfg:3:50: socket option "accept_subdomain" accepted,',
+      '/etc/x/a.cfg:4:29: socket option "proxy_protocol" accepted,',
+      '/etc/x/a.cfg:4:44: socket option "allow_proxy_protocol" accepted,',
+      '/etc/x/a.cfg:4:65: socket option "send_proxy_protocol" accepted,',
+      '/etc/x/a.cfg:6:15: socket bond "ext" accepted,',
+    ]);
+    expect(r.warnings.find((w) => w.includes('"reuse_port"'))).toMatch(/has no effect in x-server: Node\.js 20 cannot set SO_REUSEPORT/);
+    expect(r.warnings.find((w) => w.includes('"tos 16"'))).toMatch(/has no effect in x-server: Node\.js has no API to set IP_TOS/);
+    expect((await load('loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 as 10.0.0.1 tag t')).warnings).toEqual([]);
+  });
+
   it('httpd and mi_http default to 127.0.0.1:8888/mi, as OpenSIPS', async () => {
     const r = await load('\nloadmodule "httpd.so"\nloadmodule "mi_http.so"');
     expect(r.httpd).toEqual({ ip: '127.0.0.1', port: 8888, where: { file: '/etc/x/a.cfg', line: 2, col: 1 } });
@@ -128,8 +167,16 @@ describe('resolveConfig', () => {
     ['int param given a string', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_max_msg_chunks", "eight")', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:45: proto_tcp: parameter "tcp_max_msg_chunks" expects an integer >= 0, got "eight"'],
     ['string param given an int', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "trace_filter_route", 3)', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:45: proto_tcp: parameter "trace_filter_route" expects a string, got 3'],
     ['bool param given 2', 'loadmodule "proto_tcp.so"\nmodparam("proto_tcp", "tcp_async", 2)', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:2:36: proto_tcp: parameter "tcp_async" expects 0 or 1, got 2'],
-    ['bad socket', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1:99999', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:10: bad socket spec "tcp:127.0.0.1:99999": port 99999 is out of range'],
-    ['bad socket option', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 via 1.2.3.4', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:10: bad socket spec "tcp:127.0.0.1 via 1.2.3.4": unknown option "via"'],
+    ['bad socket', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1:99999', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:24: bad socket spec "tcp:127.0.0.1:99999": port 99999 is out of range'],
+    ['bad socket option', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 via 1.2.3.4', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:24: bad socket spec "tcp:127.0.0.1 via 1.2.3.4": unknown option "via" (expected as host[:port], tag name, use_workers N, use_auto_scaling_profile name, anycast, frag, reuse_port, tos N, accept_subdomain, proxy_protocol, allow_proxy_protocol, send_proxy_protocol)'],
+    ['use_workers not a positive integer', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 use_workers 0', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:36: bad socket spec "tcp:127.0.0.1 use_workers 0": "use_workers" needs a positive integer, found "0"'],
+    ['use_workers without its number', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 use_workers   # workers', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:35: bad socket spec "tcp:127.0.0.1 use_workers": "use_workers" needs a positive integer, found nothing'],
+    ['tos out of range (quoted spec)', 'loadmodule "proto_tcp.so"\nsocket = "tcp:127.0.0.1 tag t tos 300"', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:35: bad socket spec "tcp:127.0.0.1 tag t tos 300": "tos" needs an integer 0..255'],
+    ['tos as a name', 'loadmodule "proto_tcp.so"\nlisten = tcp:127.0.0.1 tos IPTOS_LOWDELAY', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:28: bad socket spec "tcp:127.0.0.1 tos IPTOS_LOWDELAY": "tos" needs an integer 0..255 (decimal or 0x hex, e.g. tos 0x10), found "IPTOS_LOWDELAY"'],
+    ['socket option twice', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1 frag anycast frag', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:2:37: bad socket spec "tcp:127.0.0.1 frag anycast frag": "frag" given twice'],
+    ['bond member that does not parse', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1\nsocket = bond:b {\n  "tcp:127.0.0.1:x" }', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:4:18: bad socket spec "tcp:127.0.0.1:x": port "x" is not a number'],
+    ['bond member not declared', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1\nsocket = bond:b { "tcp:127.0.0.1", "tcp:127.0.0.1:5070" }', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:3:36: bond:b member "tcp:127.0.0.1:5070" is not a declared socket: a bond groups sockets declared by their own socket = lines (declared: tcp:127.0.0.1:5060)'],
+    ['bond defined twice', 'loadmodule "proto_tcp.so"\nsocket = tcp:127.0.0.1\nsocket = bond:b { "tcp:127.0.0.1" }\nsocket = bond:b { "tcp:127.0.0.1" }', 'ERR_CFG_BAD_SOCKET', '/etc/x/a.cfg:4:15: socket bond "b" is defined twice'],
     ['protocol without module', 'socket = bins:127.0.0.1\nloadmodule "proto_tcp.so"', 'ERR_CFG_NO_PROTO_MODULE', '/etc/x/a.cfg:1:10: listeners found for protocol bins, but no module can handle it (load "proto_bins.so"); protocols served: tcp'],
     ['proto_hep without a HEP socket', 'socket = tcp:127.0.0.1\nloadmodule "proto_tcp.so"\n  loadmodule "proto_hep.so"', 'ERR_CFG_MISSING_SOCKET', '/etc/x/a.cfg:3:3: proto_hep needs at least one hep_udp or hep_tcp socket (e.g. socket = hep_udp:127.0.0.1:9060), as OpenSIPS refuses to start without one'],
     ['udp hep_id without a hep_udp socket', 'socket = hep_tcp:127.0.0.1\nloadmodule "proto_hep.so"\nmodparam("proto_hep", "hep_id", "[h1] 10.0.0.9; transport=udp")', 'ERR_CFG_MISSING_SOCKET', '/etc/x/a.cfg:3:33: proto_hep: hep_id [h1] sends over udp: it needs a hep_udp socket to send from'],

@@ -2,6 +2,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import {
   ConfigError,
   parseSocketSpec,
+  SOCKET_OPTIONS,
+  SocketSpecError,
   validateParams,
   type ParamSchema,
   type ProtocolSpec,
@@ -30,16 +32,49 @@ export interface SocketEntry {
   module: string;
 }
 
+/** `socket = bond:NAME { ... }`: a named group of declared sockets. */
+export interface BondEntry {
+  name: string;
+  members: SocketSpec[];
+  where: Where;
+}
+
+/**
+ * Why each OpenSIPS 4.0 socket option has no effect here (keyed by cfg keyword). Checked on
+ * Node 20.20: `net.Server.listen({ reusePort })` is ignored (a second listener on the port
+ * gets EADDRINUSE; the option exists from Node 22.12 / 23.1), dgram has `reuseAddr` only,
+ * and neither net nor dgram sockets can set IP_TOS.
+ */
+export const SOCKET_OPTION_NO_EFFECT: Readonly<Record<string, string>> = {
+  use_workers: 'one Node.js process serves every socket from its event loop; there are no UDP worker processes',
+  use_auto_scaling_profile: 'one Node.js process serves every socket; there are no worker processes to auto-scale',
+  anycast: 'there is no clustered transaction layer to make use of an anycast socket',
+  frag: 'Node.js cannot change the DF bit / path-MTU discovery (IP_MTU_DISCOVER) of a UDP socket',
+  reuse_port: "Node.js 20 cannot set SO_REUSEPORT (net.Server.listen's reusePort exists from Node 22.12 / 23.1, dgram has reuseAddr only); the socket is bound without it",
+  tos: 'Node.js has no API to set IP_TOS on net or dgram sockets; packets keep the system default TOS',
+  accept_subdomain: 'x-server has no "myself" (is-local domain) check: routing is the JavaScript route script',
+  proxy_protocol: 'no PROXY protocol header is parsed: a connection that starts with one fails framing',
+  allow_proxy_protocol: 'no PROXY protocol header is parsed: a connection that starts with one fails framing',
+  send_proxy_protocol: 'no PROXY protocol header is sent on outgoing connections',
+};
+
 /** A configuration that passed every check: what the runtime needs to start. */
 export interface ResolvedConfig {
   file: string;
   globals: Globals;
   /** things accepted but not acted upon, for an info log line each */
   notes: string[];
+  /**
+   * cfg settings accepted that have no effect here (each socket option, each bond), for a
+   * warning each at start-up and from `x-server -c`: "file:line:col: ... accepted, has no
+   * effect in x-server: why"
+   */
+  warnings: string[];
   /** in loadmodule order */
   modules: ModuleEntry[];
   protocols: Map<string, { module: string; spec: ProtocolSpec<unknown> }>;
   sockets: SocketEntry[];
+  bonds: BondEntry[];
   /** set when httpd is loaded; `where`: its port modparam (else its loadmodule), for listen errors */
   httpd?: { ip: string; port: number; where: Where };
   /** set when mi_http is loaded */
@@ -69,6 +104,25 @@ function raw(v: CfgValue, where: Where): RawParam {
 /** strips core-conn's "(at file:line:col)" suffix: our messages lead with the location */
 function bare(msg: string): string {
   return msg.replace(/ \(at [^)]*\)/, '');
+}
+
+/**
+ * Parses a socket spec written at `where` (`quoted`: `where` is its opening quote), so a bad
+ * word is reported at its own column.
+ */
+function parseSocketAt(text: string, where: Where, quoted: boolean, defaultPortOf: (proto: string) => number | null): SocketSpec {
+  try {
+    return parseSocketSpec(text, defaultPortOf);
+  } catch (err) {
+    const offset = err instanceof SocketSpecError ? err.offset : 0;
+    throw new CfgError(CfgErrorCodes.BAD_SOCKET, { ...where, col: where.col + (quoted ? 1 : 0) + offset }, (err as Error).message, { cause: err });
+  }
+}
+
+/** offset of `word` as a whole blank-separated word of `text` (case-insensitive), -1 if absent */
+function wordAt(text: string, word: string): number {
+  const m = new RegExp(`(^|\\s)${word}(?=\\s|$)`, 'i').exec(text);
+  return m ? m.index + m[1]!.length : -1;
 }
 
 /** validates one setting alone, so a bad value is reported at its own position */
@@ -147,7 +201,9 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
   const notes: string[] = [];
   const globalsRaw = new Map<string, RawParam[]>();
   const loaded: Array<{ loaded: LoadedModule; where: Where; raw: Map<string, Array<RawParam & { at: Where }>> }> = [];
-  const socketStmts: Array<{ text: string; where: Where; valueWhere: Where }> = [];
+  const warnings: string[] = [];
+  const socketStmts: Array<{ text: string; where: Where; valueWhere: Where; quoted: boolean }> = [];
+  const bondStmts: Array<Extract<ParsedCfg['statements'][number], { type: 'bond' }>> = [];
   const routeRefs: ResolvedConfig['routeRefs'] = [];
   let routeScriptWhere: Where | undefined;
 
@@ -214,7 +270,10 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         break;
       }
       case 'socket':
-        socketStmts.push({ text: st.text, where: st.where, valueWhere: st.valueWhere });
+        socketStmts.push({ text: st.text, where: st.where, valueWhere: st.valueWhere, quoted: st.quoted === true });
+        break;
+      case 'bond':
+        bondStmts.push(st);
         break;
     }
   }
@@ -258,14 +317,10 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     }
   }
 
+  const defaultPortOf = (p: string): number | null => protocols.get(p)?.spec.defaultPort ?? null;
   const sockets: SocketEntry[] = [];
   for (const s of socketStmts) {
-    let spec: SocketSpec;
-    try {
-      spec = parseSocketSpec(s.text, (p) => protocols.get(p)?.spec.defaultPort ?? null);
-    } catch (err) {
-      throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, (err as Error).message, { cause: err });
-    }
+    const spec = parseSocketAt(s.text, s.valueWhere, s.quoted, defaultPortOf);
     const served = protocols.get(spec.proto);
     if (!served) {
       const hint = PROTO_HINT[spec.proto];
@@ -277,6 +332,33 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     }
     if (spec.port === null) throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, `protocol ${spec.proto} has no default port: write ${spec.proto}:${spec.host}:PORT`);
     sockets.push({ spec, text: s.text, where: s.where, module: served.module });
+    for (const o of SOCKET_OPTIONS) {
+      const v = spec.options?.[o.key];
+      if (v === undefined) continue;
+      const at = wordAt(s.text, o.keyword);
+      const where = { ...s.valueWhere, col: s.valueWhere.col + (s.quoted ? 1 : 0) + Math.max(0, at) };
+      warnings.push(`${formatWhere(where)}: socket option "${o.arg === 'flag' ? o.keyword : `${o.keyword} ${String(v)}`}" accepted, has no effect in x-server: ${SOCKET_OPTION_NO_EFFECT[o.keyword] ?? 'not implemented'}`);
+    }
+  }
+
+  const bonds: BondEntry[] = [];
+  for (const b of bondStmts) {
+    if (bonds.some((x) => x.name === b.name)) throw new CfgError(CfgErrorCodes.BAD_SOCKET, b.nameWhere, `socket bond "${b.name}" is defined twice`);
+    const members: SocketSpec[] = [];
+    for (const m of b.members) {
+      const spec = parseSocketAt(m.text, m.where, true, defaultPortOf);
+      const declared = sockets.find((x) => x.spec.proto === spec.proto && x.spec.host === spec.host && x.spec.port === spec.port);
+      if (!declared) {
+        throw new CfgError(
+          CfgErrorCodes.BAD_SOCKET,
+          m.where,
+          `bond:${b.name} member "${m.text}" is not a declared socket: a bond groups sockets declared by their own socket = lines (declared: ${sockets.map((x) => `${x.spec.proto}:${x.spec.host}:${x.spec.port ?? ''}`).join(', ') || 'none'})`,
+        );
+      }
+      members.push(declared.spec);
+    }
+    bonds.push({ name: b.name, members, where: b.where });
+    warnings.push(`${formatWhere(b.nameWhere)}: socket bond "${b.name}" accepted, has no effect in x-server: there is no outbound socket selection by bond (its ${members.length} member socket(s) listen as declared)`);
   }
 
   // OpenSIPS refuses to start proto_hep without a HEP listener, and sends a udp hep_id through a hep_udp socket (hep.md §1, §5)
@@ -298,7 +380,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     }
   }
 
-  const out: ResolvedConfig = { file, globals, notes, modules, protocols, sockets, tlsDomains: domains, routeRefs };
+  const out: ResolvedConfig = { file, globals, notes, warnings, modules, protocols, sockets, bonds, tlsDomains: domains, routeRefs };
   if (httpd) out.httpd = httpd;
   if (mi) out.mi = mi;
   if (globals.route_script !== undefined) {

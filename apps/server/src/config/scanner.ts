@@ -144,6 +144,21 @@ export class Scanner {
     return { text: text.trimEnd(), where };
   }
 
+  /**
+   * At `bond:NAME` (keyword case-insensitive): consumes it and returns the name ('' when
+   * missing) and where it starts; elsewhere: consumes nothing and returns undefined.
+   */
+  bondHeader(): { name: string; where: Where; nameWhere: Where } | undefined {
+    this.skipTrivia(true);
+    const m = /^bond:([\w.-]*)/i.exec(this.text.slice(this.pos, this.pos + 300));
+    if (!m) return undefined;
+    const where = this.here();
+    this.advance(5);
+    const nameWhere = this.here();
+    this.advance(m[1]!.length);
+    return { name: m[1]!, where, nameWhere };
+  }
+
   atQuote(): boolean {
     this.skipTrivia(true);
     const c = this.text[this.pos];

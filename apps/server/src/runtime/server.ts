@@ -121,6 +121,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
   const log = createServerLogger({ logLevel: cfg.globals.log_level, ...(opts.pretty ? { pretty: true } : {}), ...(opts.logDestination ? { destination: opts.logDestination } : {}) });
   const root = log.root;
   for (const n of cfg.notes) root.info(n);
+  for (const w of cfg.warnings) root.warn(w);
   let routes = await routesFor(cfg);
 
   const stats = createStatsRegistry();
