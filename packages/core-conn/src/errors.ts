@@ -56,7 +56,7 @@ export const ErrorCodes = {
   LIFETIME: 'ERR_CONN_LIFETIME',
   /** the write queue passed max postponed chunks */
   QUEUE_FULL: 'ERR_CONN_QUEUE_FULL',
-  /** a sync write did not finish within send_timeout / an async one within local_write_timeout */
+  /** a sync write (async off) did not finish within send_timeout */
   WRITE_TIMEOUT: 'ERR_CONN_WRITE_TIMEOUT',
   /** connect did not finish within connect_timeout */
   CONNECT_TIMEOUT: 'ERR_CONN_CONNECT_TIMEOUT',

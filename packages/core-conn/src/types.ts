@@ -185,7 +185,10 @@ export interface WriteOptions {
   maxPostponedChunks: number;
   /** ms, async mode: connect timeout for a new outbound connection */
   localConnectTimeout: number;
-  /** ms, async mode: a queued chunk not written within this closes the connection */
+  /**
+   * ms, async mode: a queue that makes no progress for this long has its chunks postponed
+   * (counted in `<proto>:postponed_writes`); the connection stays open
+   */
   localWriteTimeout: number;
 }
 

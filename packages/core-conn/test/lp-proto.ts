@@ -50,7 +50,7 @@ export class LpFramer implements Framer<Buffer> {
   }
 }
 
-export const WRITE_DEFAULTS: WriteOptions = { async: true, sendTimeout: 100, maxPostponedChunks: 32, localConnectTimeout: 1000, localWriteTimeout: 10_000 };
+export const WRITE_DEFAULTS: WriteOptions = { async: true, sendTimeout: 100, maxPostponedChunks: 32, localConnectTimeout: 1000, localWriteTimeout: 10 };
 
 export function lpSpec(over: Partial<ProtocolSpec<Buffer>> = {}, write: Partial<WriteOptions> = {}): ProtocolSpec<Buffer> {
   return {

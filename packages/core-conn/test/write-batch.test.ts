@@ -157,7 +157,7 @@ describe('write batching per read chunk', () => {
 
   it('each reply of a batch the kernel does not take counts as one postponed chunk', async () => {
     const stats = createStatsRegistry();
-    const engine = lpEngine({ stats }, lpSpec({}, { async: true, maxPostponedChunks: 1000, localWriteTimeout: 60_000 }));
+    const engine = lpEngine({ stats }, lpSpec({}, { async: true, maxPostponedChunks: 1000, localWriteTimeout: 10 }));
     const l = await engine.listen('lp:127.0.0.1:0');
     const big = Buffer.alloc(32 * 1024, 7);
     const reply = 4 + big.length;
@@ -185,7 +185,7 @@ describe('write batching per read chunk', () => {
   });
 
   it('a client that pipelines requests and never reads is closed by the async queue limit; others keep exchanging', async () => {
-    const engine = lpEngine({}, lpSpec({}, { async: true, maxPostponedChunks: 8, localWriteTimeout: 60_000 }));
+    const engine = lpEngine({}, lpSpec({}, { async: true, maxPostponedChunks: 8, localWriteTimeout: 10 }));
     const l = await engine.listen('lp:127.0.0.1:0');
     // each request asks for a 32 KiB answer
     const big = Buffer.alloc(32 * 1024, 7);

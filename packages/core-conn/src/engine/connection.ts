@@ -20,6 +20,8 @@ export interface ConnOwner {
   now(): number;
   onMessage(conn: Conn, msg: unknown, now: number): void;
   onClosed(conn: Conn, reason: CloseReason, error: Error | undefined): void;
+  /** async mode: the queue made no progress for local_write_timeout; `chunks` of it were postponed */
+  onPostponed(conn: Conn, chunks: number, timeoutMs: number): void;
 }
 
 export interface ConnInit {
@@ -94,6 +96,12 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   private writeTimer: NodeJS.Timeout | null = null;
   private flushedAtCheck = 0;
   private readonly onWriteTimer: () => void;
+  /**
+   * async mode: the queue made no progress for local_write_timeout, so its chunks are
+   * postponed (left to the socket, no timer); chunks queued behind them are postponed at once.
+   * Cleared when the queue drains (see prune).
+   */
+  private postponed = false;
   private wroteSinceSweep = false;
   /** a read chunk is being framed and its replies are gathered (see beginBatch) */
   private batching = false;
@@ -230,9 +238,22 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.readDeadline = 0;
   }
 
-  /** FramerSink: write bytes back on this connection (a CRLF pong). */
+  /**
+   * FramerSink: write bytes back on this connection (a CRLF pong). A pong is a chunk like any
+   * send (OpenSIPS answers a ping through tcp_send): adding it to a queue that holds
+   * max_postponed_chunks closes the connection ("Write queue full"), so a peer that pings and
+   * never reads cannot grow the queue without bound (in a batch, writeBatch checks).
+   */
   reply(data: Buffer): void {
     if (this.closed || this.state !== ConnState.OK) return;
+    if (!this.batching) {
+      const full = this.queueFull();
+      if (full) {
+        this.stats.limitCloses.inc();
+        this.close('Write queue full', full);
+        return;
+      }
+    }
     this.writeRaw(data);
   }
 
@@ -315,23 +336,25 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
       return;
     }
     const flushed = this.written - sock.writableLength;
-    let postponed = 0;
+    let left = 0;
     if (flushed < this.written) {
+      // behind a postponed queue: unless it drained meanwhile, these chunks are postponed too
+      if (this.postponed) this.prune();
       const now = this.owner.now();
       for (let i = 0; i < n; i++) {
         if (ends[i]! > flushed) {
           this.marks.push(ends[i]!);
           this.times.push(now);
-          postponed++;
+          left++;
         }
       }
     }
     ends.length = 0;
-    if (postponed === 0) {
+    if (left === 0) {
       this.refreshLifetime();
       return;
     }
-    if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs());
+    this.timeQueued(left);
     const max = this.spec.write.maxPostponedChunks;
     if (max > 0 && this.marks.length - this.head > max) {
       this.batching = false;
@@ -357,9 +380,11 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     if (cb) sock.write(data, cb);
     else sock.write(data);
     if (sock.writableLength > 0) {
+      // behind a postponed queue: unless it drained meanwhile, this chunk is postponed too
+      if (this.postponed) this.prune();
       this.marks.push(this.written);
       this.times.push(this.owner.now());
-      if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs());
+      this.timeQueued(1);
     } else {
       this.refreshLifetime();
     }
@@ -371,6 +396,16 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
    */
   private refreshLifetime(): void {
     this.wroteSinceSweep = true;
+  }
+
+  /**
+   * `n` chunks were left unflushed (their marks pushed): behind a postponed queue they are
+   * postponed at once, as OpenSIPS 3.x appends to a connection's pending chunks without a
+   * direct write attempt; otherwise the write timer watches them.
+   */
+  private timeQueued(n: number): void {
+    if (this.postponed) this.stats.postponedWrites.inc(n);
+    else if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs());
   }
 
   private writeTimeoutMs(): number {
@@ -389,6 +424,8 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
       this.marks.length = 0;
       this.times.length = 0;
       this.head = 0;
+      // drained: a later stall is timed afresh
+      this.postponed = false;
     } else if (this.head > 1024) {
       this.marks = this.marks.slice(this.head);
       this.times = this.times.slice(this.head);
@@ -404,8 +441,13 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   }
 
   /**
-   * The oldest unflushed chunk is older than the write timeout: close, unless bytes were
-   * flushed since the last check (a busy but healthy peer is never cut off).
+   * The oldest unflushed chunk is older than the write timeout and no byte was flushed since
+   * the last check (a busy but healthy peer is never cut off). Sync mode: "Write timeout",
+   * the connection is closed (tcp_send_timeout). Async mode: the unflushed chunks become
+   * postponed and the connection stays open, as OpenSIPS 3.x handed what a worker could not
+   * write within tcp_async_local_write_timeout to TCP main; a stuck peer is then bounded by
+   * max_postponed_chunks ("Write queue full") and by its lifetime, which only flushed
+   * chunks refresh ("Timeout on no traffic").
    */
   private checkWrite(): void {
     this.writeTimer = null;
@@ -416,6 +458,13 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     const age = this.owner.now() - this.times[this.head]!;
     const flushed = this.written - this.socket.writableLength;
     if (age >= timeout && flushed === this.flushedAtCheck) {
+      if (this.spec.write.async) {
+        const n = this.marks.length - this.head;
+        this.postponed = true;
+        this.stats.postponedWrites.inc(n);
+        this.owner.onPostponed(this, n, timeout);
+        return;
+      }
       this.stats.limitCloses.inc();
       this.close('Write timeout', new LimitError(ErrorCodes.WRITE_TIMEOUT, `a queued chunk was not written within ${timeout} ms`));
       return;

@@ -349,6 +349,10 @@ class EngineImpl implements Engine, ConnOwner {
     if (this.handlers.message.length !== 0) this.emit('message', { conn, message, receivedAt: now });
   }
 
+  onPostponed(conn: Conn, chunks: number, timeoutMs: number): void {
+    this.log.debug({ id: conn.id, proto: conn.proto, chunks, bytes: conn.queuedBytes, timeoutMs }, 'write postponed: no progress within local_write_timeout, connection kept');
+  }
+
   onClosed(conn: Conn, reason: CloseReason, error: Error | undefined): void {
     if (this.conns.get(conn.id) === conn) {
 

@@ -13,6 +13,7 @@ export interface ProtoStats {
   protoErrors: Stat;
   limitCloses: Stat;
   slowSends: Stat;
+  postponedWrites: Stat;
   connections: Stat;
 }
 
@@ -29,6 +30,7 @@ export function protoStats(reg: StatsRegistry, proto: string, liveCount: () => n
     protoErrors: reg.counter(proto, 'proto_errors', `${proto} framing / decoding errors`),
     limitCloses: reg.counter(proto, 'limit_closes', `${proto} connections closed by a limit (chunks, size, timeouts, queue)`),
     slowSends: reg.counter(proto, 'slow_sends', `${proto} sends slower than the profile send_threshold`),
+    postponedWrites: reg.counter(proto, 'postponed_writes', `${proto} chunks postponed (async mode): queued without progress for local_write_timeout, the connection kept`),
     connections: reg.gauge(proto, 'connections', `${proto} open connections`, liveCount),
   };
 }
