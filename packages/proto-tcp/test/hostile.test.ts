@@ -116,15 +116,18 @@ describe('hostile peers are closed, 100 healthy connections lose nothing', () =>
     expect(evil.messages).toEqual([]); // no 400 is sent, as OpenSIPS
   });
 
-  it('10 MB of CRLFs from a peer that never reads its pongs', async () => {
+  it('CRLF floods from a peer that never reads its pongs', async () => {
     const a = await arena();
     const evil = await rawPeer(a.port);
     evil.sock.pause();
     const flood = Buffer.alloc(1 << 20, '\r\n');
-    for (let i = 0; i < 10 && !evil.closed; i++) evil.sock.write(flood);
+    // up to 200 MB, until the connection is cut: the pongs pile up unread; the stall past
+    // tcp_async_local_write_timeout (10 ms) only postpones them, the queue limit cuts it
+    for (let i = 0; i < 200 && !evil.closed; i++) {
+      if (!evil.sock.write(flood)) await Promise.race([new Promise((r) => evil.sock.once('drain', r)), sleep(200)]);
+    }
     const ev = await verdict(a, evil, 8000);
-    // the pongs pile up unread: the write timeout of async mode cuts the connection
-    expect(ev).toMatchObject({ reason: 'Write timeout', error: { code: 'ERR_CONN_WRITE_TIMEOUT' } });
+    expect(ev).toMatchObject({ reason: 'Write queue full', error: { code: 'ERR_CONN_QUEUE_FULL' } });
   });
 
   it('random bytes', async () => {
@@ -152,7 +155,7 @@ describe('hostile peers are closed, 100 healthy connections lose nothing', () =>
   });
 
   it('a peer that never reads its replies hits the write queue limit', async () => {
-    const a = await arena({ tcp_async_local_write_timeout: 60000 });
+    const a = await arena(); // tcp_async_local_write_timeout at its default: the stall alone does not close
     const evil = await rawPeer(a.port);
     evil.sock.pause();
     // replies copy the Via: a 30 KB Via makes 30 KB replies

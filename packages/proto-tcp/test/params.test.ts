@@ -1,19 +1,53 @@
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloseEvent } from '@x/core-conn';
-import { createSipTcp, protoTcpModule, resolveParams, tcpProtocolSpec, PROTO_TCP_DEFAULTS, type ProtoTcpParams } from '../src/index.js';
-import { blackholePeer, rawPeer, responder, sipReq, sleep, stopAll, stuckPeer, until } from './helpers.js';
+import type { CloseEvent, ConnectionInfo, ConnectionProfile } from '@x/core-conn';
+import { createSipTcp, SipFramer, protoTcpModule, resolveParams, tcpProtocolSpec, PROTO_TCP_DEFAULTS, type ProtoTcpParams } from '../src/index.js';
+import { blackholePeer, onCleanup, rawPeer, responder, sipReq, sleep, stopAll, stuckPeer, until } from './helpers.js';
 
 afterEach(stopAll);
 
 const BIG = sipReq('big', { method: 'MESSAGE', body: 'b'.repeat(60000) });
 
 /** A sender SipTcp with these params; records its close events. */
-async function sender(params: Partial<ProtoTcpParams>, connectTimeout = 5000) {
-  const { sip } = await responder(params, { defaultProfile: { connectTimeout } });
+async function sender(params: Partial<ProtoTcpParams>, connectTimeout = 5000, profile: Partial<ConnectionProfile> = {}) {
+  const { sip, stats } = await responder(params, { defaultProfile: { connectTimeout, ...profile } });
   const closes: CloseEvent[] = [];
   sip.on('close', (ev) => closes.push(ev));
-  return { sip, closes };
+  return { sip, closes, stats };
+}
+
+/** A SIP peer that accepts one connection without reading until resumed; frames what it reads. */
+async function pausablePeer(): Promise<{ port: number; callIds: string[]; resume(): void }> {
+  let sock: Socket | undefined;
+  let resumed = false;
+  const callIds: string[] = [];
+  const server = createServer((s) => {
+    sock = s;
+    s.pause();
+    s.on('error', () => {});
+    const f = new SipFramer({ crlfPingpong: false });
+    s.on('data', (d: Buffer) =>
+      f.push(d, {
+        message: (m) => callIds.push(/\r\nCall-ID: ([^\r]*)/.exec(m.toString('latin1'))![1]!),
+        keepalive: () => {},
+        reply: () => {},
+      }),
+    );
+    if (resumed) s.resume();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onCleanup(() => new Promise<void>((r) => {
+    sock?.destroy();
+    server.close(() => r());
+  }));
+  return {
+    port: (server.address() as { port: number }).port,
+    callIds,
+    resume: () => {
+      resumed = true;
+      sock?.resume();
+    },
+  };
 }
 
 /** Sends BIG to a peer that never reads until a send fails or `max` sends; returns the count accepted and the error. */
@@ -159,8 +193,9 @@ describe('parameters: each one changes behaviour on real sockets', () => {
     await sleep(400);
     expect(syncLong.closes).toEqual([]);
 
-    // async: the same tiny send timeout is not used; only the local write timeout / queue limit apply
-    const async = await sender({ tcp_async: true, tcp_send_timeout: 50, tcp_async_local_write_timeout: 60000, tcp_async_max_postponed_chunks: 100000 });
+    // async (local write timeout left at its 10 ms default): the send timeout is not used and the
+    // stall does not close; only the queue limit and the lifetime bound a stuck peer
+    const async = await sender({ tcp_async: true, tcp_send_timeout: 50, tcp_async_max_postponed_chunks: 100000 });
     const r = await flood(() => async.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 300);
     expect(r.ok).toBe(300); // every async send is accepted at once, though the peer reads nothing
     await sleep(400);
@@ -169,27 +204,49 @@ describe('parameters: each one changes behaviour on real sockets', () => {
 
   it('tcp_async_max_postponed_chunks: a peer that never reads is cut off at the queue limit', async () => {
     const peer = await stuckPeer();
-    const small = await sender({ tcp_async_max_postponed_chunks: 4, tcp_async_local_write_timeout: 60000 });
+    const small = await sender({ tcp_async_max_postponed_chunks: 4 });
     const a = await flood(() => small.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 3000);
     expect(a.err?.code).toBe('ERR_CONN_QUEUE_FULL');
     expect(small.closes[0]).toMatchObject({ reason: 'Write queue full' });
-    const large = await sender({ tcp_async_max_postponed_chunks: 200, tcp_async_local_write_timeout: 60000 });
+    const large = await sender({ tcp_async_max_postponed_chunks: 200 });
     const b = await flood(() => large.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 3000);
     expect(b.err?.code).toBe('ERR_CONN_QUEUE_FULL');
     // the kernel absorbs about the same in both runs; the difference is the user-space queue
     expect(b.ok - a.ok).toBeGreaterThanOrEqual(150);
   });
 
-  it('tcp_async_local_write_timeout: a queued chunk not written in time closes the connection', async () => {
+  it('tcp_async_local_write_timeout: a stall longer than it postpones the queued chunks, the connection stays open, a peer that resumes gets everything', async () => {
+    const peer = await pausablePeer();
+    const { sip, closes, stats } = await sender({ tcp_async_local_write_timeout: 20, tcp_async_max_postponed_chunks: 100000 });
+    const postponed = stats.get('tcp:postponed_writes')!;
+    const dest = { host: '127.0.0.1', port: peer.port };
+    let n = 0;
+    const send = (): Promise<ConnectionInfo> => sip.send(dest, sipReq(`m${n++}`, { method: 'MESSAGE', body: 'b'.repeat(60000) }));
+    // fill the kernel buffers until messages stay queued, then a few more
+    let conn = await send();
+    while (conn.queuedChunks === 0 && n < 3000) conn = await send();
+    for (let i = 0; i < 4; i++) conn = await send();
+    expect(conn.queuedChunks).toBeGreaterThan(0);
+    expect(await until(() => postponed.value() > 0, 5000)).toBe(true);
+    await sleep(200); // ten times the timeout, still not reading
+    expect(closes).toEqual([]);
+    expect(sip.engine.connection(conn.id)).toBeDefined();
+    peer.resume();
+    expect(await until(() => peer.callIds.length === n, 10000)).toBe(true);
+    // none lost, duplicated or reordered
+    expect(peer.callIds).toEqual(Array.from({ length: n }, (_, i) => `m${i}@x`));
+    expect(closes).toEqual([]);
+  });
+
+  it('tcp_async: a peer that never reads, sent a few large messages (under the queue limit), is closed at the connection lifetime', async () => {
     const peer = await stuckPeer();
-    const short = await sender({ tcp_async_local_write_timeout: 50, tcp_async_max_postponed_chunks: 100000 });
-    await flood(() => short.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 300);
-    expect(await until(() => short.closes.length > 0, 3000)).toBe(true);
-    expect(short.closes[0]).toMatchObject({ reason: 'Write timeout', error: { code: 'ERR_CONN_WRITE_TIMEOUT' } });
-    const long = await sender({ tcp_async_local_write_timeout: 60000, tcp_async_max_postponed_chunks: 100000 });
-    await flood(() => long.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 300);
-    await sleep(400);
-    expect(long.closes).toEqual([]);
+    const { sip, closes, stats } = await sender({ tcp_async_max_postponed_chunks: 100000 }, 5000, { conLifetime: 1 });
+    const dest = { host: '127.0.0.1', port: peer.port };
+    const r = await flood(() => sip.send(dest, BIG), 300);
+    expect(r.ok).toBe(300);
+    expect(await until(() => stats.get('tcp:postponed_writes')!.value() > 0, 5000)).toBe(true);
+    expect(await until(() => closes.length > 0, 5000)).toBe(true);
+    expect(closes[0]).toMatchObject({ reason: 'Timeout on no traffic', error: { code: 'ERR_CONN_LIFETIME' } });
   });
 
   it('tcp_async_local_connect_timeout bounds a connect that hangs', async () => {
