@@ -195,11 +195,13 @@ describe('proto_hep params change behaviour', () => {
     expect(r.close.reason).toBe('Write queue full');
   });
 
-  it('hep_async_local_write_timeout: a queued packet that makes no progress closes the connection', async () => {
-    const { e } = setup({ hep_async_max_postponed_chunks: 100_000, hep_async_local_write_timeout: 50 });
-    const r = await flood(e, await stuckPeer(), 2000);
-    expect(r.close.reason).toBe('Write timeout');
-    expect(r.close.error).toMatchObject({ code: 'ERR_CONN_WRITE_TIMEOUT' });
+  it('hep_async_local_write_timeout: a queue that makes no progress past it is postponed, not closed; the lifetime closes a collector that never reads', async () => {
+    const { e } = setup({ hep_async_max_postponed_chunks: 100_000, hep_async_local_write_timeout: 50 }, { defaultProfile: { conLifetime: 1 } });
+    const r = await flood(e, await stuckPeer(), 300);
+    expect(r.failure).toBeUndefined(); // no send refused: no queue limit, no write timeout
+    expect(e.stats.get('hep_tcp:postponed_writes')!.value()).toBeGreaterThan(0);
+    expect(r.close.reason).toBe('Timeout on no traffic');
+    expect(r.close.error).toMatchObject({ code: 'ERR_CONN_LIFETIME' });
   });
 
   it('hep_async=0, hep_send_timeout: a write that cannot drain fails the send and closes the connection', async () => {

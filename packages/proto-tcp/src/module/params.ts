@@ -27,7 +27,7 @@ export const protoTcpParamSchema = {
   tcp_async: { type: 'bool', default: true, doc: 'queue writes (async) instead of sync writes bounded by tcp_send_timeout' },
   tcp_async_max_postponed_chunks: { type: 'int', default: 32, min: 0, doc: 'async mode: unflushed chunks a connection may hold before it is closed (forced >= 2 when async)' },
   tcp_async_local_connect_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'async mode: connect timeout of a new outbound connection (bounded by the profile connect timeout)' },
-  tcp_async_local_write_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: 'async mode: a queued chunk not written within this closes the connection' },
+  tcp_async_local_write_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: 'async mode: a write stalled this long becomes postponed (counted in <proto>:postponed_writes; the connection stays open)' },
   trace_destination: { type: 'string', doc: 'reserved for @x/tracing: name of the trace destination (accepted, not used by this package)' },
   trace_on: { type: 'bool', default: false, doc: 'reserved for @x/tracing: tracing on at start-up (accepted, not used by this package)' },
   trace_filter_route: { type: 'string', doc: 'reserved for @x/tracing: route deciding per connection whether to trace (accepted, not used by this package)' },
