@@ -9,10 +9,11 @@ describe('con_lifetime', () => {
     const server = lpEngine({ defaultProfile: { conLifetime: 0.3 } });
     const l = await server.listen('lp:127.0.0.1:0');
     const got = collect(server);
+    // t0 before the idle connection exists: its lifetime cannot have started earlier
+    const t0 = Date.now();
     const idle = await rawClient(l);
     const busy = await rawClient(l);
     const closed = waitFor(server, 'close');
-    const t0 = Date.now();
     const timer = setInterval(() => busy.write(encode('tick')), 50);
     const ev = await closed;
     expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
