@@ -37,6 +37,29 @@ describe('connection reuse and aliases', () => {
     expect(gotB.messages[1]!.conn.id).toBe(c1!.id);
   });
 
+  it('reuse is keyed by the local socket too: a send from another listener opens its own connection', async () => {
+    const a = lpEngine();
+    const b = lpEngine();
+    const la1 = await a.listen('lp:127.0.0.1:0');
+    const la2 = await a.listen('lp:127.0.0.2:0');
+    const lb = await b.listen('lp:127.0.0.1:0');
+    const gotB = collect(b);
+    const first = await a.send('lp', lb.address, encode('1'), { listenerId: la1.id });
+    const again = await a.send('lp', lb.address, encode('2'), { listenerId: la1.id });
+    const other = await a.send('lp', lb.address, encode('3'), { listenerId: la2.id });
+    const any = await a.send('lp', lb.address, encode('4'));
+    expect(again!.id).toBe(first!.id);
+    expect(other!.id).not.toBe(first!.id);
+    expect([first!.id, other!.id]).toContain(any!.id);
+    expect(a.connections()).toHaveLength(2);
+    await until(() => gotB.messages.length === 4);
+    // b sees each connection coming from its listener's address
+    const from = (body: string) => gotB.messages.find((m) => (m.message as Buffer).toString() === body)!.conn.remote.host;
+    expect(from('1')).toBe('127.0.0.1');
+    expect(from('2')).toBe('127.0.0.1');
+    expect(from('3')).toBe('127.0.0.2');
+  });
+
   it('refuses a 5th alias and an alias owned by another connection (port hijack)', async () => {
     const a = lpEngine();
     const b = lpEngine();

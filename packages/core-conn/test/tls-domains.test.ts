@@ -83,6 +83,12 @@ describe('TLS domains', () => {
     expect(byPort(port, 'b.example')!.tls!.domain).toBe('byAddr');
     // the client reused nothing across servernames: three connections
     expect(client.connections()).toHaveLength(3);
+    // ...but the same TLS identity (servername, destination) reuses its connection
+    const again = await client.send('lps', lOther.address, encode('4'), { servername: 'b.example' });
+    expect(again!.tls?.servername).toBe('b.example');
+    await until(() => got.messages.length === 4);
+    expect(client.connections()).toHaveLength(3);
+    expect(got.accepts).toHaveLength(3);
   });
 
   it('client side: picks by explicit domain name and by destination; verify_cert rejects an unknown CA', async () => {
