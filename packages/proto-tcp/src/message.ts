@@ -1,6 +1,6 @@
 import type { Address, ConnectionInfo } from '@x/core-conn';
 import { SipErrorCodes, SipProtocolError } from './codec/errors.js';
-import { buildResponse, getHeader, isResponse, parseHeaders, parseStartLine, type ExtraHeaders, type SipHeader } from './codec/headers.js';
+import { buildResponse, getHeader, isResponse, parseHeaders, parseStartLine, requestMethod, type ExtraHeaders, type SipHeader } from './codec/headers.js';
 
 /** Sends bytes back on a message's connection (supplied by SipTcp). */
 export type ReplySender = (msg: SipMessage, data: Buffer) => Promise<void>;
@@ -18,6 +18,8 @@ export class SipMessage {
   private readonly sender: ReplySender;
   private hdrs: SipHeader[] | undefined;
   private start: ReturnType<typeof parseStartLine> | undefined;
+  /** the method read by the byte path, before (or without) a full start-line parse */
+  private meth: string | undefined;
 
   constructor(raw: Buffer, conn: ConnectionInfo, receivedAt: number, sender: ReplySender) {
     this.raw = raw;
@@ -43,6 +45,12 @@ export class SipMessage {
 
   /** request method (undefined for a response) */
   get method(): string | undefined {
+    // a request line the byte path accepts yields its method without decoding the uri
+    if (this.meth !== undefined) return this.meth;
+    if (this.start === undefined && this.isRequest) {
+      const m = requestMethod(this.raw);
+      if (m !== null) return (this.meth = m);
+    }
     const s = this.startLine;
     return s.isRequest ? s.method : undefined;
   }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseStartLine } from '../src/codec/headers.js';
+import { parseStartLine, requestMethod } from '../src/codec/headers.js';
+import { SipMessage } from '../src/message.js';
 import { parseStartLineReference } from './start-line-reference.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -22,7 +23,19 @@ describe('start line', () => {
             return `ERR ${(err as { code?: string }).code} ${(err as Error).message}`;
           }
         };
-        expect(run(() => parseStartLine(buf))).toEqual(run(() => parseStartLineReference(buf)));
+        const ref = run(() => parseStartLineReference(buf));
+        expect(run(() => parseStartLine(buf))).toEqual(ref);
+        // the method-only byte path (no uri string) agrees too, or defers to the full parse
+        const fast = requestMethod(buf);
+        if (fast !== null) expect(ref).toMatchObject({ isRequest: true, method: fast });
+        const msg = (): SipMessage => new SipMessage(buf, {} as never, 0, () => Promise.resolve());
+        const refMethod = typeof ref === 'string' ? ref : (ref as { method?: string }).method;
+        expect(run(() => msg().method)).toEqual(refMethod);
+        // read twice, and after the uri: the same answer
+        const m = msg();
+        const first = run(() => m.method);
+        run(() => m.uri);
+        expect(run(() => m.method)).toEqual(first);
       }),
       { numRuns: 4000 },
     );

@@ -65,33 +65,57 @@ function isSpace(c: number): boolean {
 }
 
 /**
- * The request line `METHOD SP uri SP SIP/2.0` read from bytes, exactly as the regular
- * expression of parseStartLine would accept it; null for anything else (responses, odd
- * lines), which then take the string path.
+ * Checks the request line `METHOD SP uri SP SIP/2.0` on bytes, exactly as the regular
+ * expression of parseStartLine would accept it. Returns the length of the method (the uri is
+ * buf[method + 1, end - 8)), or -1 for anything else (responses, odd lines), which then take
+ * the string path. `eol` is the offset of the line's LF (or buf.length).
  */
-function parseRequestLine(buf: Buffer, eol: number): StartLine | null {
+function requestLineMethodEnd(buf: Buffer, eol: number): number {
   let end = eol;
   if (end > 0 && buf[end - 1] === 13) end--;
   // "SIP/2.0" (any case) preceded by a space, at the end of the line
   const v = end - 7;
-  if (v < 4 || buf[v - 1] !== 32) return null;
-  if ((buf[v]! | 32) !== 115 || (buf[v + 1]! | 32) !== 105 || (buf[v + 2]! | 32) !== 112 || buf[v + 3] !== 47 || buf[v + 4] !== 50 || buf[v + 5] !== 46 || buf[v + 6] !== 48) return null;
+  if (v < 4 || buf[v - 1] !== 32) return -1;
+  if ((buf[v]! | 32) !== 115 || (buf[v + 1]! | 32) !== 105 || (buf[v + 2]! | 32) !== 112 || buf[v + 3] !== 47 || buf[v + 4] !== 50 || buf[v + 5] !== 46 || buf[v + 6] !== 48) return -1;
   let sp = 0;
   while (sp < end) {
     const c = buf[sp]!;
     if (c === 32) break;
-    if (c < 33 || c > 126) return null;
+    if (c < 33 || c > 126) return -1;
     sp++;
   }
-  if (sp === 0 || sp + 1 >= v - 1) return null;
-  for (let i = sp + 1; i < v - 1; i++) if (isSpace(buf[i]!)) return null;
-  return { isRequest: true, method: methodString(buf, sp), uri: buf.toString('latin1', sp + 1, v - 1) };
+  if (sp === 0 || sp + 1 >= v - 1) return -1;
+  for (let i = sp + 1; i < v - 1; i++) if (isSpace(buf[i]!)) return -1;
+  return sp;
+}
+
+function lineEnd(buf: Buffer): number {
+  const eol = buf.indexOf(10);
+  return eol === -1 ? buf.length : eol;
+}
+
+/** The request line read from bytes; null when it needs the string path (see requestLineMethodEnd). */
+function parseRequestLine(buf: Buffer, eol: number): StartLine | null {
+  const sp = requestLineMethodEnd(buf, eol);
+  if (sp < 0) return null;
+  const end = eol > 0 && buf[eol - 1] === 13 ? eol - 1 : eol;
+  return { isRequest: true, method: methodString(buf, sp), uri: buf.toString('latin1', sp + 1, end - 8) };
+}
+
+/**
+ * The method of a request whose request line the byte path accepts, without decoding the
+ * uri (what parseStartLine(buf).method returns then); null when only parseStartLine can tell
+ * (a response, an odd or malformed line).
+ */
+export function requestMethod(buf: Buffer): string | null {
+  if (isResponse(buf)) return null;
+  const sp = requestLineMethodEnd(buf, lineEnd(buf));
+  return sp < 0 ? null : methodString(buf, sp);
 }
 
 /** Parses the start line: `METHOD uri SIP/2.0` or `SIP/2.0 code reason`. Throws ERR_SIP_BAD_MESSAGE. */
 export function parseStartLine(buf: Buffer): StartLine {
-  let eol = buf.indexOf(10);
-  if (eol === -1) eol = buf.length;
+  const eol = lineEnd(buf);
   if (!isResponse(buf)) {
     const fast = parseRequestLine(buf, eol);
     if (fast !== null) return fast;
