@@ -1,6 +1,6 @@
 import { validateParams } from '@x/core-conn';
 import { describe, expect, it } from 'vitest';
-import { parseHepId } from './hep-id.js';
+import { missingHepSocket, parseHepId } from './hep-id.js';
 import { protoHepParamSchema } from './module/params.js';
 
 const v = (pairs: [string, string | number][]) => {
@@ -63,5 +63,18 @@ describe('proto_hep params', () => {
     ]);
     expect(ok.hep_id).toHaveLength(2);
     expect(ok.homer5_on).toBe(false);
+  });
+});
+
+describe('missingHepSocket (the rule behind checkListeners)', () => {
+  const udp = parseHepId('[u] 127.0.0.1; transport=udp');
+  const tcp = parseHepId('[t] 127.0.0.1');
+  it('needs a hep_udp or hep_tcp socket, and a hep_udp one for each udp destination', () => {
+    expect(missingHepSocket([], [])).toEqual({});
+    expect(missingHepSocket(['tcp', 'udp'], [tcp])).toEqual({});
+    expect(missingHepSocket(['hep_tcp'], [tcp, udp])).toEqual({ destination: udp });
+    expect(missingHepSocket(['hep_tcp'], [tcp])).toBeUndefined();
+    expect(missingHepSocket(['hep_udp'], [tcp, udp])).toBeUndefined();
+    expect(missingHepSocket(['tcp', 'hep_udp'], [])).toBeUndefined();
   });
 });

@@ -8,6 +8,25 @@ export interface HepDestination {
   version: 1 | 2 | 3;
 }
 
+/**
+ * OpenSIPS's start-up rule for proto_hep's sockets (hep.md §1, §5), given the protocols of the
+ * sockets there are: at least one hep_udp or hep_tcp socket, and a hep_udp one to send from for
+ * every udp destination (tcp destinations connect from any address). Returns the first breach
+ * (`destination`: the udp one that has no hep_udp socket), undefined when the sockets suffice.
+ */
+export function missingHepSocket(protos: Iterable<string>, destinations: Iterable<HepDestination>): { destination?: HepDestination } | undefined {
+  let udp = false;
+  let tcp = false;
+  for (const p of protos) {
+    if (p === 'hep_udp') udp = true;
+    else if (p === 'hep_tcp') tcp = true;
+  }
+  if (!udp && !tcp) return {};
+  if (udp) return undefined;
+  for (const d of destinations) if (d.transport === 'udp') return { destination: d };
+  return undefined;
+}
+
 function bad(def: string, why: string): never {
   throw new HepError(HepErrorCodes.BAD_HEP_ID, `bad hep_id ${JSON.stringify(def)}: ${why}`);
 }

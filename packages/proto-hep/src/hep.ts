@@ -13,7 +13,7 @@ import type {
 import { buildHomer5Payload, buildHomer6Payload, type PayloadParts } from './codec/payload.js';
 import type { HepPacket } from './codec/types.js';
 import { HepError, HepErrorCodes } from './codec/errors.js';
-import { parseHepId, type HepDestination } from './hep-id.js';
+import { missingHepSocket, parseHepId, type HepDestination } from './hep-id.js';
 import { HEP_DEST_DEFAULT_PORT, PROTO_HEP_DEFAULTS, type ProtoHepParams } from './module/params.js';
 import { packHep, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
 import { HepSender, type HepSenderOptions } from './sender.js';
@@ -208,14 +208,17 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     addDestination,
     counts: () => ({ ...counts }),
     checkListeners() {
-      const udp = engine.listeners('hep_udp').length;
-      const tcp = engine.listeners('hep_tcp').length;
-      if (udp + tcp === 0) throw new HepError(HepErrorCodes.NO_LISTENER, 'proto_hep needs at least one hep_udp or hep_tcp socket (OpenSIPS refuses to start without one)');
-      for (const s of senders.values()) {
-        if (s.dest.transport === 'udp' && udp === 0) {
-          throw new HepError(HepErrorCodes.NO_LISTENER, `hep_id [${s.dest.name}] sends over udp: it needs a hep_udp socket to send from`);
-        }
-      }
+      const missing = missingHepSocket(
+        engine.listeners().map((l) => l.proto),
+        [...senders.values()].map((s) => s.dest),
+      );
+      if (!missing) return;
+      throw new HepError(
+        HepErrorCodes.NO_LISTENER,
+        missing.destination
+          ? `hep_id [${missing.destination.name}] sends over udp: it needs a hep_udp socket to send from`
+          : 'proto_hep needs at least one hep_udp or hep_tcp socket (OpenSIPS refuses to start without one)',
+      );
     },
     close() {
       engine.off('datagram', onDatagram);

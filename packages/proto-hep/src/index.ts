@@ -1,6 +1,6 @@
 export * from './codec/index.js';
 export { HepFramer } from './framer/framer.js';
-export { parseHepId, type HepDestination } from './hep-id.js';
+export { parseHepId, missingHepSocket, type HepDestination } from './hep-id.js';
 export { packHep, nowTimestamp, transportOfIpProto, IP_PROTO_OF, type PackHepOptions, type HepEndpoint } from './pack.js';
 export { HepSender, type HepSenderOptions, type HepSenderStats, type HepTransmit } from './sender.js';
 export {

@@ -11,7 +11,7 @@ import {
   type SocketSpec,
   type TlsDomainConfig,
 } from '@x/core-conn';
-import { parseHepId } from '@x/proto-hep';
+import { missingHepSocket, parseHepId, type HepDestination } from '@x/proto-hep';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
 import { BUILTIN_DEPENDS, moduleNameOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
 import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
@@ -363,20 +363,21 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
 
   // OpenSIPS refuses to start proto_hep without a HEP listener, and sends a udp hep_id through a hep_udp socket (hep.md §1, §5)
   const hep = loaded.find((l) => l.loaded.name === 'proto_hep');
-  if (hep && !sockets.some((s) => s.module === 'proto_hep')) {
-    throw new CfgError(CfgErrorCodes.MISSING_SOCKET, hep.where, 'proto_hep needs at least one hep_udp or hep_tcp socket (e.g. socket = hep_udp:127.0.0.1:9060), as OpenSIPS refuses to start without one');
-  }
-  if (hep && !sockets.some((s) => s.spec.proto === 'hep_udp')) {
+  if (hep) {
+    const hepIds = new Map<HepDestination, Where>();
     for (const r of hep.raw.get('hep_id') ?? []) {
-      let dest: ReturnType<typeof parseHepId>;
       try {
-        dest = parseHepId(String(r.value));
+        hepIds.set(parseHepId(String(r.value)), r.at);
       } catch {
-        continue; // proto_hep's own validation reported it already
+        // proto_hep's own validation reported it already
       }
-      if (dest.transport === 'udp') {
-        throw new CfgError(CfgErrorCodes.MISSING_SOCKET, r.at, `proto_hep: hep_id [${dest.name}] sends over udp: it needs a hep_udp socket to send from (add socket = hep_udp:...)`);
-      }
+    }
+    const missing = missingHepSocket(sockets.map((s) => s.spec.proto), hepIds.keys());
+    if (missing?.destination) {
+      throw new CfgError(CfgErrorCodes.MISSING_SOCKET, hepIds.get(missing.destination), `proto_hep: hep_id [${missing.destination.name}] sends over udp: it needs a hep_udp socket to send from (add socket = hep_udp:...)`);
+    }
+    if (missing) {
+      throw new CfgError(CfgErrorCodes.MISSING_SOCKET, hep.where, 'proto_hep needs at least one hep_udp or hep_tcp socket (e.g. socket = hep_udp:127.0.0.1:9060), as OpenSIPS refuses to start without one');
     }
   }
 
