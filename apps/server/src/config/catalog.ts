@@ -45,6 +45,11 @@ export type LoadedModule =
   | { kind: 'package'; name: string; module: Module; packageName: string }
   | { kind: 'builtin'; name: string; params: ParamSchema };
 
+/** The parameter schema of a loaded module, package or built-in. */
+export function paramsOf(m: LoadedModule): ParamSchema {
+  return m.kind === 'builtin' ? m.params : m.module.params;
+}
+
 function isModule(v: unknown): v is Module {
   if (typeof v !== 'object' || v === null) return false;
   const m = v as Partial<Module>;

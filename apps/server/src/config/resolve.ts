@@ -13,7 +13,7 @@ import {
 } from '@x/core-conn';
 import { missingHepSocket, parseHepId, type HepDestination } from '@x/proto-hep';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
-import { BUILTIN_DEPENDS, moduleNameOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
+import { BUILTIN_DEPENDS, moduleNameOf, paramsOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
 import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
 import type { CfgValue, ParsedCfg } from './parser.js';
 
@@ -248,7 +248,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         }
         // OpenSIPS (modparam.c): every module the regex matches must have the parameter
         for (const l of matching) {
-          const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
+          const schema = paramsOf(l.loaded);
           if (Object.hasOwn(schema, st.param)) continue;
           const via = st.module.toLowerCase() === l.loaded.name ? '' : ` (matched by ${JSON.stringify(st.module)})`;
           throw new CfgError(
@@ -258,8 +258,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
           );
         }
         for (const l of matching) {
-          const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
-          checkOne(l.loaded.name, schema, st.param, st.value, st.valueWhere);
+          checkOne(l.loaded.name, paramsOf(l.loaded), st.param, st.value, st.valueWhere);
           const list = l.raw.get(st.param) ?? [];
           list.push({ ...raw(st.value, st.valueWhere), at: st.valueWhere });
           l.raw.set(st.param, list);
@@ -292,7 +291,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     for (const d of deps) {
       if (!names.has(d)) throw new CfgError(CfgErrorCodes.DEPENDENCY, l.where, `module "${l.loaded.name}" depends on "${d}", which is not loaded (add loadmodule "${d}.so")`);
     }
-    const schema = l.loaded.kind === 'builtin' ? l.loaded.params : l.loaded.module.params;
+    const schema = paramsOf(l.loaded);
     let params: Record<string, unknown>;
     try {
       params = validateParams(l.loaded.name, schema, l.raw);
