@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import {
   ConfigError,
+  formatAddress,
   parseSocketSpec,
   SOCKET_OPTIONS,
   SocketSpecError,
@@ -351,7 +352,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         throw new CfgError(
           CfgErrorCodes.BAD_SOCKET,
           m.where,
-          `bond:${b.name} member "${m.text}" is not a declared socket: a bond groups sockets declared by their own socket = lines (declared: ${sockets.map((x) => `${x.spec.proto}:${x.spec.host}:${x.spec.port ?? ''}`).join(', ') || 'none'})`,
+          `bond:${b.name} member "${m.text}" is not a declared socket: a bond groups sockets declared by their own socket = lines (declared: ${sockets.map((x) => `${x.spec.proto}:${formatAddress({ host: x.spec.host, port: x.spec.port! })}`).join(', ') || 'none'})`,
         );
       }
       members.push(declared.spec);
