@@ -1,6 +1,6 @@
 // Issue 5 "Hostile": every bad peer at once, on real sockets, while a good connection streams.
 // Each bad connection is closed with its typed error; the good one loses nothing.
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStatsRegistry, type CloseEvent, type Engine } from '@x/core-conn';
@@ -10,8 +10,11 @@ import { attachHep, encodeChunks, hepTcpSpec, hepUdpSpec, packHep, PROTO_HEP_DEF
 let engine: Engine | undefined;
 let hep: HepApi | undefined;
 const sockets: Socket[] = [];
+let udpPeer: DgramSocket | undefined;
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
+  udpPeer?.close();
+  udpPeer = undefined;
   hep?.close();
   hep = undefined;
   await engine?.shutdown({ deadlineMs: 100 });
@@ -165,7 +168,7 @@ describe('hostile HEP peers', () => {
       encodeChunks([{ vendor: 0, type: 1, data: Buffer.from([2]) }, { vendor: 0, type: 3, data: Buffer.from([10, 0, 0, 1]) }, { vendor: 0, type: 4, data: Buffer.from([10, 0, 0, 2]) }]),
     ];
     const expected = ['ERR_HEP_LENGTH', 'ERR_HEP_LENGTH', 'ERR_HEP_TRUNCATED', 'ERR_HEP_TRUNCATED', 'ERR_HEP_CHUNK_LENGTH', 'ERR_HEP_CHUNK_LENGTH', 'ERR_HEP_VERSION', 'ERR_HEP_MAGIC', 'ERR_HEP_NO_PAYLOAD'];
-    const s = createSocket('udp4');
+    const s = (udpPeer = createSocket('udp4'));
     const send = (b: Buffer) => new Promise<void>((r, j) => s.send(b, udp.address.port, '127.0.0.1', (e) => (e ? j(e) : r())));
     for (let i = 0; i < hostile.length; i++) {
       await send(packHep(from, to, 'udp', sip(i), { version: (1 + (i % 3)) as 1 | 2 | 3 }));
@@ -174,7 +177,6 @@ describe('hostile HEP peers', () => {
     }
     await send(tenKEmpty);
     await waitUntil(() => got.length === hostile.length + 1, 3000, 'the 10k-chunk packet');
-    s.close();
     expect(errors).toEqual(expected);
     expect(got.slice(0, hostile.length).map((g) => g.payload.toString())).toEqual(hostile.map((_, i) => sip(i)));
     expect(got[hostile.length]!.packet.vendorChunks).toHaveLength(10_000);
