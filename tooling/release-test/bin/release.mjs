@@ -92,7 +92,7 @@ function sh(cmd, args, { cwd, env, capture = false } = {}) {
 
 /** Orders packages so every package comes after the workspace packages it depends on. */
 function topological(pkgs) {
-  const names = new Set(pkgs.map((p) => p.manifest.name));
+  const byName = new Map(pkgs.map((p) => [p.manifest.name, p]));
   const done = new Set();
   const out = [];
   const visit = (p, path) => {
@@ -100,8 +100,8 @@ function topological(pkgs) {
     if (path.includes(p.manifest.name)) throw new Error(`dependency cycle: ${[...path, p.manifest.name].join(' -> ')}`);
     const deps = { ...p.manifest.dependencies, ...p.manifest.peerDependencies, ...p.manifest.optionalDependencies };
     for (const d of Object.keys(deps)) {
-      const dep = pkgs.find((q) => q.manifest.name === d);
-      if (dep && names.has(d)) visit(dep, [...path, p.manifest.name]);
+      const dep = byName.get(d);
+      if (dep) visit(dep, [...path, p.manifest.name]);
     }
     done.add(p.manifest.name);
     out.push(p);
