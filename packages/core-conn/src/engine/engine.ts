@@ -526,6 +526,32 @@ class EngineImpl implements Engine, ConnOwner {
     return this.connectAndSend(p, { host, port: dest.port }, data, opts, tlsKey);
   }
 
+  write(id: ConnectionId, data: Buffer): void {
+    if (this.stopped) throw new ConnectionError(ErrorCodes.CLOSED, 'engine is shut down');
+    const conn = this.conns.get(id);
+    if (!conn || conn.closed) throw new ConnectionError(ErrorCodes.NOT_FOUND, `connection ${id} not found`);
+    // the checks and counts of sendOn, in its order, without its promise
+    if (conn.state !== ConnState.CONNECTING && conn.state !== ConnState.OK) {
+      throw new ConnectionError(ErrorCodes.CLOSED, `connection ${conn.id} is closed`);
+    }
+    const full = conn.queueFull();
+    if (full) {
+      conn.stats.limitCloses.inc();
+      conn.close('Write queue full', full);
+      throw full;
+    }
+    if (conn.state === ConnState.CONNECTING) {
+      conn.enqueuePre(data);
+      conn.stats.sndMsgs.inc();
+      return;
+    }
+    const threshold = conn.profile.sendThreshold;
+    const t0 = threshold > 0 ? performance.now() : 0;
+    conn.stats.sndMsgs.inc();
+    conn.writeRaw(data);
+    if (threshold > 0) this.checkSlow(conn, t0, threshold);
+  }
+
   private tlsKey(opts: SendOptions | undefined): string | undefined {
     if (!opts || (opts.tlsDomain === undefined && opts.servername === undefined)) return undefined;
     return (opts.tlsDomain ?? '') + '/' + (opts.servername ?? '');

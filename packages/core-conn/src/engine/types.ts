@@ -67,6 +67,16 @@ export interface Engine {
    * queued in async mode); rejects with a ConnectionError. Datagram protocols resolve undefined.
    */
   send(proto: string, dest: Address, data: Buffer, opts?: SendOptions): Promise<ConnectionInfo | undefined>;
+  /**
+   * Writes one message on an existing stream connection, by id, with no promise: the
+   * fire-and-forget form of `send(proto, dest, data, { connectionId })` for replies. Every
+   * limit and statistic applies as for send (max_postponed_chunks, send_threshold,
+   * snd_msgs...). Throws what send would reject with when the bytes are refused
+   * (ERR_CONN_NOT_FOUND, ERR_CONN_CLOSED, ERR_CONN_QUEUE_FULL: the connection is then closed
+   * as for send); a write that fails later (sync mode) closes the connection ('Write error',
+   * a close event) instead of rejecting a promise.
+   */
+  write(id: ConnectionId, data: Buffer): void;
   connection(id: ConnectionId): ConnectionInfo | undefined;
   connections(proto?: string): ConnectionInfo[];
   /** adds an alias port to a connection (RFC 5923 / tcp_accept_aliases); false when refused */
