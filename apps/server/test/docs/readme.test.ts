@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type XServer } from '../../src/runtime/server.js';
+import { defaultCfgOnPort0, PKG } from '../e2e/helpers.js';
 
-const PKG = join(import.meta.dirname, '..', '..');
 const README = readFileSync(join(PKG, 'README.md'), 'utf8');
 
 /** the table rows of a README section (first row after the header separator on) */
@@ -24,10 +24,7 @@ const ticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map(
 
 let server: XServer;
 beforeAll(async () => {
-  const cfg = readFileSync(join(PKG, 'config', 'x.cfg'), 'utf8')
-    .replace(/(socket = [a-z_]+:127\.0\.0\.1):\d+/g, '$1:0')
-    .replace('modparam("httpd", "port", 8888)', 'modparam("httpd", "port", 0)');
-  server = await startServer({ configText: cfg, configName: join(PKG, 'config', 'x.cfg'), logDestination: new Writable({ write(_c, _e, cb) { cb(); } }) });
+  server = await startServer({ configText: defaultCfgOnPort0(), configName: join(PKG, 'config', 'x.cfg'), logDestination: new Writable({ write(_c, _e, cb) { cb(); } }) });
 });
 afterAll(async () => {
   await server.stop();

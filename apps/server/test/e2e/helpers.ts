@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,13 @@ export function ensureBuilt(): void {
   const tsupPkg = req.resolve('tsup/package.json');
   const bin = (req(tsupPkg) as { bin: Record<string, string> }).bin.tsup!;
   execFileSync(process.execPath, [join(dirname(tsupPkg), bin)], { cwd: PKG, stdio: 'ignore', timeout: 120_000 });
+}
+
+/** The shipped default config (config/x.cfg), moved to ephemeral ports so tests never collide. */
+export function defaultCfgOnPort0(): string {
+  return readFileSync(join(PKG, 'config', 'x.cfg'), 'utf8')
+    .replace(/(socket = [a-z_]+:127\.0\.0\.1):\d+/g, '$1:0')
+    .replace('modparam("httpd", "port", 8888)', 'modparam("httpd", "port", 0)');
 }
 
 export function tempDir(): string {

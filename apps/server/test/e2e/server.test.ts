@@ -4,14 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { requireBinary, runSipp } from '@x/test-peers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, optionsRequest, PKG, startX, tempDir, writeFiles, X_SERVER, xcli, type Running } from './helpers.js';
-
-/** the shipped default config, moved to ephemeral ports so tests never collide */
-function defaultCfgOnPort0(): string {
-  return readFileSync(join(PKG, 'config', 'x.cfg'), 'utf8')
-    .replace(/(socket = [a-z_]+:127\.0\.0\.1):\d+/g, '$1:0')
-    .replace('modparam("httpd", "port", 8888)', 'modparam("httpd", "port", 0)');
-}
+import { defaultCfgOnPort0, ensureBuilt, optionsRequest, PKG, startX, tempDir, writeFiles, X_SERVER, xcli, type Running } from './helpers.js';
 
 const running: Running[] = [];
 afterEach(() => {
