@@ -5,6 +5,11 @@ import { buildResponse, getHeader, isResponse, parseHeaders, parseStartLine, req
 /** Sends bytes back on a message's connection (supplied by SipTcp). */
 export type ReplySender = (msg: SipMessage, data: Buffer) => Promise<void>;
 
+/** Writes bytes back on a message's connection with no promise; throws when refused (supplied by SipTcp). */
+export type ReplyWriter = (msg: SipMessage, data: Buffer) => void;
+
+const ignore = (): void => undefined;
+
 /**
  * One framed SIP message as received. `raw` is exactly the bytes of the message (start line to
  * end of body). Header fields are parsed lazily, on first access, so a handler that only looks
@@ -16,17 +21,19 @@ export class SipMessage {
   readonly receivedAt: number;
   readonly isRequest: boolean;
   private readonly sender: ReplySender;
+  private readonly writer: ReplyWriter | undefined;
   private hdrs: SipHeader[] | undefined;
   private start: ReturnType<typeof parseStartLine> | undefined;
   /** the method read by the byte path, before (or without) a full start-line parse */
   private meth: string | undefined;
 
-  constructor(raw: Buffer, conn: ConnectionInfo, receivedAt: number, sender: ReplySender) {
+  constructor(raw: Buffer, conn: ConnectionInfo, receivedAt: number, sender: ReplySender, writer?: ReplyWriter) {
     this.raw = raw;
     this.conn = conn;
     this.receivedAt = receivedAt;
     this.isRequest = !isResponse(raw);
     this.sender = sender;
+    this.writer = writer;
   }
 
   /** the peer's address */
@@ -107,5 +114,21 @@ export class SipMessage {
       return Promise.reject(err as Error);
     }
     return this.sender(this, data);
+  }
+
+  /**
+   * reply() without the promise, for a handler that does not wait for the outcome: the same
+   * response, built and handed to the connection synchronously (no promise, no microtask).
+   * Throws a SipProtocolError when this is not a usable request, a ConnectionError
+   * (ERR_CONN_NOT_FOUND, ERR_CONN_CLOSED) or LimitError (ERR_CONN_QUEUE_FULL, the connection
+   * then closed) when the connection refuses the bytes; a write that fails later closes the
+   * connection (a 'close' event). A SipMessage made without a writer sends through its
+   * sender and ignores the outcome.
+   */
+  replyNow(status: number, reason: string, headers?: ExtraHeaders): void {
+    if (!this.isRequest) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response');
+    const data = buildResponse(this.raw, status, reason, headers);
+    if (this.writer !== undefined) this.writer(this, data);
+    else this.sender(this, data).then(ignore, ignore);
   }
 }

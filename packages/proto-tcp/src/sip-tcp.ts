@@ -159,6 +159,10 @@ class SipTcpImpl implements SipTcp {
     return v;
   };
 
+  private readonly writer = (msg: SipMessage, data: Buffer): void => {
+    this.engine.write(msg.conn.id, data);
+  };
+
   constructor(engine: Engine, owned: boolean, params: ProtoTcpParams, log: Logger) {
     this.engine = engine;
     this.owned = owned;
@@ -212,7 +216,7 @@ class SipTcpImpl implements SipTcp {
   private dispatch(ev: MessageEvent): void {
     const conn = ev.conn;
     if (conn.proto !== 'tcp' || this.closed) return;
-    const msg = new SipMessage(ev.message as Buffer, conn, ev.receivedAt, this.sender);
+    const msg = new SipMessage(ev.message as Buffer, conn, ev.receivedAt, this.sender, this.writer);
     if (msg.isRequest && conn.profile.aliasMode !== 0) this.applyAlias(msg);
     const h = this.handlers;
     // no closure per message and handler: the try/catch is inline
