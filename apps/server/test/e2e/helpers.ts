@@ -41,7 +41,10 @@ export interface LogLine {
 
 export interface Running {
   child: ChildProcess;
+  /** the JSON log lines (none with --pretty) */
   lines: LogLine[];
+  /** everything written to stdout so far, as text */
+  stdout: () => string;
   stderr: () => string;
   /** "tcp" -> port, from the "listening on" lines */
   ports: Map<string, number>;
@@ -52,10 +55,15 @@ export interface Running {
   kill(): void;
 }
 
-/** Starts the built x-server on a cfg file and waits for "x-server started" (bounded). */
-export async function startX(cfgFile: string, timeoutMs = 15_000): Promise<Running> {
-  const child = spawn(process.execPath, [X_SERVER, '-f', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the built x-server on a cfg file and waits for "x-server started" (bounded). With
+ * `pretty`, it runs with --pretty: the log is text lines (`stdout()`), not JSON (`lines`).
+ */
+export async function startX(cfgFile: string, opts: { timeoutMs?: number; pretty?: boolean } = {}): Promise<Running> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const child = spawn(process.execPath, [X_SERVER, '-f', cfgFile, ...(opts.pretty ? ['--pretty'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
+  let out = '';
   let err = '';
   let buf = '';
   const ports = new Map<string, number>();
@@ -69,6 +77,7 @@ export async function startX(cfgFile: string, timeoutMs = 15_000): Promise<Runni
       reject(new Error(`x-server exited (${e.code}) before starting: ${err}`));
     });
     child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
       buf += d.toString();
       let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -78,6 +87,11 @@ export async function startX(cfgFile: string, timeoutMs = 15_000): Promise<Runni
         try {
           l = JSON.parse(line) as LogLine;
         } catch {
+          // --pretty: "[time] INFO (x-server/pid): x-server started {fields}"
+          if (/: x-server started( |$)/.test(line)) {
+            clearTimeout(t);
+            resolve();
+          }
           continue;
         }
         lines.push(l);
@@ -102,7 +116,7 @@ export async function startX(cfgFile: string, timeoutMs = 15_000): Promise<Runni
     kill();
     throw e;
   }
-  return { child, lines, stderr: () => err, ports, miUrl, baseUrl, exited, kill };
+  return { child, lines, stdout: () => out, stderr: () => err, ports, miUrl, baseUrl, exited, kill };
 }
 
 /** Runs x-cli (bounded) and returns exit code and output. */

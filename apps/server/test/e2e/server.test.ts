@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { requireBinary, runSipp } from '@x/test-peers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCfgOnPort0, ensureBuilt, optionsRequest, PKG, startX, tempDir, writeFiles, X_SERVER, xcli, type Running } from './helpers.js';
+import { defaultCfgOnPort0, ensureBuilt, optionsRequest, PKG, startX, tempDir, writeFiles, xcli, type Running } from './helpers.js';
 
 const running: Running[] = [];
 afterEach(() => {
@@ -202,51 +201,34 @@ describe('pnpm start: the bundled config with --pretty', () => {
   it('prints the listeners (HEP included), where MI and /metrics listen, and one line per request', async () => {
     const dir = tempDir();
     writeFiles(dir, { 'x.cfg': defaultCfgOnPort0(), 'routes.mjs': readFileSync(join(PKG, 'config', 'routes.mjs'), 'utf8') });
-    const child = spawn(process.execPath, [X_SERVER, '-f', join(dir, 'x.cfg'), '--pretty'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    try {
-      const started = new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no start line in 15 s: ${out}${err}`)), 15_000);
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('x-server started')) {
-            clearTimeout(t);
-            resolve();
-          }
-        });
-      });
-      await started;
-      const lines = () => out.split('\n').filter((l) => l !== '');
-      expect(lines().every((l) => !l.startsWith('{')), out).toBe(true);
-      for (const p of ['tcp', 'hep_udp', 'hep_tcp']) expect(out).toMatch(new RegExp(`INFO .*: listening on ${p}:127\\.0\\.0\\.1:\\d+`));
-      expect(out).toMatch(/MI \(JSON-RPC 2\.0\) listening on http:\/\/127\.0\.0\.1:\d+\/mi/);
-      expect(out).toMatch(/metrics on http:\/\/127\.0\.0\.1:\d+\/metrics, health on http:\/\/127\.0\.0\.1:\d+\/health/);
-      const tcpPort = Number(/listening on tcp:127\.0\.0\.1:(\d+)/.exec(out)![1]);
+    const x = await startX(join(dir, 'x.cfg'), { pretty: true });
+    running.push(x);
+    const out = x.stdout();
+    const lines = () => x.stdout().split('\n').filter((l) => l !== '');
+    expect(lines().every((l) => !l.startsWith('{')), out).toBe(true);
+    for (const p of ['tcp', 'hep_udp', 'hep_tcp']) expect(out).toMatch(new RegExp(`INFO .*: listening on ${p}:127\\.0\\.0\\.1:\\d+`));
+    expect(out).toMatch(/MI \(JSON-RPC 2\.0\) listening on http:\/\/127\.0\.0\.1:\d+\/mi/);
+    expect(out).toMatch(/metrics on http:\/\/127\.0\.0\.1:\d+\/metrics, health on http:\/\/127\.0\.0\.1:\d+\/health/);
+    const tcpPort = Number(/listening on tcp:127\.0\.0\.1:(\d+)/.exec(out)![1]);
 
-      const n = 3;
-      const sock = connect(tcpPort, '127.0.0.1');
-      let got = '';
-      const answered = new Promise<void>((resolve) => {
-        sock.on('data', (d: Buffer) => {
-          got += d.toString();
-          if ((got.match(/^SIP\/2\.0 200 OK\r\n/gm) ?? []).length === n) resolve();
-        });
+    const n = 3;
+    const sock = connect(tcpPort, '127.0.0.1');
+    let got = '';
+    const answered = new Promise<void>((resolve) => {
+      sock.on('data', (d: Buffer) => {
+        got += d.toString();
+        if ((got.match(/^SIP\/2\.0 200 OK\r\n/gm) ?? []).length === n) resolve();
       });
-      sock.once('connect', () => sock.write(Array.from({ length: n }, (_, i) => optionsRequest(i, sock.localPort!)).join('')));
-      await answered;
-      const from = `127.0.0.1:${sock.localPort!}`;
-      sock.destroy();
-      const reqLines = lines().filter((l) => l.includes(`: OPTIONS sip:probe@127.0.0.1 from ${from}`));
-      expect(reqLines, out).toHaveLength(n);
-      for (let i = 0; i < n; i++) expect(reqLines[i]).toContain(`"callId":"e2e-${i}"`);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(lines().at(-1)).toMatch(/INFO .*: stopped$/);
-    } finally {
-      if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
-    }
+    });
+    sock.once('connect', () => sock.write(Array.from({ length: n }, (_, i) => optionsRequest(i, sock.localPort!)).join('')));
+    await answered;
+    const from = `127.0.0.1:${sock.localPort!}`;
+    sock.destroy();
+    const reqLines = lines().filter((l) => l.includes(`: OPTIONS sip:probe@127.0.0.1 from ${from}`));
+    expect(reqLines, x.stdout()).toHaveLength(n);
+    for (let i = 0; i < n; i++) expect(reqLines[i]).toContain(`"callId":"e2e-${i}"`);
+    x.child.kill('SIGTERM');
+    expect((await x.exited).code).toBe(0);
+    expect(lines().at(-1)).toMatch(/INFO .*: stopped$/);
   });
 });
