@@ -55,9 +55,9 @@ describe('parseCfg', () => {
     expect(() => parseCfg('\ntcp_no_new_conn_bflag = (', 'a.cfg')).toThrow('a.cfg:2:25: expected a name after "tcp_no_new_conn_bflag =", found "("');
   });
 
-  it('accepts tcp_workers = N use_auto_scaling_profile P', () => {
-    const p = parseCfg('tcp_workers = 4 use_auto_scaling_profile PROFILE_TCP\nlog_level = 2', 'a.cfg');
-    expect(p.statements.map((s) => s.type === 'global' && [s.name, s.value.value])).toEqual([['tcp_workers', 4], ['log_level', 2]]);
+  it('accepts tcp_workers / udp_workers = N use_auto_scaling_profile P', () => {
+    const p = parseCfg('tcp_workers = 4 use_auto_scaling_profile PROFILE_TCP\nudp_workers = 8 use_auto_scaling_profile "PROFILE_SIP";\nlog_level = 2', 'a.cfg');
+    expect(p.statements.map((s) => s.type === 'global' && [s.name, s.value.value])).toEqual([['tcp_workers', 4], ['udp_workers', 8], ['log_level', 2]]);
     expect(() => parseCfg('tcp_workers = 4 use_auto_scaling_profile =', 'a.cfg')).toThrow('a.cfg:1:42: expected an auto-scaling profile name after use_auto_scaling_profile, found "="');
   });
 

@@ -38,6 +38,9 @@ const BOOL_WORDS: Record<string, number> = { yes: 1, no: 0, on: 1, off: 0, true:
 /** globals whose value OpenSIPS takes as a bare name: `tcp_no_new_conn_bflag = TCP_NO_CONNECT`, `log_facility = LOG_LOCAL0` */
 const NAME_VALUED_GLOBALS = new Set(['tcp_no_new_conn_bflag', 'tcp_no_new_conn_rplflag', 'log_facility', 'syslog_facility']);
 
+/** worker counts OpenSIPS lets name an auto-scaling profile: `udp_workers = 4 use_auto_scaling_profile PROFILE_SIP` */
+const AUTO_SCALED_GLOBALS = new Set(['tcp_workers', 'udp_workers']);
+
 const EXPECTED_STATEMENT =
   'expected a global parameter "name = value", loadmodule "x.so", modparam("module", "param", value), socket = / listen = proto:host[:port], include_file "file" or mpath = "dir"';
 
@@ -180,7 +183,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         continue;
       }
       const v = value(`a quoted string or an integer after "${t.text} ="`);
-      if (kw === 'tcp_workers') {
+      if (AUTO_SCALED_GLOBALS.has(kw)) {
         // `tcp_workers = N use_auto_scaling_profile P`: the profile goes with the (ignored) worker count
         const u = s.peek();
         if (u.kind === 'ident' && u.text.toLowerCase() === 'use_auto_scaling_profile') {
