@@ -76,7 +76,7 @@ export interface ResolvedConfig {
   protocols: Map<string, { module: string; spec: ProtocolSpec<unknown> }>;
   sockets: SocketEntry[];
   bonds: BondEntry[];
-  /** set when httpd is loaded; `where`: its port modparam (else its loadmodule), for listen errors */
+  /** set when httpd is loaded; `where`: its last port modparam (else its last ip modparam, else its loadmodule), for listen errors */
   httpd?: { ip: string; port: number; where: Where };
   /** set when mi_http is loaded */
   mi?: { root: string };
