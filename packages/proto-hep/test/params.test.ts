@@ -3,10 +3,12 @@
 // up), and one whose accept queue is full (so a connect hangs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { freePort } from '@x/test-peers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateParams, type CloseEvent, type Engine, type EngineOptions } from '@x/core-conn';
 import { createTestEngine, rawConnect, waitForEvent, waitUntil } from '@x/core-conn/testing';
 import { attachHep, hepTcpSpec, hepUdpSpec, packHep, protoHepParamSchema, PROTO_HEP_DEFAULTS, type HepApi, type ProtoHepParams } from '../src/index.js';
+import { RANGE } from './interop/helpers.js';
 
 let engine: Engine | undefined;
 let hep: HepApi | undefined;
@@ -72,15 +74,6 @@ async function blackhole(): Promise<number> {
   return port;
 }
 
-/** A port nobody listens on right now (UDP and TCP). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 /** Sends `big` packets to a stuck collector until one is refused or the connection closes. */
 async function flood(e: Engine, port: number, max: number): Promise<{ failure: unknown; maxQueued: number; sent: number; close: CloseEvent }> {
   const closed = waitForEvent(e, 'close', (ev: CloseEvent) => ev.conn.remote.port === port, 15_000);
@@ -134,7 +127,7 @@ describe('proto_hep params: defaults and validation', () => {
 
 describe('proto_hep params change behaviour', () => {
   it('hep_port: a socket spec without a port listens on it (udp and tcp)', async () => {
-    const port = await freePort();
+    const port = await freePort(RANGE, 'both');
     const { e } = setup({ hep_port: port });
     const u = await e.listen('hep_udp:127.0.0.1');
     const t = await e.listen('hep_tcp:127.0.0.1');
