@@ -178,7 +178,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         const n = s.next();
         if (n.kind !== 'ident' && n.kind !== 'string' && n.kind !== 'int') throw syntax(n, `a name after "${t.text} ="`);
         optionalSemicolon();
-        const text = n.kind === 'int' ? n.text : n.kind === 'string' ? n.value : n.text;
+        const text = n.kind === 'string' ? n.value : n.text;
         out.statements.push({ type: 'global', name: kw, value: { kind: 'string', value: text }, where: t.where, valueWhere: n.where });
         continue;
       }
