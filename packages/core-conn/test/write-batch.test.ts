@@ -96,6 +96,27 @@ describe('write batching per read chunk', () => {
     client.destroy();
   });
 
+  it('inside a batch, queuedChunks counts the gathered replies as queuedBytes counts their bytes', async () => {
+    const engine = lpEngine({}, lpSpec({}, { async: true, maxPostponedChunks: 100 }));
+    const l = await engine.listen('lp:127.0.0.1:0');
+    const seen: Array<{ chunks: number; bytes: number }> = [];
+    engine.on('message', (ev) => {
+      const reply = encode(`re:${(ev.message as Buffer).toString()}`);
+      void engine.send('lp', ev.conn.remote, reply, { connectionId: ev.conn.id });
+      engine.write(ev.conn.id, reply);
+      seen.push({ chunks: ev.conn.queuedChunks, bytes: ev.conn.queuedBytes });
+    });
+    const client = await rawClient(l);
+    let got = Buffer.alloc(0);
+    client.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+    client.write(encode('q1'));
+    await until(() => frames(got).length === 2, 5000, 'both replies');
+    // the two replies are gathered, not yet written: two chunks of 2 x 9 bytes
+    expect(seen).toEqual([{ chunks: 2, bytes: 18 }]);
+    expect(engine.connections()[0]!.queuedChunks).toBe(0);
+    client.destroy();
+  });
+
   it('a batch larger than max_postponed_chunks is written in parts and does not trip the limit', async () => {
     const engine = lpEngine({}, lpSpec({}, { async: true, maxPostponedChunks: 3 }));
     const l = await engine.listen('lp:127.0.0.1:0');

@@ -168,9 +168,10 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     return this.preBytes + this.batchBytes + (this.socket ? this.socket.writableLength : 0);
   }
 
+  /** unflushed chunks: pre-connect, left in user space by the socket, and gathered by a batch */
   get queuedChunks(): number {
     this.prune();
-    return this.preQueue.length + (this.marks.length - this.head);
+    return this.preQueue.length + (this.marks.length - this.head) + this.batchEnds.length;
   }
 
   // ---- read path ----------------------------------------------------------------------
@@ -242,17 +243,15 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
    * FramerSink: write bytes back on this connection (a CRLF pong). A pong is a chunk like any
    * send (OpenSIPS answers a ping through tcp_send): adding it to a queue that holds
    * max_postponed_chunks closes the connection ("Write queue full"), so a peer that pings and
-   * never reads cannot grow the queue without bound (in a batch, writeBatch checks).
+   * never reads cannot grow the queue without bound.
    */
   reply(data: Buffer): void {
     if (this.closed || this.state !== ConnState.OK) return;
-    if (!this.batching) {
-      const full = this.queueFull();
-      if (full) {
-        this.stats.limitCloses.inc();
-        this.close('Write queue full', full);
-        return;
-      }
+    const full = this.queueFull();
+    if (full) {
+      this.stats.limitCloses.inc();
+      this.close('Write queue full', full);
+      return;
     }
     this.writeRaw(data);
   }
@@ -308,10 +307,9 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
    * Writes the gathered chunks as one buffer, then accounts each of them as if it had been
    * written alone: those the kernel did not take are postponed chunks, each with its own
    * mark, so queuedChunks, the write timeout and max_postponed_chunks see exactly the chunks
-   * that a write per reply would have left queued. If that is more than max_postponed_chunks,
-   * a write inside the batch would have been refused: the connection is closed as 'Write
-   * queue full' (a batch never holds more chunks than the limit, see writeRaw, so the
-   * overshoot is bounded as with single writes).
+   * that a write per reply would have left queued. Gathered chunks count as queued
+   * (queuedChunks) while they wait, so every write of the batch passed the
+   * max_postponed_chunks check of a single write and the chunks left here stay within it.
    */
   private writeBatch(): void {
     const bufs = this.batchBufs;
@@ -355,12 +353,6 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
       return;
     }
     this.timeQueued(left);
-    const max = this.spec.write.maxPostponedChunks;
-    if (max > 0 && this.marks.length - this.head > max) {
-      this.batching = false;
-      this.stats.limitCloses.inc();
-      this.close('Write queue full', new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds more than ${max} unflushed chunks (max_postponed_chunks)`));
-    }
   }
 
   /** Writes to the socket, tracking whether the chunk stayed in user space (postponed). */
