@@ -246,26 +246,24 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
    * never reads cannot grow the queue without bound.
    */
   reply(data: Buffer): void {
-    if (this.closed || this.state !== ConnState.OK) return;
-    const full = this.queueFull();
-    if (full) {
-      this.stats.limitCloses.inc();
-      this.close('Write queue full', full);
-      return;
-    }
+    if (this.closed || this.state !== ConnState.OK || this.refuseWhenFull()) return;
     this.writeRaw(data);
   }
 
   // ---- write path ---------------------------------------------------------------------
 
-  /** The async-mode / pre-connect limit check. Returns the error if adding one more chunk is refused. */
-  queueFull(): LimitError | null {
+  /**
+   * The max_postponed_chunks check of every chunk added (send, write, pong, pre-connect):
+   * when the queue already holds that many, the chunk is refused, counted in limit_closes and
+   * the connection closed ("Write queue full", as OpenSIPS marks it bad); returns the error.
+   */
+  refuseWhenFull(): LimitError | null {
     const max = this.spec.write.maxPostponedChunks;
-    if (max <= 0) return null;
-    if (this.queuedChunks >= max) {
-      return new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds ${max} unflushed chunks (max_postponed_chunks)`);
-    }
-    return null;
+    if (max <= 0 || this.queuedChunks < max) return null;
+    const full = new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds ${max} unflushed chunks (max_postponed_chunks)`);
+    this.stats.limitCloses.inc();
+    this.close('Write queue full', full);
+    return full;
   }
 
   /** Queues while connecting; order is kept because the queue is flushed before any later write. */

@@ -530,26 +530,9 @@ class EngineImpl implements Engine, ConnOwner {
     if (this.stopped) throw new ConnectionError(ErrorCodes.CLOSED, 'engine is shut down');
     const conn = this.conns.get(id);
     if (!conn || conn.closed) throw new ConnectionError(ErrorCodes.NOT_FOUND, `connection ${id} not found`);
-    // the checks and counts of sendOn, in its order, without its promise
-    if (conn.state !== ConnState.CONNECTING && conn.state !== ConnState.OK) {
-      throw new ConnectionError(ErrorCodes.CLOSED, `connection ${conn.id} is closed`);
-    }
-    const full = conn.queueFull();
-    if (full) {
-      conn.stats.limitCloses.inc();
-      conn.close('Write queue full', full);
-      throw full;
-    }
-    if (conn.state === ConnState.CONNECTING) {
-      conn.enqueuePre(data);
-      conn.stats.sndMsgs.inc();
-      return;
-    }
-    const threshold = conn.profile.sendThreshold;
-    const t0 = threshold > 0 ? performance.now() : 0;
-    conn.stats.sndMsgs.inc();
-    conn.writeRaw(data);
-    if (threshold > 0) this.checkSlow(conn, t0, threshold);
+    const refused = this.refusal(conn);
+    if (refused) throw refused;
+    this.put(conn, data);
   }
 
   private tlsKey(opts: SendOptions | undefined): string | undefined {
@@ -570,43 +553,52 @@ class EngineImpl implements Engine, ConnOwner {
     return undefined;
   }
 
-  private sendOn(conn: Conn, data: Buffer): Promise<ConnectionInfo> {
+  /**
+   * Why `conn` refuses one more message, or null: a connection neither connecting nor open
+   * (ERR_CONN_CLOSED), or a full queue (ERR_CONN_QUEUE_FULL, the connection then closed).
+   * The checks of send on a connection and of write.
+   */
+  private refusal(conn: Conn): Error | null {
+    if (conn.state !== ConnState.CONNECTING && conn.state !== ConnState.OK) {
+      return new ConnectionError(ErrorCodes.CLOSED, `connection ${conn.id} is closed`);
+    }
+    return conn.refuseWhenFull();
+  }
+
+  /**
+   * Hands a message `refusal` let through to `conn`: queued while connecting, else written
+   * (timed against the profile's send_threshold); counted in snd_msgs either way.
+   */
+  private put(conn: Conn, data: Buffer, cb?: (err?: Error | null) => void): void {
+    conn.stats.sndMsgs.inc();
     if (conn.state === ConnState.CONNECTING) {
-      const full = conn.queueFull();
-      if (full) {
-        conn.stats.limitCloses.inc();
-        conn.close('Write queue full', full);
-        return Promise.reject(full);
-      }
       conn.enqueuePre(data);
-      conn.stats.sndMsgs.inc();
-      return conn.connectPromise!;
-    }
-    if (conn.closed || conn.state !== ConnState.OK) {
-      return Promise.reject(new ConnectionError(ErrorCodes.CLOSED, `connection ${conn.id} is closed`));
-    }
-    const full = conn.queueFull();
-    if (full) {
-      conn.stats.limitCloses.inc();
-      conn.close('Write queue full', full);
-      return Promise.reject(full);
+      return;
     }
     const threshold = conn.profile.sendThreshold;
     const t0 = threshold > 0 ? performance.now() : 0;
-    conn.stats.sndMsgs.inc();
+    conn.writeRaw(data, cb);
+    if (threshold > 0) this.checkSlow(conn, t0, threshold);
+  }
+
+  private sendOn(conn: Conn, data: Buffer): Promise<ConnectionInfo> {
+    const refused = this.refusal(conn);
+    if (refused) return Promise.reject(refused);
+    if (conn.state === ConnState.CONNECTING) {
+      this.put(conn, data);
+      return conn.connectPromise!;
+    }
     if (!conn.spec.write.async) {
       return new Promise((resolve, reject) => {
-        conn.writeRaw(data, (err) => {
+        this.put(conn, data, (err) => {
           // Node calls back without an error for writes cut short by destroy
           if (conn.closed) reject(conn.closeError ?? new ConnectionError(ErrorCodes.CLOSED, 'connection closed'));
           else if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `write failed: ${err.message}`, { cause: err }));
           else resolve(conn);
         });
-        this.checkSlow(conn, t0, threshold);
       });
     }
-    conn.writeRaw(data);
-    if (threshold > 0) this.checkSlow(conn, t0, threshold);
+    this.put(conn, data);
     return conn.resolvedSelf;
   }
 
