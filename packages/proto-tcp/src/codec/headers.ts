@@ -1,5 +1,5 @@
 import { SipErrorCodes, SipProtocolError } from './errors.js';
-import { buildResponseRaw, makeTag, toHasTag } from './reply.js';
+import { buildResponseRaw, isSpace, makeTag, toHasTag } from './reply.js';
 
 export { makeTag };
 
@@ -57,11 +57,6 @@ function methodString(buf: Buffer, end: number): string {
     if (i === end) return m.name;
   }
   return buf.toString('latin1', 0, end);
-}
-
-/** JavaScript's `\s` within Latin-1. */
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 160;
 }
 
 /**

@@ -129,8 +129,8 @@ function scanRanges(buf: Buffer): void {
   }
 }
 
-/** JavaScript's `\s` within Latin-1: what the string form of the tag test skipped. */
-function isSpace(c: number): boolean {
+/** JavaScript's `\s` within Latin-1 (what `\s` in the string forms of the byte paths matches). */
+export function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 160;
 }
 
@@ -241,8 +241,9 @@ export function buildResponseRaw(req: Buffer, status: number, reason: string, ex
   const first = statusLine(status, reason);
   const addTag = status > 100 && !toHasTagBytes(req, toS, toE);
   const tagText = addTag && toTag !== undefined ? `;tag=${toTag}` : '';
-  const tagLen = addTag ? (toTag !== undefined ? Buffer.byteLength(tagText, 'latin1') : TAG_LEN) : 0;
-  const extraLen = extra.length === 0 ? 0 : Buffer.byteLength(extra, 'latin1');
+  // latin1: one byte per character, so a text's length is its byte length
+  const tagLen = addTag ? (toTag !== undefined ? tagText.length : TAG_LEN) : 0;
+  const extraLen = extra.length;
   let total = first.length + tagLen + extraLen + S_END.length;
   const nv = vias.length;
   for (let i = 0; i < nv; i += 2) total += S_VIA.length + (vias[i + 1]! - vias[i]!) + 2;
