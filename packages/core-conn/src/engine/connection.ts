@@ -303,9 +303,11 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
 
   /**
    * Writes the gathered chunks as one buffer, then accounts each of them as if it had been
-   * written alone: those the kernel did not take are postponed chunks, each with its own
-   * mark, so queuedChunks, the write timeout and max_postponed_chunks see exactly the chunks
-   * that a write per reply would have left queued. Gathered chunks count as queued
+   * written alone: those still unflushed are chunks with their own marks for queuedChunks,
+   * the write timeout and max_postponed_chunks. (The socket releases a write's bytes only
+   * once all of it is written, so a batch the kernel takes in part leaves all its chunks
+   * unflushed, where single writes would have flushed those taken whole before the first
+   * partial one.) Gathered chunks count as queued
    * (queuedChunks) while they wait, so every write of the batch passed the
    * max_postponed_chunks check of a single write and the chunks left here stay within it.
    */
