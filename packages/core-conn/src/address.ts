@@ -101,7 +101,8 @@ function words(text: string): Array<{ w: string; at: number }> {
   return out;
 }
 
-function optionValue(text: string, kw: string, arg: OptionArg, raw: string | undefined, at: number): number | string {
+/** The argument of a non-flag option, checked. */
+function optionValue(text: string, kw: string, arg: Exclude<OptionArg, 'flag'>, raw: string | undefined, at: number): number | string {
   const found = raw === undefined ? 'nothing' : `"${raw}"`;
   switch (arg) {
     case 'positive-int': {
@@ -119,8 +120,6 @@ function optionValue(text: string, kw: string, arg: OptionArg, raw: string | und
       if (!m) throw bad(text, `"${kw}" needs a name of letters, digits, "_", "-" or ".", found ${found}`, at);
       return m[2]!;
     }
-    default:
-      return 1;
   }
 }
 
@@ -167,9 +166,11 @@ export function parseSocketSpec(text: string, defaultPortOf?: (proto: string) =>
       const o = OPTION_BY_KEYWORD.get(kw);
       if (!o) throw bad(text, `unknown option "${w}" (expected ${ACCEPTED})`, at);
       if (options[o.key] !== undefined) throw bad(text, `"${o.keyword}" given twice`, at);
-      const v = optionValue(text, o.keyword, o.arg, arg, argAt);
-      (options as Record<string, unknown>)[o.key] = o.arg === 'flag' ? true : v;
-      if (o.arg !== 'flag') i++;
+      if (o.arg === 'flag') (options as Record<string, unknown>)[o.key] = true;
+      else {
+        (options as Record<string, unknown>)[o.key] = optionValue(text, o.keyword, o.arg, arg, argAt);
+        i++;
+      }
     }
   }
   if (Object.keys(options).length > 0) spec.options = options;
