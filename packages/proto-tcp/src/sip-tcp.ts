@@ -219,15 +219,13 @@ class SipTcpImpl implements SipTcp {
     const msg = new SipMessage(ev.message as Buffer, conn, ev.receivedAt, this.sender, this.writer);
     if (msg.isRequest && conn.profile.aliasMode !== 0) this.applyAlias(msg);
     const h = this.handlers;
-    // no closure per message and handler: the try/catch is inline
-    for (const fn of h.message) {
-      try {
-        fn(msg);
-      } catch (err) {
-        this.handlerThrew(err, msg);
-      }
-    }
-    for (const fn of msg.isRequest ? h.request : h.response) {
+    this.deliver(h.message, msg);
+    this.deliver(msg.isRequest ? h.request : h.response, msg);
+  }
+
+  /** Calls each handler with the message; one that throws is reported (no closure per message and handler). */
+  private deliver(handlers: ReadonlySet<(msg: SipMessage) => void>, msg: SipMessage): void {
+    for (const fn of handlers) {
       try {
         fn(msg);
       } catch (err) {
