@@ -47,6 +47,30 @@ describe('engine.write (no promise)', () => {
     expect(() => engine.write(conn.id, encode('x'))).toThrow(expect.objectContaining({ code: 'ERR_CONN_CLOSED' }));
   });
 
+  it('a write that throws inside a message handler is an error event; the engine and the connection go on', async () => {
+    const engine = lpEngine();
+    const l = await engine.listen('lp:127.0.0.1:0');
+    const errors: unknown[] = [];
+    engine.on('error', (ev) => errors.push(ev.error));
+    engine.on('message', (ev) => {
+      const m = (ev.message as Buffer).toString();
+      if (m === 'bad') engine.write(ev.conn.id + 1000, encode('lost'));
+      engine.write(ev.conn.id, encode(`re:${m}`));
+    });
+    const client = await rawClient(l);
+    let got = Buffer.alloc(0);
+    client.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+    client.write(encode('bad'));
+    client.write(encode('next'));
+    const want = Buffer.concat([encode('re:next')]);
+    await until(() => got.length >= want.length, 5000, 'the reply to the next message');
+    // the throwing handler's own reply was never written; the next message is answered
+    expect(got.equals(want)).toBe(true);
+    expect(errors).toEqual([expect.objectContaining({ code: 'ERR_CONN_NOT_FOUND' })]);
+    expect(engine.connections()).toHaveLength(1);
+    client.destroy();
+  });
+
   it('max_postponed_chunks: a write to a full queue throws ERR_CONN_QUEUE_FULL and closes the connection', async () => {
     const stats = createStatsRegistry();
     const engine = lpEngine({ stats }, lpSpec({}, { async: true, maxPostponedChunks: 4, localWriteTimeout: 10 }));
