@@ -193,6 +193,15 @@ function putBytes(out: Buffer, o: number, src: Buffer, s: number, e: number): nu
   return o;
 }
 
+/** Writes one copied header line: `name` (with its ": "), the request's bytes s..e, CRLF. */
+function putHeader(out: Buffer, o: number, name: Buffer, req: Buffer, s: number, e: number): number {
+  o = putBytes(out, o, name, 0, name.length);
+  o = putBytes(out, o, req, s, e);
+  out[o++] = 13;
+  out[o++] = 10;
+  return o;
+}
+
 const S_VIA = Buffer.from('Via: ');
 const S_FROM = Buffer.from('From: ');
 const S_TO = Buffer.from('To: ');
@@ -251,29 +260,15 @@ export function buildResponseRaw(req: Buffer, status: number, reason: string, ex
   total += S_CALLID.length + (callIdE - callIdS) + 2 + S_CSEQ.length + (cseqE - cseqS) + 2;
   const out = Buffer.allocUnsafe(total);
   let o = putBytes(out, 0, first, 0, first.length);
-  for (let i = 0; i < nv; i += 2) {
-    o = putBytes(out, o, S_VIA, 0, S_VIA.length);
-    o = putBytes(out, o, req, vias[i]!, vias[i + 1]!);
-    out[o++] = 13;
-    out[o++] = 10;
-  }
-  o = putBytes(out, o, S_FROM, 0, S_FROM.length);
-  o = putBytes(out, o, req, fromS, fromE);
-  out[o++] = 13;
-  out[o++] = 10;
+  for (let i = 0; i < nv; i += 2) o = putHeader(out, o, S_VIA, req, vias[i]!, vias[i + 1]!);
+  o = putHeader(out, o, S_FROM, req, fromS, fromE);
   o = putBytes(out, o, S_TO, 0, S_TO.length);
   o = putBytes(out, o, req, toS, toE);
   if (addTag) o = toTag !== undefined ? o + out.write(tagText, o, 'latin1') : putTag(out, o);
   out[o++] = 13;
   out[o++] = 10;
-  o = putBytes(out, o, S_CALLID, 0, S_CALLID.length);
-  o = putBytes(out, o, req, callIdS, callIdE);
-  out[o++] = 13;
-  out[o++] = 10;
-  o = putBytes(out, o, S_CSEQ, 0, S_CSEQ.length);
-  o = putBytes(out, o, req, cseqS, cseqE);
-  out[o++] = 13;
-  out[o++] = 10;
+  o = putHeader(out, o, S_CALLID, req, callIdS, callIdE);
+  o = putHeader(out, o, S_CSEQ, req, cseqS, cseqE);
   if (extraLen !== 0) o += out.write(extra, o, 'latin1');
   o = putBytes(out, o, S_END, 0, S_END.length);
   return o === total ? out : out.subarray(0, o);
