@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloseEvent, ConnectionProfile } from '@x/core-conn';
-import type { ProtoTcpParams } from '../src/index.js';
+import type { CloseEvent, ConnectionProfile, StatsRegistry } from '@x/core-conn';
+import type { ProtoTcpParams, SipTcp } from '../src/index.js';
 import { rawPeer, responder, sipReq, sleep, stopAll, until, type RawPeer } from './helpers.js';
 
 afterEach(stopAll);
@@ -10,6 +10,8 @@ const HEALTHY = 100;
 
 interface Arena {
   port: number;
+  sip: SipTcp;
+  stats: StatsRegistry;
   closes: CloseEvent[];
   /** closes of connections other than the attacker's */
   collateral(attackerPort: number | undefined): CloseEvent[];
@@ -20,7 +22,7 @@ interface Arena {
 /** A responder with HEALTHY peers exchanging OPTIONS every 50 ms while the attack runs. */
 async function arena(params: Partial<ProtoTcpParams> = {}, profile: Partial<ConnectionProfile> = {}): Promise<Arena> {
   // tcp_socket_backlog raised: 100 simultaneous connects overflow the default 10
-  const { sip, port } = await responder(params, { defaultProfile: profile, socketBacklog: 512 });
+  const { sip, port, stats } = await responder(params, { defaultProfile: profile, socketBacklog: 512 });
   const closes: CloseEvent[] = [];
   sip.on('close', (ev) => closes.push(ev));
   const peers: RawPeer[] = await Promise.all(Array.from({ length: HEALTHY }, () => rawPeer(port)));
@@ -35,6 +37,8 @@ async function arena(params: Partial<ProtoTcpParams> = {}, profile: Partial<Conn
   }, 50);
   return {
     port,
+    sip,
+    stats,
     closes,
     collateral: (attackerPort) => closes.filter((c) => c.conn.remote.port !== attackerPort),
     async finish() {
@@ -116,6 +120,37 @@ describe('hostile peers are closed, 100 healthy connections lose nothing', () =>
     expect(evil.messages).toEqual([]); // no 400 is sent, as OpenSIPS
   });
 
+  it('framed messages whose start line is not SIP: closed at the first, counted, never delivered (log amplification)', async () => {
+    const a = await arena();
+    const { sip, stats } = a;
+    const delivered: string[] = [];
+    const evil = await rawPeer(a.port);
+    sip.on('message', (m) => {
+      if (m.conn.remote.port === evil.port) delivered.push(m.raw.toString('latin1'));
+    });
+    const before = stats.get('tcp:proto_errors')!.value();
+    evil.sock.write('X\r\nl:0\r\n\r\n'.repeat(20000));
+    const ev = await verdict(a, evil);
+    expect(ev).toMatchObject({ reason: 'Protocol error', error: { code: 'ERR_SIP_BAD_MESSAGE' } });
+    expect(delivered).toEqual([]);
+    expect(stats.get('tcp:proto_errors')!.value()).toBe(before + 1);
+  });
+
+  it('two different Content-Length headers: closed, the bytes after are not swallowed into a message (smuggling)', async () => {
+    const a = await arena();
+    const delivered: string[] = [];
+    const evil = await rawPeer(a.port);
+    a.sip.on('message', (m) => {
+      if (m.conn.remote.port === evil.port) delivered.push(m.raw.toString('latin1'));
+    });
+    const smuggle = sipReq('cl2').replace('Content-Length: 0\r\n', 'Content-Length: 10\r\nContent-Length: 0\r\n');
+    evil.sock.write(smuggle + sipReq('next'));
+    const ev = await verdict(a, evil);
+    expect(ev).toMatchObject({ reason: 'Protocol error', error: { code: 'ERR_SIP_CONFLICTING_CONTENT_LENGTH' } });
+    expect(delivered).toEqual([]);
+    expect(evil.messages).toEqual([]);
+  });
+
   it('CRLF floods from a peer that never reads its pongs', async () => {
     const a = await arena();
     const evil = await rawPeer(a.port);
@@ -136,7 +171,7 @@ describe('hostile peers are closed, 100 healthy connections lose nothing', () =>
     evil.sock.write(Buffer.concat([Buffer.from('INVITE '), randomBytes(128 * 1024)]));
     const ev = await verdict(a, evil);
     expect(['Protocol error', 'Too many read chunks', 'Message too big']).toContain(ev.reason);
-    expect(['ERR_SIP_NO_CONTENT_LENGTH', 'ERR_SIP_BAD_CONTENT_LENGTH', 'ERR_SIP_TOO_BIG', 'ERR_CONN_MAX_CHUNKS', 'ERR_CONN_MSG_TOO_BIG']).toContain((ev.error as unknown as { code: string }).code);
+    expect(['ERR_SIP_BAD_MESSAGE', 'ERR_SIP_NO_CONTENT_LENGTH', 'ERR_SIP_BAD_CONTENT_LENGTH', 'ERR_SIP_CONFLICTING_CONTENT_LENGTH', 'ERR_SIP_TOO_BIG', 'ERR_CONN_MAX_CHUNKS', 'ERR_CONN_MSG_TOO_BIG']).toContain((ev.error as unknown as { code: string }).code);
   });
 
   it('half-open: a peer that sends half a message then FIN', async () => {

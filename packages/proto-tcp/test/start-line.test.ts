@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseStartLine, requestMethod } from '../src/codec/headers.js';
+import { isSipStartLine, parseStartLine, requestMethod } from '../src/codec/headers.js';
 import { SipMessage } from '../src/message.js';
 import { parseStartLineReference } from './start-line-reference.js';
 
@@ -25,6 +25,10 @@ describe('start line', () => {
         };
         const ref = run(() => parseStartLineReference(buf));
         expect(run(() => parseStartLine(buf))).toEqual(ref);
+        // the framer's gate (a whole line, LF-terminated) accepts exactly what parses
+        if (buf.includes(10)) expect(isSipStartLine(buf, 0, buf.length), JSON.stringify(line)).toBe(typeof ref !== 'string');
+        const shifted = Buffer.concat([B('junk'), buf]);
+        if (buf.includes(10)) expect(isSipStartLine(shifted, 4, shifted.length)).toBe(typeof ref !== 'string');
         // the method-only byte path (no uri string) agrees too, or defers to the full parse
         const fast = requestMethod(buf);
         if (fast !== null) expect(ref).toMatchObject({ isRequest: true, method: fast });

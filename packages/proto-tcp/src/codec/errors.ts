@@ -6,6 +6,8 @@ export const SipErrorCodes = {
   NO_CONTENT_LENGTH: 'ERR_SIP_NO_CONTENT_LENGTH',
   /** end of headers reached and every Content-Length header had an unusable value */
   BAD_CONTENT_LENGTH: 'ERR_SIP_BAD_CONTENT_LENGTH',
+  /** two Content-Length headers with different values (a request-smuggling shape) */
+  CONFLICTING_CONTENT_LENGTH: 'ERR_SIP_CONFLICTING_CONTENT_LENGTH',
   /** Content-Length >= 65535, or a message that cannot fit in maxMsgBytes */
   TOO_BIG: 'ERR_SIP_TOO_BIG',
   /** bytes that are not a SIP message where one is needed (reply building, start line) */

@@ -84,6 +84,41 @@ function requestLineMethodEnd(buf: Buffer, eol: number): number {
   return sp;
 }
 
+/**
+ * True when buf[from, ...) starts with a SIP start line, as parseStartLine accepts it: a
+ * request line `METHOD SP uri SP SIP/2.0` (method: visible ASCII; uri: no white space) or a
+ * status line `SIP/2.0 SP 3DIGIT [SP reason]`, ended by LF (CR LF) before `limit`. Bytes only,
+ * no string: the framer runs it on every message, so nothing that is not SIP is ever delivered.
+ */
+export function isSipStartLine(buf: Buffer, from: number, limit: number): boolean {
+  const lf = buf.indexOf(10, from);
+  if (lf === -1 || lf >= limit) return false;
+  const end = lf > from && buf[lf - 1] === 13 ? lf - 1 : lf;
+  if (end - from >= 8 && buf[from] === 83 && buf[from + 1] === 73 && buf[from + 2] === 80 && buf[from + 3] === 47 && buf[from + 4] === 50 && buf[from + 5] === 46 && buf[from + 6] === 48 && buf[from + 7] === 32) {
+    // status line
+    if (end - from < 11) return false;
+    for (let i = from + 8; i < from + 11; i++) if (buf[i]! < 48 || buf[i]! > 57) return false;
+    if (end - from === 11) return true;
+    if (buf[from + 11] !== 32) return false;
+    for (let i = from + 12; i < end; i++) if (buf[i] === 13) return false;
+    return true;
+  }
+  // request line: "SIP/2.0" (any case) preceded by a space at the end of the line
+  const v = end - 7;
+  if (v - from < 4 || buf[v - 1] !== 32) return false;
+  if ((buf[v]! | 32) !== 115 || (buf[v + 1]! | 32) !== 105 || (buf[v + 2]! | 32) !== 112 || buf[v + 3] !== 47 || buf[v + 4] !== 50 || buf[v + 5] !== 46 || buf[v + 6] !== 48) return false;
+  let sp = from;
+  while (sp < end) {
+    const c = buf[sp]!;
+    if (c === 32) break;
+    if (c < 33 || c > 126) return false;
+    sp++;
+  }
+  if (sp === from || sp + 1 >= v - 1) return false;
+  for (let i = sp + 1; i < v - 1; i++) if (isSpace(buf[i]!)) return false;
+  return true;
+}
+
 function lineEnd(buf: Buffer): number {
   const eol = buf.indexOf(10);
   return eol === -1 ? buf.length : eol;

@@ -3,6 +3,7 @@ export { HeaderScanner, scanHeaders, MAX_CONTENT_LENGTH, type ScanResult } from 
 export {
   headerEnd,
   parseStartLine,
+  isSipStartLine,
   isResponse,
   parseHeaders,
   getHeader,

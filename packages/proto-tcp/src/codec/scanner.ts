@@ -23,8 +23,10 @@ const NAME_LEN = NAME.length;
  * A resumable scanner of SIP header bytes, as OpenSIPS's tcp_parse_headers: it finds the end
  * of the headers (LF LF or LF CR LF) and the first valid Content-Length (full name with '-' or
  * '_', or compact `l`; value digits followed by CR, LF, SP or TAB; any other follower makes
- * the line a non-CL line). Fed the same message's bytes in order, in as many calls as you like;
- * each byte is looked at once, and lines after the first valid CL are skipped with indexOf.
+ * the line a non-CL line). A second valid Content-Length with another value is an error
+ * (ERR_SIP_CONFLICTING_CONTENT_LENGTH); the same value repeated is accepted. Fed the same
+ * message's bytes in order, in as many calls as you like; each byte is looked at once, and
+ * the rest of a line that cannot be a Content-Length is skipped with indexOf.
  */
 export class HeaderScanner {
   /** bytes of the message examined so far */
@@ -49,7 +51,8 @@ export class HeaderScanner {
   /**
    * Scans buf[start + pos, end). Returns the header length (offset of the first body byte,
    * relative to `start`) once the blank line is found, else -1.
-   * Throws ERR_SIP_TOO_BIG for a first valid CL >= 65535 and ERR_SIP_NO/BAD_CONTENT_LENGTH
+   * Throws ERR_SIP_TOO_BIG for a CL >= 65535, ERR_SIP_CONFLICTING_CONTENT_LENGTH for a second
+   * CL of another value, and ERR_SIP_NO/BAD_CONTENT_LENGTH
    * when the headers end without one.
    */
   scan(buf: Buffer, start: number, end: number): number {
@@ -71,7 +74,6 @@ export class HeaderScanner {
         case S_LINE:
           if (c === 10) return this.finish(i - start);
           if (c === 13) st = S_LF_CR;
-          else if (this.contentLength >= 0) st = S_SKIP;
           else if (c === 32 || c === 9) st = S_LINE; // folded line: may carry the CL too
           else if (c === 99 || c === 67) {
             st = S_NAME;
@@ -121,6 +123,12 @@ export class HeaderScanner {
               this.st = st;
               this.pos = i - start;
               throw new SipProtocolError(SipErrorCodes.TOO_BIG, `Content-Length ${this.val >= 1e9 ? '>= 1000000000' : this.val} is too big (max ${MAX_CONTENT_LENGTH - 1})`);
+            }
+            if (this.contentLength >= 0 && this.val !== this.contentLength) {
+              this.st = st;
+              this.pos = i - start;
+              // two lengths are a request-smuggling shape: which one frames the message is a guess
+              throw new SipProtocolError(SipErrorCodes.CONFLICTING_CONTENT_LENGTH, `conflicting Content-Length headers: ${this.contentLength} and ${this.val}`);
             }
             this.contentLength = this.val;
             if (c === 10) st = S_LINE;

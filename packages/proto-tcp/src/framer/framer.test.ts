@@ -78,14 +78,15 @@ describe('SipFramer', () => {
     expect(r2.replies).toEqual([]);
   });
 
-  it('compact l, Content_Length, folded and spaced forms; first valid one wins', () => {
+  it('compact l, Content_Length, folded and spaced forms; first valid one wins, a repeat of the same value is fine', () => {
     for (const [hdr, len] of [
       ['l: 4', 4],
       ['L:4', 4],
       ['Content_Length: 4', 4],
       ['content-length \t: \t4', 4],
       ['X: 1\r\n Content-Length: 4', 4],
-      ['Content-Length: 4\r\nContent-Length: 9', 4],
+      ['Content-Length: 4\r\nContent-Length: 4', 4],
+      ['Content-Length: 4\r\nl: 04', 4],
       ['Content-Length: 4x\r\nl: 4', 4],
       ['Content-Length: 4 ', 4],
     ] as const) {
@@ -111,18 +112,42 @@ describe('SipFramer', () => {
     expect(err('INFO sip:x SIP/2.0\r\nContent-Length: 4294967295\r\n\r\n')).toBeInstanceOf(ProtocolError);
   });
 
+  it('two Content-Length values that differ are ERR_SIP_CONFLICTING_CONTENT_LENGTH (request smuggling), split anywhere', () => {
+    const m = 'INVITE sip:x SIP/2.0\r\nContent-Length: 10\r\nVia: SIP/2.0/TCP h\r\nContent-Length: 0\r\n\r\n';
+    const nextReq = 'OPTIONS sip:y SIP/2.0\r\nl: 0\r\n\r\n';
+    for (let cut = 1; cut < m.length; cut += 7) {
+      expect(() => feed([B(m.slice(0, cut)), B(m.slice(cut) + nextReq)]), `cut ${cut}`).toThrow(expect.objectContaining({ code: 'ERR_SIP_CONFLICTING_CONTENT_LENGTH', name: 'ProtocolError' }));
+    }
+    expect(() => feed([B('INFO sip:x SIP/2.0\r\nl: 1\r\ncontent_length:2\r\n\r\nab')])).toThrow(expect.objectContaining({ code: 'ERR_SIP_CONFLICTING_CONTENT_LENGTH' }));
+  });
+
+  it('a start line that is not SIP is ERR_SIP_BAD_MESSAGE: never emitted', () => {
+    for (const bad of ['X', 'INVITE sip:x', 'INVITE sip:x SIP/3.0', 'INVITE  sip:x SIP/2.0', 'INVITE sip:x y SIP/2.0', 'SIP/2.0 20 OK', 'SIP/2.0 2000', 'SIP/2.0 200OK', '\x00\x01 a SIP/2.0', 'GET / HTTP/1.1']) {
+      const r = rec();
+      expect(() => new SipFramer().push(B(`${bad}\r\nl:0\r\n\r\n`), r.sink), bad).toThrow(expect.objectContaining({ code: 'ERR_SIP_BAD_MESSAGE', name: 'ProtocolError' }));
+      expect(r.msgs, bad).toEqual([]);
+    }
+    for (const good of ['INVITE sip:x SIP/2.0', 'x-y.z sip:a@b;c=d sip/2.0', 'SIP/2.0 200', 'SIP/2.0 183 Session Progress', 'SIP/2.0 200 ']) {
+      expect(feed([B(`${good}\r\nl:0\r\n\r\n`)]).msgs, good).toHaveLength(1);
+    }
+    // the first message is delivered, the garbage after it is not
+    const r = rec();
+    expect(() => new SipFramer().push(B('OPTIONS sip:x SIP/2.0\r\nl:0\r\n\r\nX\r\nl:0\r\n\r\n'), r.sink)).toThrow(expect.objectContaining({ code: 'ERR_SIP_BAD_MESSAGE' }));
+    expect(r.msgs).toHaveLength(1);
+  });
+
   it('Content-Length boundary: 65534 ok (when it fits), 65535 is an error', () => {
-    const head = 'I\nl:65534\n\n';
+    const head = 'I s SIP/2.0\nl:65534\n\n';
     // the whole message must fit in maxMsgBytes: raise it so only the CL rule is tested
     const ok = feed([B(head + 'x'.repeat(65534))], { maxMsgBytes: 70000 });
     expect(ok.msgs).toHaveLength(1);
     expect(ok.msgs[0]!.length).toBe(head.length + 65534);
-    expect(() => feed([B('I\nl:65535\n\n')], { maxMsgBytes: 70000 })).toThrow(expect.objectContaining({ code: 'ERR_SIP_TOO_BIG' }));
+    expect(() => feed([B('I s SIP/2.0\nl:65535\n\n')], { maxMsgBytes: 70000 })).toThrow(expect.objectContaining({ code: 'ERR_SIP_TOO_BIG' }));
     // default 65535 budget: headers + body of 65535 bytes complete, one more cannot fit
-    const fit = 'I\nl:65524\n\n';
-    expect(fit.length + 65524).toBe(65535);
-    expect(feed([B(fit + 'y'.repeat(65524))]).msgs).toHaveLength(1);
-    expect(() => feed([B('I\nl:65525\n\n')])).toThrow(expect.objectContaining({ code: 'ERR_SIP_TOO_BIG' }));
+    const fit = 'I s SIP/2.0\nl:65514\n\n';
+    expect(fit.length + 65514).toBe(65535);
+    expect(feed([B(fit + 'y'.repeat(65514))]).msgs).toHaveLength(1);
+    expect(() => feed([B('I s SIP/2.0\nl:65515\n\n')])).toThrow(expect.objectContaining({ code: 'ERR_SIP_TOO_BIG' }));
   });
 
   it('65535 bytes buffered without the end of headers is ERR_SIP_TOO_BIG', () => {

@@ -1,5 +1,6 @@
 import type { Framer, FramerSink } from '@x/core-conn';
 import { SipErrorCodes, SipProtocolError } from '../codec/errors.js';
+import { isSipStartLine } from '../codec/headers.js';
 import { HeaderScanner } from '../codec/scanner.js';
 
 export interface SipFramerOptions {
@@ -130,12 +131,18 @@ export class SipFramer implements Framer<Buffer> {
 
   /**
    * Advances the message that starts at buf[start]; returns its total length once buf holds
-   * all of it, else -1. Throws for a missing/bad/too big Content-Length.
+   * all of it, else -1. Throws for a start line that is not SIP (nothing that is not SIP is
+   * delivered) and for a missing/bad/conflicting/too big Content-Length.
    */
   private progress(buf: Buffer, start: number, end: number): number {
     if (this.hdrLen < 0) {
       this.hdrLen = this.scanner.scan(buf, start, end);
       if (this.hdrLen < 0) return -1;
+      if (!isSipStartLine(buf, start, start + this.hdrLen)) {
+        const eol = buf.indexOf(10, start);
+        const line = buf.toString('latin1', start, Math.min(eol < 0 ? end : eol, start + 40));
+        throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `not a SIP message: bad start line ${JSON.stringify(line.replace(/\r$/, ''))}`);
+      }
       if (this.hdrLen + this.scanner.contentLength > this.maxBytes) {
         throw new SipProtocolError(SipErrorCodes.TOO_BIG, `message of ${this.hdrLen + this.scanner.contentLength} bytes (Content-Length ${this.scanner.contentLength}) cannot fit in ${this.maxBytes} bytes`);
       }
