@@ -6,6 +6,7 @@ export { createEngine } from './engine/engine.js';
 export { parseSocketSpec, formatSocketSpec, formatAddress, normalizeHost, SocketSpecError, SOCKET_OPTIONS } from './address.js';
 export { DEFAULT_PROFILE, makeProfile, keepaliveOn } from './profile.js';
 export { createStatsRegistry } from './stats.js';
+export { LogLimiter, rateLimitedLogger, logSourceOf, OVERFLOW_KEY, type LogLimiterOptions, type LimitedLoggerOptions, type LogKeyOf } from './log-limit.js';
 export { validateParams, defineModule, type RawParam, type ParamValue } from './module/params.js';
 export { toTcpListEntry, tcpListJson, formatLocalTime, type TcpListEntry } from './module/tcp-list.js';
 export type { TlsDomain } from './engine/tls.js';

@@ -1,4 +1,5 @@
 import { unzipSync } from 'node:zlib';
+import { rateLimitedLogger } from '@x/core-conn';
 import type {
   Address,
   ConnectionId,
@@ -53,7 +54,8 @@ export interface HepApi {
   senders(): HepSender[];
   /** adds a destination at runtime (tracer's dynamic ids) */
   addDestination(def: string | HepDestination): HepSender;
-  counts(): { received: number; dropped: number; skipped: number; ok: number; failed: number; probes: number };
+  /** `inflateDropped`: compressed payloads dropped (not gzip/zlib, or past the inflate limit); also in `dropped` */
+  counts(): { received: number; dropped: number; skipped: number; ok: number; failed: number; probes: number; inflateDropped: number };
   /**
    * OpenSIPS refuses to start proto_hep without a HEP listener. Call this once the sockets are
    * bound: throws HepError ERR_HEP_NO_LISTENER when the engine has no hep_udp/hep_tcp listener,
@@ -64,8 +66,17 @@ export interface HepApi {
   close(): void;
 }
 
+/**
+ * The most a compressed payload may inflate to (bytes): a HEP payload is one captured message,
+ * and a HEP packet is at most 65535 bytes. A payload that would inflate past it (a
+ * decompression bomb: 61 KB of gzip can hold 63 MB) is dropped without being inflated further.
+ */
+export const HEP_MAX_INFLATED_BYTES = 65535;
+
 export interface AttachHepOptions {
   logger?: Logger;
+  /** the most a compressed payload may inflate to (default HEP_MAX_INFLATED_BYTES) */
+  maxInflatedBytes?: number;
   stats?: StatsRegistry;
   registerSink?: (s: TraceSink) => void;
   sender?: HepSenderOptions;
@@ -81,11 +92,16 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     if (names.has(name)) throw new HepError(HepErrorCodes.BAD_HEP_ID, `hep_id [${name}] is defined twice`);
     names.add(name);
   }
+  const maxInflated = o.maxInflatedBytes ?? HEP_MAX_INFLATED_BYTES;
+  if (!Number.isInteger(maxInflated) || maxInflated < 1) throw new RangeError(`maxInflatedBytes must be an integer >= 1, got ${String(maxInflated)}`);
+  // what a peer can make us log is rate-limited per source
+  const log = o.logger ? rateLimitedLogger(o.logger) : undefined;
   const callbacks: HepCallback[] = [];
-  const counts = { received: 0, dropped: 0, skipped: 0, ok: 0, failed: 0, probes: 0 };
+  const counts = { received: 0, dropped: 0, skipped: 0, ok: 0, failed: 0, probes: 0, inflateDropped: 0 };
   const stat = (name: string, doc: string) => o.stats?.counter('proto_hep', name, doc);
   const sReceived = stat('hep_received', 'HEP packets received');
   const sDropped = stat('hep_dropped', 'HEP packets dropped (no callback, callback failure, bad payload)');
+  const sInflateDropped = stat('hep_inflate_dropped', 'compressed HEP payloads dropped: not gzip/zlib, or inflating past the size limit');
   const senders = new Map<string, HepSender>();
   const sSent = stat('hep_sent', 'HEP packets sent by hep_id destinations');
   const sSendDropped = stat('hep_send_dropped', 'HEP packets hep_id destinations dropped (queue full, cooldown, closed)');
@@ -101,11 +117,19 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     let payload = packet.payload;
     if (packet.compressed && p.compressed_payload) {
       try {
-        payload = unzipSync(payload);
+        // maxOutputLength stops zlib as soon as the output passes the limit: a bomb costs
+        // at most maxInflated bytes, never its full size
+        payload = unzipSync(payload, { maxOutputLength: maxInflated });
       } catch (err) {
-        o.logger?.warn({ err }, 'cannot inflate a compressed HEP payload; dropped');
+        const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        log?.warn(
+          { remote: rcv.remote, proto: rcv.proto, compressedBytes: payload.length, ...(tooBig ? { maxInflatedBytes: maxInflated } : { err }) },
+          tooBig ? `compressed HEP payload inflates past ${maxInflated} bytes; dropped` : 'cannot inflate a compressed HEP payload; dropped',
+        );
         counts.dropped++;
+        counts.inflateDropped++;
         sDropped?.inc();
+        sInflateDropped?.inc();
         return 'failure';
       }
     }
@@ -117,7 +141,7 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
       try {
         r = callbacks[i]!(desc);
       } catch (err) {
-        o.logger?.error({ err }, 'HEP callback threw');
+        log?.error({ err, remote: rcv.remote }, 'HEP callback threw');
         r = -1;
       }
       if (r === HEP_SCRIPT_SKIP) skip = true;
@@ -224,6 +248,7 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
       engine.off('datagram', onDatagram);
       engine.off('message', onMessage);
       for (const s of senders.values()) s.close();
+      log?.limiter.close();
     },
   };
 }

@@ -6,6 +6,7 @@ export { HepSender, type HepSenderOptions, type HepSenderStats, type HepTransmit
 export {
   attachHep,
   HEP_SCRIPT_SKIP,
+  HEP_MAX_INFLATED_BYTES,
   type HepApi,
   type HepCallback,
   type HepReceived,

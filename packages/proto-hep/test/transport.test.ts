@@ -108,6 +108,37 @@ describe('hep_udp listener', () => {
     expect(off.got[0]!.packet.compressed).toBe(true);
     expect(off.got[0]!.payload.equals(z)).toBe(true);
   });
+  it('a decompression bomb (61 KB of gzip inflating to 63 MB) is dropped at 64 KB of output and counted; good packets keep flowing', async () => {
+    const { udp, got, hep, stats } = await setup({ compressed_payload: true });
+    const bomb = gzipSync(Buffer.alloc(63 << 20), { level: 9 });
+    expect(bomb.length).toBeLessThan(65000); // fits one UDP datagram
+    const good = gzipSync(Buffer.from(sip(1)));
+    const big = gzipSync(Buffer.alloc(65536, 'a')); // one byte past the limit
+    const datagrams = [...Array.from({ length: 15 }, () => packHep(from, to, 'udp', bomb, { compressed: true })), packHep(from, to, 'udp', big, { compressed: true }), packHep(from, to, 'udp', good, { compressed: true })];
+    // one at a time: 17 datagrams of 64 KB at once would overflow the socket's receive buffer
+    for (const [i, d] of datagrams.entries()) {
+      await udpSend(udp, [d]);
+      await waitUntil(() => hep.counts().received === i + 1, 10000, `packet ${i + 1}`);
+    }
+    expect(got.map((g) => g.payload.toString())).toEqual([sip(1)]);
+    expect(hep.counts()).toMatchObject({ dropped: 16, inflateDropped: 16 });
+    expect(stats.get('proto_hep:hep_inflate_dropped')!.value()).toBe(16);
+    expect(stats.get('proto_hep:hep_dropped')!.value()).toBe(16);
+  });
+
+  it('maxInflatedBytes: a payload of exactly the limit inflates; the limit is an option', async () => {
+    const p = { ...PROTO_HEP_DEFAULTS, compressed_payload: true };
+    engine = createTestEngine([hepUdpSpec(p) as never, hepTcpSpec(p) as never]);
+    hep = attachHep(engine, p, { maxInflatedBytes: 100 });
+    const udp = await engine.listen('hep_udp:127.0.0.1:0');
+    const got: string[] = [];
+    hep.registerHepCallback((r) => void got.push(r.payload.toString()));
+    await udpSend(udp, [packHep(from, to, 'udp', gzipSync(Buffer.alloc(100, 'x')), { compressed: true }), packHep(from, to, 'udp', gzipSync(Buffer.alloc(101, 'y')), { compressed: true })]);
+    await waitUntil(() => hep!.counts().received === 2);
+    expect(got).toEqual(['x'.repeat(100)]);
+    expect(() => attachHep(engine!, p, { maxInflatedBytes: 0 })).toThrow(RangeError);
+  });
+
   it('with no callback a packet is counted and dropped', async () => {
     const stats = createStatsRegistry();
     engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never], { stats });
