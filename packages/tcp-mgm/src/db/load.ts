@@ -1,0 +1,43 @@
+import type { ListenerInfo } from '@x/core-conn';
+import { TcpMgmError, TcpMgmErrorCodes } from '../errors.js';
+import { compileRules, type CompiledRules } from '../rules/compile.js';
+import { COLUMNS_V1, COLUMNS_V2, type ColumnName, type TcpMgmRow } from '../rules/rule.js';
+import type { RuleSource } from './source.js';
+
+export interface LoadOptions {
+  /** the table (modparam db_table), default tcp_mgm */
+  table?: string;
+  /** column renames (modparams <column>_col): canonical name -> name in the table */
+  columns?: Partial<Record<ColumnName, string>>;
+  /** listeners a local_addr must name; see CompileContext */
+  listeners?: readonly ListenerInfo[];
+}
+
+export interface LoadedRules extends CompiledRules {
+  /** the table's version row: 1 (OpenSIPS 3.6.x) or 2 */
+  version: 1 | 2;
+  /** rows read, valid or not */
+  rows: number;
+}
+
+/**
+ * Reads the whole table once: checks its `version` row (1 or 2), selects the columns of that
+ * version (renamed as configured), validates every row. Rejects (keeping nothing) when the
+ * database, the version row or the query fails; invalid rows are skipped and listed.
+ */
+export async function loadRules(source: RuleSource, opts: LoadOptions = {}): Promise<LoadedRules> {
+  const table = opts.table ?? 'tcp_mgm';
+  const v = await source.tableVersion(table);
+  if (v === undefined) throw new TcpMgmError(TcpMgmErrorCodes.VERSION, `no row for table "${table}" in the version table (run the tcp_mgm create script)`);
+  if (v !== 1 && v !== 2) throw new TcpMgmError(TcpMgmErrorCodes.VERSION, `table "${table}" has version ${v}; this package reads version 2 (OpenSIPS 4.0) and 1 (OpenSIPS 3.6)`);
+  const canonical = v === 1 ? COLUMNS_V1 : COLUMNS_V2;
+  const names = canonical.map((c) => opts.columns?.[c] ?? c);
+  const raw = await source.select(table, names);
+  const rows = raw.map((r) => {
+    const o: TcpMgmRow = {};
+    canonical.forEach((c, i) => (o[c] = r[i]));
+    return o;
+  });
+  const compiled = compileRules(rows, { version: v, ...(opts.listeners ? { listeners: opts.listeners } : {}) });
+  return { ...compiled, version: v, rows: raw.length };
+}
