@@ -17,6 +17,8 @@ export interface ServerLogger {
   child(bindings: Record<string, unknown>): PinoLogger<'notice'>;
   setLevel(logLevel: number): void;
   level(): number;
+  /** writes out what the asynchronous destination still buffers (stop, exit) */
+  flush(): void;
 }
 
 export interface LoggerOptions {
@@ -32,7 +34,10 @@ export function createServerLogger(opts: LoggerOptions): ServerLogger {
   let current = opts.logLevel;
   const dest = opts.pretty
     ? pretty({ sync: true, colorize: opts.destination === undefined && process.stdout.isTTY, customLevels: 'notice:35', singleLine: true, ...(opts.destination ? { destination: opts.destination } : {}) })
-    : (opts.destination ?? pino.destination({ sync: true }));
+    : (opts.destination ?? pino.destination({ sync: false }));
+  // stdout is written asynchronously (sonic-boom: buffered, then non-blocking writes), so a log
+  // burst never stalls the event loop; pino flushes it synchronously at process exit, and
+  // flush() does it at a graceful stop
   const root = pino<'notice'>({ level: pinoLevelOf(current), customLevels: { notice: 35 }, base: { pid: process.pid }, name: 'x-server' }, dest);
   const children: Array<PinoLogger<'notice'>> = [];
   return {
@@ -49,5 +54,13 @@ export function createServerLogger(opts: LoggerOptions): ServerLogger {
       for (const c of children) c.level = l;
     },
     level: () => current,
+    flush() {
+      const d = dest as { flushSync?: () => void };
+      try {
+        d.flushSync?.();
+      } catch {
+        // not ready yet (nothing written) or already closed: nothing to flush
+      }
+    },
   };
 }

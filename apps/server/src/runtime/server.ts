@@ -1,4 +1,4 @@
-import { createEngine, createStatsRegistry, type Engine, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
+import { createEngine, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
 import type { DestinationStream } from 'pino';
 import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
 import { loadConfig, type ConfigSource } from '../config/load.js';
@@ -147,7 +147,15 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
   });
   for (const { spec } of cfg.protocols.values()) engine.registerProtocol(spec);
 
-  const runner = new RouteRunner(() => routes, log.child({ module: 'route' }), core);
+  // What a peer can make us log (a route script that throws, a module's error/warn lines) is
+  // rate-limited per source address and message: one hostile peer cannot flood the log.
+  const limiters: LogLimiter[] = [];
+  const limited = (bindings: Record<string, unknown>): ReturnType<typeof rateLimitedLogger> => {
+    const l = rateLimitedLogger(log.child(bindings));
+    limiters.push(l.limiter);
+    return l;
+  };
+  const runner = new RouteRunner(() => routes, limited({ module: 'route' }), core);
   const traceSinks = traceSinkRegistry();
   const apis = new Map<string, unknown>();
   const mi = new MiRegistry();
@@ -174,7 +182,9 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
         }
       }
       await closingHttp;
+      for (const l of limiters) l.close(); // the last "N similar log lines suppressed" lines
       root.info('stopped');
+      log.flush();
     })());
 
   const reload = async (): Promise<ReloadResult> => {
@@ -199,7 +209,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
 
     for (const m of initOrder(cfg)) {
       if (m.loaded.kind !== 'package') continue;
-      const mlog = log.child({ module: m.loaded.name });
+      const mlog = limited({ module: m.loaded.name });
       let instance: ModuleInstance;
       try {
         instance = await m.loaded.module.init({ engine, logger: mlog, stats, routes: runner.caller, traceSinks, modules: apis }, m.params);

@@ -1,0 +1,96 @@
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, optionsRequest, startX, tempDir, writeFiles, type Running } from './helpers.js';
+
+// Issue 13: one hostile peer must not slow, blind or stop the server. Each test drives the built
+// x-server on real sockets on 127.0.0.1 (ephemeral ports) and stops it by its PID.
+
+const running: Running[] = [];
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const r of running.splice(0)) r.kill();
+});
+
+beforeAll(() => {
+  ensureBuilt();
+});
+
+const BASE = `log_level = 3
+route_script = "./routes.mjs"
+socket = tcp:127.0.0.1:0
+loadmodule "proto_tcp.so"
+loadmodule "httpd.so"
+loadmodule "mi_http.so"
+modparam("httpd", "port", 0)
+`;
+
+async function start(cfg: string, routes: string): Promise<{ x: Running; dir: string }> {
+  const dir = tempDir();
+  writeFiles(dir, { 'x.cfg': cfg, 'routes.mjs': routes });
+  const x = await startX(join(dir, 'x.cfg'));
+  running.push(x);
+  return { x, dir };
+}
+
+async function client(port: number): Promise<{ sock: Socket; data: () => string; closed: Promise<void> }> {
+  const sock = connect(port, '127.0.0.1');
+  sockets.push(sock);
+  let data = '';
+  sock.on('data', (d: Buffer) => (data += d.toString('latin1')));
+  sock.on('error', () => {});
+  const closed = new Promise<void>((r) => sock.once('close', () => r()));
+  await new Promise((r) => sock.once('connect', r));
+  return { sock, data: () => data, closed };
+}
+
+async function stopped(x: Running): Promise<void> {
+  x.child.kill('SIGTERM');
+  expect(await x.exited).toEqual({ code: 0, signal: null });
+}
+
+describe('log amplification (issue 13, item 1)', () => {
+  it('a route script that throws on every request logs at most 10 lines per source, then how many it suppressed', async () => {
+    const { x } = await start(BASE, 'export function request() { throw new Error("boom"); }\n');
+    const c = await client(x.ports.get('tcp')!);
+    const N = 500;
+    c.sock.write(Array.from({ length: N }, (_, i) => optionsRequest(i, 5070)).join(''));
+    const m = await fetchMetricWhen(x, 'x_core_err_requests_total', (v) => v === N);
+    expect(m).toBe(N); // every failure is counted
+    await stopped(x);
+    const failed = x.lines.filter((l) => l.msg === 'route "request" failed');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.length).toBeLessThanOrEqual(10);
+    const summary = x.lines.find((l) => typeof l.suppressed === 'number' && /similar log lines suppressed/.test(l.msg));
+    expect(summary, 'a line counts the suppressed ones').toBeDefined();
+    expect(summary!.suppressed).toBe(N - failed.length);
+  });
+
+  it('framed non-SIP messages never reach the route script: the connection is closed at the first one, nothing is logged per message', async () => {
+    const { x } = await start(BASE, 'export function request(ctx) { return ctx.message.method.length; }\n');
+    const c = await client(x.ports.get('tcp')!);
+    c.sock.write('X\r\nl:0\r\n\r\n'.repeat(50_000));
+    await c.closed;
+    const good = await client(x.ports.get('tcp')!);
+    good.sock.write(optionsRequest(1, 5070));
+    expect(await fetchMetricWhen(x, 'x_core_rcv_requests_total', (v) => v === 1)).toBe(1);
+    expect(await fetchMetricWhen(x, 'x_tcp_proto_errors_total', (v) => v === 1)).toBe(1);
+    await stopped(x);
+    expect(x.lines.filter((l) => /route .* failed/.test(l.msg))).toEqual([]);
+    expect(x.stdout().length).toBeLessThan(64 * 1024);
+  });
+});
+
+/** Polls /metrics until `ok(value)` (bounded: 15 s), returns the last value read. */
+export async function fetchMetricWhen(x: Running, name: string, ok: (v: number | undefined) => boolean): Promise<number | undefined> {
+  const end = Date.now() + 15_000;
+  let v: number | undefined;
+  for (;;) {
+    const text = await (await fetch(`${x.baseUrl}/metrics`)).text();
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    v = m ? Number(m[1]) : undefined;
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
