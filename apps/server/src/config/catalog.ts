@@ -17,9 +17,12 @@ export const BUILTIN_SCHEMAS: Readonly<Record<string, ParamSchema>> = {
   httpd: {
     ip: { type: 'string', default: '127.0.0.1', doc: 'address the HTTP server (MI, /metrics, /health) binds to' },
     port: { type: 'int', default: 8888, min: 0, max: 65535, doc: 'HTTP port (0 = ephemeral)' },
+    conn_timeout: { type: 'int', default: 10, min: 1, max: 3600, doc: 'seconds a request (headers and body) may take to arrive; slower ones get 408 and are closed' },
+    max_connections: { type: 'int', default: 64, min: 1, max: 65535, doc: 'open HTTP connections at most; more are closed at accept' },
   },
   mi_http: {
     root: { type: 'string', default: 'mi', doc: 'path of the JSON-RPC endpoint (http://ip:port/<root>)' },
+    auth_token: { type: 'string', default: '', doc: 'when set, MI requests need "Authorization: Bearer <token>" (x-cli --token / $X_MI_TOKEN); empty = no auth' },
   },
   tls_mgm: {
     server_domain: { type: 'string', multi: true, doc: 'defines a server TLS domain' },

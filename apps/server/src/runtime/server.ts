@@ -4,7 +4,7 @@ import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import type { PackageImporter } from '../config/catalog.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { startHttpd, type Httpd } from '../http/server.js';
+import { isLoopback, startHttpd, type Httpd } from '../http/server.js';
 import { coreCommands } from '../mi/core-commands.js';
 import { MiRegistry } from '../mi/registry.js';
 import { VERSION } from '../version.js';
@@ -248,13 +248,30 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
 
     if (cfg.httpd) {
       const metrics = createMetrics(stats);
+      const hp = cfg.modules.find((m) => m.loaded.name === 'httpd')?.params ?? {};
+      const tokenParam = cfg.modules.find((m) => m.loaded.name === 'mi_http')?.params.auth_token;
+      const token = typeof tokenParam === 'string' ? tokenParam : '';
+      const refused = (reason: string) => stats.counter('httpd', `refused_${reason}`, `HTTP requests or connections refused: ${reason.replace('_', ' ')}`);
       try {
-        http = await startHttpd({ ip: cfg.httpd.ip, port: cfg.httpd.port, ...(cfg.mi ? { miRoot: cfg.mi.root } : {}), registry: mi, metrics, healthy: () => healthy });
+        http = await startHttpd({
+          ip: cfg.httpd.ip, port: cfg.httpd.port, ...(cfg.mi ? { miRoot: cfg.mi.root } : {}), registry: mi, metrics, healthy: () => healthy,
+          ...(token !== '' ? { authToken: token } : {}),
+          requestTimeoutMs: Number(hp.conn_timeout ?? 10) * 1000,
+          maxConnections: Number(hp.max_connections ?? 64),
+          logger: log.child({ module: 'httpd' }),
+          onRefused: (reason) => refused(reason).inc(),
+        });
       } catch (err) {
         const host = cfg.httpd.ip.includes(':') ? `[${cfg.httpd.ip}]` : cfg.httpd.ip;
         throw new CfgError(CfgErrorCodes.BAD_SOCKET, cfg.httpd.where, `httpd cannot listen on ${host}:${cfg.httpd.port}: ${(err as Error).message} (set modparam("httpd", "ip" | "port", ...))`, { cause: err });
       }
       if (cfg.mi) root.info({ url: http.url(`/${cfg.mi.root}`) }, `MI (JSON-RPC 2.0) listening on ${http.url(`/${cfg.mi.root}`)}`);
+      if (!isLoopback(http.address.host)) {
+        root.warn(
+          { address: http.address.host, auth: token !== '' },
+          `httpd listens on ${http.address.host}, reachable from other machines: MI can stop the server and close connections${token !== '' ? '' : ' and has NO authentication (set modparam("mi_http", "auth_token", ...))'}; bind it to 127.0.0.1 unless this is intended`,
+        );
+      }
       root.info({ url: http.url('/metrics') }, `metrics on ${http.url('/metrics')}, health on ${http.url('/health')}`);
     }
     root.info({ version: VERSION, file: cfg.file, modules: cfg.modules.map((m) => m.loaded.name) }, 'x-server started');

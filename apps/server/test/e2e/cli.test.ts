@@ -46,7 +46,7 @@ describe('command lines', () => {
   });
 
   it('x-cli --help, usage errors, unreachable MI', async () => {
-    expect(run(X_CLI, ['--help']).stdout).toContain('x-cli [--url URL] [-x] mi <command> [args...]');
+    expect(run(X_CLI, ['--help']).stdout).toContain('x-cli [--url URL] [--token TOKEN] [-x] mi <command> [args...]');
     expect(run(X_CLI, ['--version']).stdout).toBe('0.1.0\n');
     expect(run(X_CLI, ['frob']).status).toBe(2);
     // a free port of this package's range: nothing listens, the connection is refused

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, optionsRequest, startX, tempDir, writeFiles, type Running } from './helpers.js';
+import { ensureBuilt, optionsRequest, startX, tempDir, writeFiles, xcli, type Running } from './helpers.js';
 
 // Issue 13: one hostile peer must not slow, blind or stop the server. Each test drives the built
 // x-server on real sockets on 127.0.0.1 (ephemeral ports) and stops it by its PID.
@@ -79,6 +79,27 @@ describe('log amplification (issue 13, item 1)', () => {
     await stopped(x);
     expect(x.lines.filter((l) => /route .* failed/.test(l.msg))).toEqual([]);
     expect(x.stdout().length).toBeLessThan(64 * 1024);
+  });
+});
+
+describe('MI is not open to any local web page (issue 13, item 4)', () => {
+  it('text/plain or a foreign Origin cannot run kill; the bearer token of mi_http auth_token is required and x-cli sends it', async () => {
+    const { x } = await start(`${BASE}modparam("mi_http", "auth_token", "t0ken-e2e")\nmodparam("httpd", "conn_timeout", 2)\n`, 'export function request() {}\n');
+    const kill = JSON.stringify({ jsonrpc: '2.0', method: 'kill', id: 1 });
+    const auth = { authorization: 'Bearer t0ken-e2e' };
+    expect((await fetch(x.miUrl, { method: 'POST', body: kill, headers: { 'content-type': 'text/plain', ...auth } })).status).toBe(415);
+    expect((await fetch(x.miUrl, { method: 'POST', body: kill, headers: { 'content-type': 'application/json', origin: 'http://evil.example', ...auth } })).status).toBe(403);
+    expect((await fetch(x.miUrl, { method: 'POST', body: kill, headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    expect((await xcli(['--url', x.miUrl, 'mi', 'uptime'])).stderr).toMatch(/needs a bearer token/);
+    const ok = await xcli(['--url', x.miUrl, 'mi', 'uptime'], { X_MI_TOKEN: 't0ken-e2e' });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(x.child.exitCode).toBe(null); // still running: kill never ran
+    const metrics = await (await fetch(`${x.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^x_httpd_refused_content_type_total 1$/m);
+    expect(metrics).toMatch(/^x_httpd_refused_origin_total 1$/m);
+    expect(metrics).toMatch(/^x_httpd_refused_auth_total 2$/m);
+    await stopped(x);
+    expect(x.lines.filter((l) => /MI request refused/.test(l.msg)).length).toBe(4);
   });
 });
 

@@ -53,7 +53,7 @@ describe('x-server binary on the default config', () => {
     // the HTTP rules of mi_http
     expect((await fetch(x.miUrl)).status).toBe(405);
     expect((await fetch(x.miUrl, { method: 'POST', body: '' })).status).toBe(400);
-    const note = await fetch(x.miUrl, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', method: 'version' }) });
+    const note = await fetch(x.miUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'version' }) });
     expect([note.status, await note.text()]).toEqual([202, '']);
     expect((await fetch(`${x.baseUrl}/health`)).status).toBe(200);
 
