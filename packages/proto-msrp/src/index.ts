@@ -1,2 +1,23 @@
 export * from './codec/index.js';
-export { TransactionTable, type Transaction, type TransactionTableOptions } from './transactions.js';
+export { TransactionTable, type Transaction, type TransactionTableOptions, type NewTransaction } from './transactions.js';
+export { MsrpFramer, type MsrpFrame, type MsrpFramerOptions } from './framer/framer.js';
+export {
+  attachMsrp,
+  certMatches,
+  MsrpApiError,
+  MsrpApiErrorCodes,
+  type MsrpApi,
+  type MsrpReceived,
+  type MsrpBodyStream,
+  type MsrpHandle,
+  type MsrpHandlerFilter,
+  type MsrpRequestHandler,
+  type MsrpReplyHandler,
+  type SendRequestOptions,
+  type ForwardOptions,
+  type TransData,
+  type AttachMsrpOptions,
+} from './msrp.js';
+export { globToRegExp } from './glob.js';
+export { protoMsrpParamSchema, PROTO_MSRP_DEFAULTS, MSRP_MAX_HEAD, MSRP_MAX_BODY, msrpSpec, msrpsSpec, type ProtoMsrpParams } from './module/params.js';
+export { protoMsrpModule, msrpTraceMi } from './module/module.js';
