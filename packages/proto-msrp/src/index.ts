@@ -21,3 +21,16 @@ export {
 export { globToRegExp } from './glob.js';
 export { protoMsrpParamSchema, PROTO_MSRP_DEFAULTS, MSRP_MAX_HEAD, MSRP_MAX_BODY, msrpSpec, msrpsSpec, type ProtoMsrpParams } from './module/params.js';
 export { protoMsrpModule, msrpTraceMi } from './module/module.js';
+export {
+  attachRelay,
+  parseMyUri,
+  uriMatches,
+  parseDigest,
+  type MsrpRelay,
+  type MsrpRelayParams,
+  type MsrpAuthContext,
+  type MsrpAuthCallback,
+  type MsrpSession,
+} from './relay/relay.js';
+export { msrpRelayModule, msrpRelayParamSchema } from './relay/module.js';
+export { digestAuthorization } from './relay/digest.js';

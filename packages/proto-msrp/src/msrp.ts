@@ -108,6 +108,8 @@ export interface ForwardOptions {
   listenerId?: number;
   /** owner data for the reply / timeout callbacks */
   param?: unknown;
+  /** top To-Path URLs moved to From-Path (default 1); a relay collapsing hops that name itself asks for more */
+  rotate?: number;
 }
 
 export interface MsrpApi {
@@ -313,21 +315,22 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
   }
 
   /** Forwarded bytes of a request: the path rotated, extra headers after the last, a new id. */
-  function rotated(msg: MsrpMessage, tid: string, extra: MsrpHeader[]): string {
+  function rotated(msg: MsrpMessage, tid: string, extra: MsrpHeader[], n = 1): string {
     const headers = msg.headers.map((h) => ({ ...h }));
     const ti = headers.findIndex((h) => h.name.toLowerCase() === 'to-path');
     const fi = headers.findIndex((h) => h.name.toLowerCase() === 'from-path');
-    const to = headers[ti]!.value;
-    const top = topUrl(to);
-    const afterTop = to.indexOf(top) + top.length;
-    let rest = afterTop;
-    while (to[rest] === ' ') rest++;
-    headers[ti]!.value = to.slice(rest);
-    let from = headers[fi]!.value;
-    let fs = 0;
-    while (from[fs] === ' ') fs++;
-    from = from.slice(fs);
-    headers[fi]!.value = `${top} ${from}`;
+    for (let k = 0; k < n; k++) {
+      const to = headers[ti]!.value;
+      const top = topUrl(to);
+      let rest = to.indexOf(top) + top.length;
+      while (to[rest] === ' ') rest++;
+      headers[ti]!.value = to.slice(rest);
+      let from = headers[fi]!.value;
+      let fs = 0;
+      while (from[fs] === ' ') fs++;
+      from = from.slice(fs);
+      headers[fi]!.value = `${top} ${from}`;
+    }
     headers.push(...extra);
     return encodeHeadText({ ...msg, tid, headers, body: undefined } as MsrpMessage);
   }
@@ -470,14 +473,15 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
         }
         throw err;
       };
-      if (req.toPath.length < 2) fail(new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, 'cannot forward as there is no second URL in To-Path'));
+      const hops = fo.rotate ?? 1;
+      if (!Number.isInteger(hops) || hops < 1 || req.toPath.length < hops + 1) fail(new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, 'cannot forward as there is no second URL in To-Path'));
       const fromValue = getHeader(m, 'From-Path')!;
       try {
         parsePath(fromValue);
       } catch (err) {
         fail(new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, 'invalid From-Path', { cause: err }));
       }
-      const next = req.toPath[1]!;
+      const next = req.toPath[hops]!;
       let dest: Address;
       try {
         dest = fo.dest ?? (await resolveDest(next));
@@ -513,7 +517,7 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
         });
         tid = t.tid;
       }
-      const head = rotated(m, tid, fo.headers ?? []);
+      const head = rotated(m, tid, fo.headers ?? [], hops);
       const so = listenerId !== undefined ? { listenerId } : {};
       try {
         if (!req.stream) {
