@@ -1,4 +1,5 @@
-// Sums every vitest JSON report under a dir into the closing "N passed, N failed" line of .ci/run.
+// Sums every vitest JSON report under a dir into the closing "N passed, N failed, N skipped" line
+// of .ci/run (skipped: tests vitest reports as pending or todo -- skip, skipIf, todo).
 // usage: node sum-results.mjs <json-dir> <steps.tsv>
 //   steps.tsv lines: name<TAB>kind<TAB>exit code[<TAB>log file]; reports of step S are in <json-dir>/S/
 // Besides failed tests, these count as 1 failed each, so that nothing fails silently:
@@ -39,7 +40,8 @@ export function countReport(report) {
     const failedTests = (file.assertionResults ?? []).filter((a) => a.status === 'failed').length;
     if (file.status === 'failed' && failedTests === 0) failed += 1;
   }
-  return { passed: report.numPassedTests, failed };
+  const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  return { passed: report.numPassedTests, failed, skipped };
 }
 
 /** task ids of turbo's closing "Failed:    a#build, b#test" line in a step log */
@@ -59,6 +61,7 @@ export function turboFailedTasks(logFile) {
 function main([dir, stepsFile]) {
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   const failedBySubdir = new Map();
   const reportsWithFailures = new Map();
   for (const f of jsonFiles(dir)) {
@@ -68,9 +71,10 @@ function main([dir, stepsFile]) {
       c = countReport(JSON.parse(readFileSync(f, 'utf8')));
     } catch (err) {
       console.error(`unreadable report ${f}: ${err.message}`);
-      c = { passed: 0, failed: 1 };
+      c = { passed: 0, failed: 1, skipped: 0 };
     }
     passed += c.passed;
+    skipped += c.skipped;
     failed += c.failed;
     failedBySubdir.set(sub, (failedBySubdir.get(sub) ?? 0) + c.failed);
     if (c.failed > 0) reportsWithFailures.set(sub, (reportsWithFailures.get(sub) ?? 0) + 1);
@@ -103,7 +107,7 @@ function main([dir, stepsFile]) {
     }
     failed += extra;
   }
-  console.log(`${passed} passed, ${failed} failed`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   return failed === 0 ? 0 : 1;
 }
 

@@ -32,18 +32,22 @@ describe('msg_read_timeout', () => {
   });
 
   it('does not time out when each partial message completes in time', async () => {
-    const server = lpEngine({ defaultProfile: { msgReadTimeout: 0.15 } });
+    // the timeout runs per message: 4 messages each completed 250 ms after their first bytes
+    // take longer in all than the 1 s timeout, yet none of them times out (a 1 s timeout leaves
+    // a busy machine 750 ms of slack per message)
+    const server = lpEngine({ defaultProfile: { msgReadTimeout: 1 } });
     const l = await server.listen('lp:127.0.0.1:0');
     const got = collect(server);
     const sock = await rawClient(l);
+    const t0 = Date.now();
     for (let i = 0; i < 4; i++) {
       const m = encode(`msg${i}`);
       sock.write(m.subarray(0, 3));
-      await sleep(100);
+      await sleep(250);
       sock.write(m.subarray(3));
-      await sleep(20);
+      await until(() => got.messages.length === i + 1);
     }
-    await until(() => got.messages.length === 4);
+    expect(Date.now() - t0).toBeGreaterThan(1000);
     expect(got.closes).toHaveLength(0);
     sock.destroy();
   });

@@ -15,6 +15,13 @@ interface Arena {
   closes: CloseEvent[];
   /** closes of connections other than the attacker's */
   collateral(attackerPort: number | undefined): CloseEvent[];
+  /** rounds of healthy traffic sent so far (one request per healthy peer each) */
+  rounds(): number;
+  /** tcp:rcv_bytes of the responder */
+  rcvBytes(): number;
+  /** stops the healthy traffic until resume(), once every request sent so far is answered */
+  pause(): Promise<void>;
+  resume(): void;
   /** stops the healthy traffic and checks every request got its reply, none lost */
   finish(): Promise<{ sent: number; answered: number }>;
 }
@@ -28,19 +35,31 @@ async function arena(params: Partial<ProtoTcpParams> = {}, profile: Partial<Conn
   const peers: RawPeer[] = await Promise.all(Array.from({ length: HEALTHY }, () => rawPeer(port)));
   const sent = new Array<number>(HEALTHY).fill(0);
   let n = 0;
-  const timer = setInterval(() => {
+  const round = (): void => {
     peers.forEach((p, i) => {
       p.sock.write(sipReq(`h${i}-${n}`));
       sent[i]!++;
     });
     n++;
-  }, 50);
+  };
+  let timer = setInterval(round, 50);
+  const answered = (): number => peers.reduce((acc, p) => acc + p.messages.length, 0);
   return {
     port,
     sip,
     stats,
     closes,
     collateral: (attackerPort) => closes.filter((c) => c.conn.remote.port !== attackerPort),
+    rounds: () => n,
+    rcvBytes: () => stats.get('tcp:rcv_bytes')!.value(),
+    async pause() {
+      clearInterval(timer);
+      const want = sent.reduce((acc, b) => acc + b, 0);
+      expect(await until(() => answered() === want, 10_000), 'healthy traffic answered before the pause').toBe(true);
+    },
+    resume() {
+      timer = setInterval(round, 50);
+    },
     async finish() {
       clearInterval(timer);
       const total = (): number => peers.reduce((a, p) => a + p.messages.length, 0);
@@ -65,7 +84,9 @@ async function attackerClosed(a: Arena, attacker: RawPeer, ms: number): Promise<
 async function verdict(a: Arena, attacker: RawPeer, ms = 5000): Promise<CloseEvent> {
   const port = attacker.port;
   const ev = await attackerClosed(a, attacker, ms);
-  await sleep(200); // let more healthy traffic cross after the close
+  // let two more rounds of healthy traffic cross after the close (counted, not slept for)
+  const after = a.rounds() + 2;
+  expect(await until(() => a.rounds() >= Math.max(after, 2), 10_000), 'healthy rounds after the close').toBe(true);
   const { sent, answered } = await a.finish();
   expect(sent).toBeGreaterThanOrEqual(HEALTHY * 2); // healthy traffic really flowed during the attack
   expect(answered).toBe(sent);
@@ -95,10 +116,17 @@ describe('hostile peers are closed, 100 healthy connections lose nothing', () =>
     const a = await arena();
     const evil = await rawPeer(a.port);
     const bytes = Buffer.from(sipReq('chunky'));
+    // each chunk is sent once the server has read the previous one (tcp:rcv_bytes, counted per
+    // read, with the healthy traffic paused meanwhile), so the reads are separate however busy
+    // the machine is; the healthy traffic runs before and after
+    while (a.rounds() < 2) await sleep(10);
+    await a.pause();
     for (let i = 0; i < 8 && !evil.closed; i++) {
+      const before = a.rcvBytes();
       evil.sock.write(bytes.subarray(i * 10, i * 10 + 10));
-      await sleep(30);
+      expect(await until(() => a.rcvBytes() >= before + 10 || evil.closed, 5000)).toBe(true);
     }
+    a.resume();
     const ev = await verdict(a, evil);
     expect(ev).toMatchObject({ reason: 'Too many read chunks', error: { code: 'ERR_CONN_MAX_CHUNKS' } });
   });

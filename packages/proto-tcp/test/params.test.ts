@@ -50,14 +50,23 @@ async function pausablePeer(): Promise<{ port: number; callIds: string[]; resume
   };
 }
 
-/** Sends BIG to a peer that never reads until a send fails or `max` sends; returns the count accepted and the error. */
-async function flood(send: () => Promise<unknown>, max: number): Promise<{ ok: number; err?: { code?: string } }> {
+/**
+ * Sends BIG to a peer that never reads until a send fails or `max` sends; returns the count
+ * accepted and the error. Async-mode sends resolve once queued, so each is awaited as is (no
+ * timer, which a busy machine could outrun). A sync-mode send resolves only when written, which
+ * to a stuck peer is never: pass `blocking` and the flood stops at the first send still pending
+ * after it (no count is asserted on that path).
+ */
+async function flood(send: () => Promise<unknown>, max: number, blocking?: { stopAfterMs: number }): Promise<{ ok: number; err?: { code?: string } }> {
   let ok = 0;
   for (let i = 0; i < max; i++) {
     try {
-      // async mode resolves at once; sync mode resolves when written, so do not wait forever
-      const r = await Promise.race([send().then(() => true), sleep(200).then(() => false)]);
-      if (!r) return { ok };
+      if (blocking) {
+        const r = await Promise.race([send().then(() => true), sleep(blocking.stopAfterMs).then(() => false)]);
+        if (!r) return { ok };
+      } else {
+        await send();
+      }
       ok++;
     } catch (e) {
       return { ok, err: e as { code?: string } };
@@ -184,12 +193,12 @@ describe('parameters: each one changes behaviour on real sockets', () => {
   it('tcp_async + tcp_send_timeout: sync writes to a stuck peer time out after tcp_send_timeout; async ones do not', async () => {
     const peer = await stuckPeer();
     const sync = await sender({ tcp_async: false, tcp_send_timeout: 50 });
-    await flood(() => sync.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 2000);
+    await flood(() => sync.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 2000, { stopAfterMs: 200 });
     expect(await until(() => sync.closes.length > 0, 3000)).toBe(true);
     expect(sync.closes[0]).toMatchObject({ reason: 'Write timeout', error: { code: 'ERR_CONN_WRITE_TIMEOUT' } });
 
     const syncLong = await sender({ tcp_async: false, tcp_send_timeout: 60000 });
-    await flood(() => syncLong.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 2000);
+    await flood(() => syncLong.sip.send({ host: '127.0.0.1', port: peer.port }, BIG), 2000, { stopAfterMs: 200 });
     await sleep(400);
     expect(syncLong.closes).toEqual([]);
 
