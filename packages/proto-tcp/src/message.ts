@@ -102,14 +102,16 @@ export class SipMessage {
 
   /**
    * Sends a stateless response on the connection the request came on (Via, From, To + tag,
-   * Call-ID, CSeq copied; Content-Length: 0). Rejects with a ConnectionError when the
+   * Call-ID, CSeq copied; Content-Length: 0). The top Via gets `received=<source ip>` when
+   * it has `rport` or its host is not the source address, and `rport=<source port>` when it
+   * has `rport` (RFC 3581, as OpenSIPS's and Kamailio's local replies). Rejects with a ConnectionError when the
    * connection is gone, a SipProtocolError when this is not a usable request.
    */
   reply(status: number, reason: string, headers?: ExtraHeaders): Promise<void> {
     if (!this.isRequest) return Promise.reject(new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response'));
     let data: Buffer;
     try {
-      data = buildResponse(this.raw, status, reason, headers);
+      data = buildResponse(this.raw, status, reason, headers, undefined, this.conn.remote);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -127,7 +129,7 @@ export class SipMessage {
    */
   replyNow(status: number, reason: string, headers?: ExtraHeaders): void {
     if (!this.isRequest) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response');
-    const data = buildResponse(this.raw, status, reason, headers);
+    const data = buildResponse(this.raw, status, reason, headers, undefined, this.conn.remote);
     if (this.writer !== undefined) this.writer(this, data);
     else this.sender(this, data).then(ignore, ignore);
   }

@@ -85,6 +85,36 @@ describe('header helpers', () => {
     expect(scanHeaders(res)?.messageLength).toBe(res.length);
   });
 
+  it('RFC 3581: received and rport in the top Via of a reply, as OpenSIPS builds a local reply', () => {
+    const req = (via: string): Buffer => B(REQ.replace('v: SIP/2.0/TCP 10.0.0.1:5071;branch=z9hG4bKa;alias, SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKb', `v: ${via}`));
+    const topVia = (via: string, src = { host: '127.0.0.1', port: 34567 }): string => {
+      const a = buildResponse(req(via), 200, 'OK', undefined, 't', src).toString('latin1');
+      const b = buildResponse(parseHeaders(req(via)), 200, 'OK', undefined, 't', src).toString('latin1');
+      expect(a).toBe(b);
+      expect(scanHeaders(B(a))?.messageLength).toBe(a.length);
+      return /^Via: (.*)$/m.exec(a)![1]!;
+    };
+    // rport: received right after host:port, rport gets the source port in its place
+    expect(topVia('SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1;rport')).toBe('SIP/2.0/TCP 127.0.0.1:5060;received=127.0.0.1;branch=z9hG4bK1;rport=34567');
+    expect(topVia('SIP/2.0/TCP 10.9.9.9;rport;branch=z9hG4bK1')).toBe('SIP/2.0/TCP 10.9.9.9;received=127.0.0.1;rport=34567;branch=z9hG4bK1');
+    // an rport that already has a value is overwritten
+    expect(topVia('SIP/2.0/TCP client.example:5070;RPORT=1;branch=z9hG4bK1')).toBe('SIP/2.0/TCP client.example:5070;received=127.0.0.1;rport=34567;branch=z9hG4bK1');
+    // no rport: received only when the host is not the source address
+    expect(topVia('SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1')).toBe('SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1');
+    expect(topVia('SIP/2.0/TCP 192.0.2.7:5060;branch=z9hG4bK1')).toBe('SIP/2.0/TCP 192.0.2.7:5060;received=127.0.0.1;branch=z9hG4bK1');
+    expect(topVia('SIP/2.0/TCP pc.example.com;branch=z9hG4bK1')).toBe('SIP/2.0/TCP pc.example.com;received=127.0.0.1;branch=z9hG4bK1');
+    // maddr is compared instead of the host when present
+    expect(topVia('SIP/2.0/TCP pc.example.com;maddr=127.0.0.1;branch=z9hG4bK1')).toBe('SIP/2.0/TCP pc.example.com;maddr=127.0.0.1;branch=z9hG4bK1');
+    // IPv6: the same address written differently is the source; brackets stay, received has none
+    const v6 = { host: '::1', port: 5070 };
+    expect(topVia('SIP/2.0/TCP [0:0::0001]:5099;branch=z9hG4bKc', v6)).toBe('SIP/2.0/TCP [0:0::0001]:5099;branch=z9hG4bKc');
+    expect(topVia('SIP/2.0/TCP [2001:db8::1]:5099;rport;branch=z9hG4bKc', v6)).toBe('SIP/2.0/TCP [2001:db8::1]:5099;received=::1;rport=5070;branch=z9hG4bKc');
+    // only the first via value of the header changes; the others are copied
+    expect(topVia('SIP/2.0/TCP 10.0.0.1:5071;rport, SIP/2.0/UDP 10.0.0.2;rport')).toBe('SIP/2.0/TCP 10.0.0.1:5071;received=127.0.0.1;rport=34567, SIP/2.0/UDP 10.0.0.2;rport');
+    // without a source (the codec used alone) the Via is copied unchanged
+    expect(buildResponse(req('SIP/2.0/TCP 10.9.9.9;rport'), 200, 'OK').toString()).toContain('Via: SIP/2.0/TCP 10.9.9.9;rport\r\n');
+  });
+
   it('buildResponse refuses bad input with ERR_SIP_BAD_MESSAGE', () => {
     for (const f of [
       () => buildResponse(B('SIP/2.0 200 OK\r\nl: 0\r\n\r\n'), 200, 'OK'),

@@ -1,5 +1,5 @@
 import { SipErrorCodes, SipProtocolError } from './errors.js';
-import { buildResponseRaw, isSpace, makeTag, toHasTag } from './reply.js';
+import { buildResponseRaw, isSpace, makeTag, replyTopVia, toHasTag, type ReplySource } from './reply.js';
 
 export { makeTag };
 
@@ -304,10 +304,12 @@ let lastGoodReason = 'OK';
 /**
  * Builds a stateless SIP response to `request`: the request's Via headers (all, in order),
  * From, To (with a tag added if it has none and status > 100), Call-ID, CSeq, the extra
- * headers, and `Content-Length: 0`. Throws ERR_SIP_BAD_MESSAGE for a response or a request
+ * headers, and `Content-Length: 0`. With `source` (the request's source address) the top Via
+ * gets RFC 3581's `received` / `rport` as OpenSIPS sets them in local replies (see
+ * replyTopVia). Throws ERR_SIP_BAD_MESSAGE for a response or a request
  * lacking those headers, ERR_INVALID_OPTION-like SipProtocolError for a bad status.
  */
-export function buildResponse(request: Buffer | readonly SipHeader[], status: number, reason: string, extraHeaders?: ExtraHeaders, toTag?: string): Buffer {
+export function buildResponse(request: Buffer | readonly SipHeader[], status: number, reason: string, extraHeaders?: ExtraHeaders, toTag?: string, source?: ReplySource): Buffer {
   if (!Number.isInteger(status) || status < 100 || status > 699) {
     throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `status must be an integer in 100..699, got ${String(status)}`);
   }
@@ -328,13 +330,16 @@ export function buildResponse(request: Buffer | readonly SipHeader[], status: nu
   }
   if (Buffer.isBuffer(request)) {
     if (isResponse(request)) throw new SipProtocolError(SipErrorCodes.BAD_MESSAGE, 'cannot reply to a response');
-    return buildResponseRaw(request, status, reason, extra, toTag);
+    return buildResponseRaw(request, status, reason, extra, toTag, source);
   }
   const ids = dialogIds(request);
   let to = ids.to;
   if (status > 100 && !toHasTag(to)) to += `;tag=${toTag ?? makeTag()}`;
   let out = `SIP/2.0 ${status} ${reason}\r\n`;
-  for (const v of ids.vias) out += `Via: ${v}\r\n`;
+  ids.vias.forEach((v, i) => {
+    const top = i === 0 && source !== undefined ? replyTopVia(Buffer.from(v, 'latin1'), 0, Buffer.byteLength(v, 'latin1'), source) : undefined;
+    out += `Via: ${top ?? v}\r\n`;
+  });
   out += `From: ${ids.from}\r\nTo: ${to}\r\nCall-ID: ${ids.callId}\r\nCSeq: ${ids.cseq}\r\n${extra}Content-Length: 0\r\n\r\n`;
   return Buffer.from(out, 'latin1');
 }

@@ -19,3 +19,4 @@ export {
   type DialogIds,
   type ExtraHeaders,
 } from './headers.js';
+export { replyTopVia, type ReplySource } from './reply.js';

@@ -240,13 +240,177 @@ function missingError(): SipProtocolError {
   return new SipProtocolError(SipErrorCodes.BAD_MESSAGE, `request lacks ${missing.join(', ')}`);
 }
 
+/** Where a reply came from: RFC 3581's received / rport are set from it. */
+export interface ReplySource {
+  /** the request's source IP (text form, no brackets) */
+  host: string;
+  port: number;
+}
+
+// topVia results (offsets into the buffer given to it)
+let viaHostEnd = -1; // after host[:port]: where received (and a new rport) go
+let viaHostS = -1;
+let viaHostE = -1; // the host, brackets stripped
+let viaRportS = -1; // the ";rport[=n]" param, from its ';'
+let viaRportE = -1;
+let viaReceived = false;
+let viaMaddrS = -1;
+let viaMaddrE = -1;
+
+function isLws(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
+}
+
+/**
+ * Finds, in the first value of a Via header at buf[s, e), where host[:port] ends and the
+ * rport, received and maddr params. False when the value does not have the sent-by shape.
+ */
+function scanTopVia(buf: Buffer, s: number, e: number): boolean {
+  viaHostEnd = viaHostS = viaHostE = viaRportS = viaRportE = viaMaddrS = viaMaddrE = -1;
+  viaReceived = false;
+  // sent-protocol: SIP / 2.0 / transport
+  let i = s;
+  let slashes = 0;
+  while (i < e && slashes < 2) if (buf[i++] === 47) slashes++;
+  if (slashes < 2) return false;
+  while (i < e && isLws(buf[i]!)) i++;
+  while (i < e && !isLws(buf[i]!)) i++; // transport token
+  while (i < e && isLws(buf[i]!)) i++;
+  if (i >= e) return false;
+  if (buf[i] === 91) {
+    const close = buf.indexOf(93, i);
+    if (close === -1 || close >= e) return false;
+    viaHostS = i + 1;
+    viaHostE = close;
+    i = close + 1;
+  } else {
+    viaHostS = i;
+    while (i < e) {
+      const c = buf[i]!;
+      if (c === 59 || c === 58 || c === 44 || isLws(c)) break;
+      i++;
+    }
+    viaHostE = i;
+  }
+  if (viaHostE === viaHostS) return false;
+  viaHostEnd = i;
+  let j = i;
+  while (j < e && isLws(buf[j]!)) j++;
+  if (j < e && buf[j] === 58) {
+    j++;
+    while (j < e && isLws(buf[j]!)) j++;
+    const d = j;
+    while (j < e && buf[j]! >= 48 && buf[j]! <= 57) j++;
+    if (j === d) return false;
+    viaHostEnd = j;
+  }
+  // params up to the end of this via value (a ',' starts the next one)
+  i = viaHostEnd;
+  while (i < e) {
+    while (i < e && isLws(buf[i]!)) i++;
+    if (i >= e || buf[i] === 44) break;
+    if (buf[i] !== 59) return true; // not a param: leave the rest as it is
+    const semi = i++;
+    while (i < e && isLws(buf[i]!)) i++;
+    const ns = i;
+    while (i < e && buf[i] !== 61 && buf[i] !== 59 && buf[i] !== 44 && !isLws(buf[i]!)) i++;
+    const ne = i;
+    while (i < e && isLws(buf[i]!)) i++;
+    let vs = -1;
+    let ve = -1;
+    if (i < e && buf[i] === 61) {
+      i++;
+      while (i < e && isLws(buf[i]!)) i++;
+      vs = i;
+      if (i < e && buf[i] === 34) {
+        i++;
+        while (i < e && buf[i] !== 34) i += buf[i] === 92 ? 2 : 1;
+        i = Math.min(i + 1, e);
+      } else {
+        while (i < e && buf[i] !== 59 && buf[i] !== 44 && !isLws(buf[i]!)) i++;
+      }
+      ve = i;
+    }
+    if (nameIs(buf, ns, ne, 'rport')) {
+      viaRportS = semi;
+      viaRportE = i;
+    } else if (nameIs(buf, ns, ne, 'received')) viaReceived = true;
+    else if (nameIs(buf, ns, ne, 'maddr') && vs >= 0) {
+      viaMaddrS = vs;
+      viaMaddrE = ve;
+    }
+  }
+  return true;
+}
+
+/** RFC 3581 / OpenSIPS's received_test: the Via's host (or maddr) is not the source address, or it has a received param. */
+function needsReceived(buf: Buffer, src: ReplySource): boolean {
+  if (viaReceived) return true;
+  const hs = viaMaddrS >= 0 ? viaMaddrS : viaHostS;
+  const he = viaMaddrS >= 0 ? viaMaddrE : viaHostE;
+  const host = src.host;
+  if (he - hs === host.length) {
+    let same = true;
+    for (let k = 0; k < host.length; k++) {
+      if (lower(buf[hs + k]!) !== lower(host.charCodeAt(k))) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return false;
+  }
+  // IPv6 texts differ in case and zero compression: compare their canonical forms
+  if (host.includes(':')) {
+    const text = buf.toString('latin1', hs, he);
+    return text.includes(':') ? canonicalV6(text) !== canonicalV6(host) : true;
+  }
+  return true;
+}
+
+/** An IPv6 address as 8 hex groups, lower case, without leading zeros ("" when it is not one). */
+function canonicalV6(a: string): string {
+  let text = a.toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const n = v4.slice(1).map(Number);
+    text = `${text.slice(0, v4.index)}${((n[0]! << 8) | n[1]!).toString(16)}:${((n[2]! << 8) | n[3]!).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return '';
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...Array<string>(Math.max(fill, 0)).fill('0'), ...tail];
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return '';
+  return groups.map((g) => parseInt(g, 16).toString(16)).join(':');
+}
+
+/**
+ * The top Via's value for a local reply, as OpenSIPS's build_res_buf_from_sip_req makes it:
+ * `;received=<source ip>` right after host[:port] when the request has rport or its Via host
+ * is not the source address (RFC 3581 section 4; RFC 3261 section 18.2.1); an rport param
+ * gets the source port (`;rport=<port>`, in its place). Returns undefined when nothing changes.
+ */
+export function replyTopVia(buf: Buffer, s: number, e: number, src: ReplySource): string | undefined {
+  if (!scanTopVia(buf, s, e)) return undefined;
+  const rport = viaRportS >= 0;
+  const received = rport || needsReceived(buf, src);
+  if (!received) return undefined;
+  let out = buf.toString('latin1', s, viaHostEnd) + ';received=' + src.host;
+  if (rport) out += buf.toString('latin1', viaHostEnd, viaRportS) + ';rport=' + String(src.port) + buf.toString('latin1', viaRportE, e);
+  else out += buf.toString('latin1', viaHostEnd, e);
+  return out;
+}
+
 /**
  * The fast path of buildResponse for a raw request: header values are copied as byte ranges,
  * never decoded, into one allocation. `extra` is the already-validated extra header text.
  */
-export function buildResponseRaw(req: Buffer, status: number, reason: string, extra: string, toTag: string | undefined): Buffer {
+export function buildResponseRaw(req: Buffer, status: number, reason: string, extra: string, toTag: string | undefined, src?: ReplySource): Buffer {
   scanRanges(req);
   if (vias.length === 0 || fromS < 0 || toS < 0 || callIdS < 0 || cseqS < 0) throw missingError();
+  // the top Via, rewritten when received / rport apply (then the first Via line is this text)
+  const via0 = src === undefined ? undefined : replyTopVia(req, vias[0]!, vias[1]!, src);
   const first = statusLine(status, reason);
   const addTag = status > 100 && !toHasTagBytes(req, toS, toE);
   const tagText = addTag && toTag !== undefined ? `;tag=${toTag}` : '';
@@ -256,11 +420,20 @@ export function buildResponseRaw(req: Buffer, status: number, reason: string, ex
   let total = first.length + tagLen + extraLen + S_END.length;
   const nv = vias.length;
   for (let i = 0; i < nv; i += 2) total += S_VIA.length + (vias[i + 1]! - vias[i]!) + 2;
+  if (via0 !== undefined) total += via0.length - (vias[1]! - vias[0]!);
   total += S_FROM.length + (fromE - fromS) + 2 + S_TO.length + (toE - toS) + 2;
   total += S_CALLID.length + (callIdE - callIdS) + 2 + S_CSEQ.length + (cseqE - cseqS) + 2;
   const out = Buffer.allocUnsafe(total);
   let o = putBytes(out, 0, first, 0, first.length);
-  for (let i = 0; i < nv; i += 2) o = putHeader(out, o, S_VIA, req, vias[i]!, vias[i + 1]!);
+  let i0 = 0;
+  if (via0 !== undefined) {
+    o = putBytes(out, o, S_VIA, 0, S_VIA.length);
+    o += out.write(via0, o, 'latin1');
+    out[o++] = 13;
+    out[o++] = 10;
+    i0 = 2;
+  }
+  for (let i = i0; i < nv; i += 2) o = putHeader(out, o, S_VIA, req, vias[i]!, vias[i + 1]!);
   o = putHeader(out, o, S_FROM, req, fromS, fromE);
   o = putBytes(out, o, S_TO, 0, S_TO.length);
   o = putBytes(out, o, req, toS, toE);
