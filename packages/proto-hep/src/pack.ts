@@ -25,7 +25,7 @@ export function transportOfIpProto(ipProto: number | undefined): 'udp' | 'tcp' |
 export interface PackHepOptions {
   /** 1, 2 or 3 (default 3) */
   version?: 1 | 2 | 3;
-  /** default 1 (hep_capture_id); 16-bit for v2 */
+  /** default 1 (hep_capture_id), 0..2^32-1; v2 packets carry its low 16 bits */
   captureId?: number;
   /** default: now */
   timestamp?: HepTimestamp;
@@ -74,7 +74,8 @@ export function packHep(
   };
   if (version !== 1) {
     pkt.timestamp = opts.timestamp ?? nowTimestamp();
-    pkt.captureId = opts.captureId ?? 1;
+    // the v2 header has 16 bits for it: OpenSIPS stores hep_capture_id there truncated
+    pkt.captureId = version === 2 ? (opts.captureId ?? 1) & 0xffff : (opts.captureId ?? 1);
   }
   if (version === 3) {
     pkt.protoType = opts.protoType ?? ProtoType.SIP;

@@ -7,7 +7,7 @@ import { freePort } from '@x/test-peers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateParams, type CloseEvent, type Engine, type EngineOptions } from '@x/core-conn';
 import { createTestEngine, rawConnect, waitForEvent, waitUntil } from '@x/core-conn/testing';
-import { attachHep, hepTcpSpec, hepUdpSpec, packHep, protoHepParamSchema, PROTO_HEP_DEFAULTS, type HepApi, type ProtoHepParams } from '../src/index.js';
+import { attachHep, decode, hepTcpSpec, hepUdpSpec, packHep, protoHepParamSchema, PROTO_HEP_DEFAULTS, type HepApi, type ProtoHepParams } from '../src/index.js';
 import { RANGE } from './interop/helpers.js';
 
 let engine: Engine | undefined;
@@ -110,10 +110,17 @@ describe('proto_hep params: defaults and validation', () => {
     expect(hepTcpSpec().maxMsgChunks).toBe(32);
     expect([hepUdpSpec().defaultPort, hepTcpSpec().defaultPort]).toEqual([5656, 5656]);
   });
-  it('hep_capture_id is 16-bit: 0 and 65535 pass; -1, 65536, 1.5 and text are refused', () => {
+  it('hep_capture_id is 32-bit as in OpenSIPS (which sends 70000 in HEPv3): 0, 70000 and 2^32-1 pass; -1, 2^32, 1.5 and text are refused', () => {
     expect(v([['hep_capture_id', 0]]).hep_capture_id).toBe(0);
-    expect(v([['hep_capture_id', 65535]]).hep_capture_id).toBe(65535);
-    for (const bad of [-1, 65536, 1.5, 'abc']) expect(() => v([['hep_capture_id', bad]]), String(bad)).toThrow(/hep_capture_id/);
+    expect(v([['hep_capture_id', 70000]]).hep_capture_id).toBe(70000);
+    expect(v([['hep_capture_id', 4294967295]]).hep_capture_id).toBe(4294967295);
+    for (const bad of [-1, 4294967296, 1.5, 'abc']) expect(() => v([['hep_capture_id', bad]]), String(bad)).toThrow(/hep_capture_id/);
+  });
+  it('hep_capture_id 70000: HEPv3 carries 70000, the 16-bit v2 header its low 16 bits (4464), as OpenSIPS', () => {
+    const from = { host: '127.0.0.1', port: 5060 };
+    const to = { host: '127.0.0.2', port: 5061 };
+    expect(decode(packHep(from, to, 'tcp', 'x', { version: 3, captureId: 70000 })).captureId).toBe(70000);
+    expect(decode(packHep(from, to, 'tcp', 'x', { version: 2, captureId: 70000 })).captureId).toBe(70000 & 0xffff);
   });
   it('out-of-range values of the other parameters are refused by name', () => {
     for (const [k, bad] of [

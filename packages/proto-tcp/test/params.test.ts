@@ -76,7 +76,7 @@ async function flood(send: () => Promise<unknown>, max: number, blocking?: { sto
 }
 
 describe('parameters: validation and defaults', () => {
-  it('has the 9 transport params + 3 reserved trace params with OpenSIPS defaults', () => {
+  it('has the 9 transport params, tcp_parallel_handling (accepted, no effect) + 3 reserved trace params with OpenSIPS defaults', () => {
     expect(resolveParams(undefined)).toEqual(PROTO_TCP_DEFAULTS);
     expect(Object.keys(protoTcpModule.params).sort()).toEqual(
       [
@@ -89,6 +89,7 @@ describe('parameters: validation and defaults', () => {
         'tcp_async_max_postponed_chunks',
         'tcp_async_local_connect_timeout',
         'tcp_async_local_write_timeout',
+        'tcp_parallel_handling',
         'trace_destination',
         'trace_on',
         'trace_filter_route',

@@ -30,6 +30,17 @@ export const globalSchema = {
   log_name: { type: 'string', doc: 'accepted and ignored: logs are pino lines on stdout' },
   syslog_name: { type: 'string', doc: 'accepted and ignored: logs are pino lines on stdout' },
   tcp_threads: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
+  tcp_parallel_read_on_workers: { type: 'bool', doc: 'accepted and ignored: one Node event loop does all the I/O' },
+  xlog_level: { type: 'int', default: 3, min: -3, max: 4, doc: "xlog()'s level; shown and set by MI xlog_level (the route script logs through ctx.log)" },
+  open_files_limit: { type: 'int', min: 1, doc: 'RLIMIT_NOFILE (soft and hard) set at start-up, as OpenSIPS' },
+  auto_aliases: { type: 'bool', doc: 'accepted and ignored: there is no "myself" check (routing is the JS route script)' },
+  dns: { type: 'bool', doc: 'accepted and ignored: no DNS lookups of received Via hosts' },
+  rev_dns: { type: 'bool', doc: 'accepted and ignored: no reverse DNS lookups' },
+  advertised_address: { type: 'string', doc: 'accepted and ignored: use a socket\'s "as host[:port]"' },
+  alias: { type: 'string', doc: 'accepted and ignored: there is no "myself" check (routing is the JS route script)' },
+  server_signature: { type: 'bool', default: true, doc: 'add the server_header line to the replies the server sends' },
+  server_header: { type: 'string', doc: 'the Server header line of replies (default "Server: x-server (<version> (<arch>/<os>))")' },
+  user_agent_header: { type: 'string', doc: 'the User-Agent header line of requests the server generates (it generates none today)' },
 } as const satisfies ParamSchema;
 
 /** Globals accepted for compatibility and not acted upon, with the reason given in the start-up note. */
@@ -48,6 +59,13 @@ export const IGNORED_GLOBALS: Readonly<Record<string, string>> = {
   syslog_facility: 'logs are pino lines on stdout (--pretty for humans)',
   log_name: 'logs are pino lines on stdout (--pretty for humans)',
   syslog_name: 'logs are pino lines on stdout (--pretty for humans)',
+  tcp_parallel_read_on_workers: 'one Node event loop does all the I/O',
+  auto_aliases: 'there is no "myself" check: routing is the JS route script',
+  alias: 'there is no "myself" check: routing is the JS route script',
+  dns: 'x-server does no DNS lookup of Via hosts (received is set when the host is not the source IP)',
+  rev_dns: 'x-server does no reverse DNS lookup',
+  advertised_address: 'set the advertised address per socket with "as host[:port]"',
+  user_agent_header: 'x-server generates no SIP requests of its own (replies carry server_header)',
 };
 
 /** The typed globals after validation. */
@@ -80,4 +98,15 @@ export interface Globals {
   log_name?: string;
   syslog_name?: string;
   tcp_threads?: number;
+  tcp_parallel_read_on_workers?: boolean;
+  xlog_level: number;
+  open_files_limit?: number;
+  auto_aliases?: boolean;
+  dns?: boolean;
+  rev_dns?: boolean;
+  advertised_address?: string;
+  alias?: string;
+  server_signature: boolean;
+  server_header?: string;
+  user_agent_header?: string;
 }

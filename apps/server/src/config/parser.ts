@@ -38,6 +38,9 @@ const BOOL_WORDS: Record<string, number> = { yes: 1, no: 0, on: 1, off: 0, true:
 /** globals whose value OpenSIPS takes as a bare name: `tcp_no_new_conn_bflag = TCP_NO_CONNECT`, `log_facility = LOG_LOCAL0` */
 const NAME_VALUED_GLOBALS = new Set(['tcp_no_new_conn_bflag', 'tcp_no_new_conn_rplflag', 'log_facility', 'syslog_facility']);
 
+/** globals whose value OpenSIPS takes as an address, quoted or not: `advertised_address = 203.0.113.5`, `alias = udp:sip.example.com:5060` */
+const ADDRESS_VALUED_GLOBALS = new Set(['alias', 'advertised_address']);
+
 /** worker counts OpenSIPS lets name an auto-scaling profile: `udp_workers = 4 use_auto_scaling_profile PROFILE_SIP` */
 const AUTO_SCALED_GLOBALS = new Set(['tcp_workers', 'udp_workers']);
 
@@ -172,6 +175,18 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         const rest = s.restOfLine();
         if (rest.text === '') throw new CfgError(CfgErrorCodes.SYNTAX, rest.where, `expected proto:host[:port] after "${kw} =", found end of line`);
         out.statements.push({ type: 'socket', keyword: kw, text: rest.text, where: t.where, valueWhere: rest.where });
+        continue;
+      }
+      if (ADDRESS_VALUED_GLOBALS.has(kw)) {
+        if (s.atQuote()) {
+          const v = s.next() as Extract<Token, { kind: 'string' }>;
+          optionalSemicolon();
+          out.statements.push({ type: 'global', name: kw, value: { kind: 'string', value: v.value }, where: t.where, valueWhere: v.where });
+          continue;
+        }
+        const rest = s.restOfLine();
+        if (rest.text === '') throw new CfgError(CfgErrorCodes.SYNTAX, rest.where, `expected an address after "${kw} =", found end of line`);
+        out.statements.push({ type: 'global', name: kw, value: { kind: 'string', value: rest.text.replace(/;\s*$/, '') }, where: t.where, valueWhere: rest.where });
         continue;
       }
       if (NAME_VALUED_GLOBALS.has(kw)) {

@@ -259,3 +259,49 @@ describe('startServer lifecycle', () => {
     expect(seen).toEqual([1, 1]);
   });
 });
+
+describe('SIP replies sent by route scripts', () => {
+  const optionsVia = (via: string): string =>
+    `OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: ${via}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: sh-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+  async function replyTo(globals: string, via: string): Promise<{ text: string; port: number }> {
+    const dir = mkdtempSync(join(tmpdir(), 'x-reply-'));
+    writeFileSync(join(dir, 'r.mjs'), 'export function request(ctx) { return ctx.reply(200, "OK"); }\n');
+    const s = await startServer({ configText: `${globals}\nroute_script = "./r.mjs"\nsocket = tcp:127.0.0.1:0\nloadmodule "proto_tcp.so"\n`, configName: join(dir, 'x.cfg'), logDestination: quiet() });
+    try {
+      const port = s.listeners[0]!.address.port;
+      return await new Promise((resolve, reject) => {
+        let local = 0;
+        const c = connect(port, '127.0.0.1', () => {
+          local = c.localPort!;
+          c.write(optionsVia(via));
+        });
+        let text = '';
+        c.setEncoding('latin1');
+        c.on('data', (d: string) => {
+          text += d;
+          if (text.includes('\r\n\r\n')) {
+            c.destroy();
+            resolve({ text, port: local });
+          }
+        });
+        c.once('error', reject);
+      });
+    } finally {
+      await s.stop();
+    }
+  }
+
+  it('carry server_header after CSeq (default "Server: x-server (<version> (<arch>/<os>))"), none with server_signature = 0', async () => {
+    const def = await replyTo('', 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1');
+    expect(def.text).toMatch(new RegExp(`\\r\\nCSeq: 1 OPTIONS\\r\\nServer: x-server \\(\\d+\\.\\d+\\.\\d+[^ ]* \\(${process.arch}/${process.platform}\\)\\)\\r\\nContent-Length: 0\\r\\n\\r\\n$`));
+    const custom = await replyTo('server_header = "Server: My Proxy 1.0"', 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1');
+    expect(custom.text).toContain('\r\nServer: My Proxy 1.0\r\nContent-Length: 0\r\n');
+    const off = await replyTo('server_signature = no', 'SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1');
+    expect(off.text).not.toMatch(/\r\nServer:/i);
+  });
+
+  it('set received and rport in the top Via (RFC 3581)', async () => {
+    const r = await replyTo('', 'SIP/2.0/TCP 192.0.2.44:5070;branch=z9hG4bK2;rport');
+    expect(r.text).toContain(`\r\nVia: SIP/2.0/TCP 192.0.2.44:5070;received=127.0.0.1;branch=z9hG4bK2;rport=${r.port}\r\n`);
+  });
+});

@@ -9,6 +9,7 @@ import { coreCommands } from '../mi/core-commands.js';
 import { MiRegistry } from '../mi/registry.js';
 import { VERSION } from '../version.js';
 import { createServerLogger, type ServerLogger } from './logger.js';
+import { applyOpenFilesLimit } from './limits.js';
 import { createMetrics } from './metrics.js';
 import { loadRouteScript, type RouteTable } from './routes.js';
 import { coreStats, RouteRunner, wireModuleRoutes } from './wiring.js';
@@ -127,6 +128,11 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
   const stats = createStatsRegistry();
   const core = coreStats(stats, startedAt);
   const g = cfg.globals;
+  if (g.open_files_limit !== undefined) {
+    const r = applyOpenFilesLimit(g.open_files_limit);
+    if (r.ok) root.info(`open_files_limit: RLIMIT_NOFILE is ${r.soft} (hard ${r.hard})`);
+    else root.warn(`open_files_limit: cannot raise RLIMIT_NOFILE to ${g.open_files_limit}: ${r.error}`);
+  }
   const engine = createEngine({
     defaultProfile: {
       conLifetime: g.tcp_connection_lifetime,
@@ -217,7 +223,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
         throw new CfgError(CfgErrorCodes.DEPENDENCY, m.where, `module "${m.loaded.name}" failed to initialise: ${(err as Error).message}`, { cause: err });
       }
       apis.set(m.loaded.name, instance.api);
-      const unwire = wireModuleRoutes(m.loaded.name, instance.api, runner, core);
+      const unwire = wireModuleRoutes(m.loaded.name, instance.api, runner, core, { serverHeader: g.server_signature ? (g.server_header ?? `Server: x-server (${VERSION} (${process.arch}/${process.platform}))`) : undefined });
       started.push({ name: m.loaded.name, instance, unwire });
       for (const c of instance.mi ?? []) mi.add(c);
       mlog.debug({ params: m.params }, `module ${m.loaded.name} initialised`);

@@ -123,6 +123,18 @@ function isHepApi(api: unknown): api is HepApiLike {
   return typeof api === 'object' && api !== null && typeof (api as HepApiLike).registerHepCallback === 'function';
 }
 
+/** What the core adds to the SIP replies route scripts send. */
+export interface SipReplyOptions {
+  /** a whole header line, "Server: x-server (...)" (server_header; absent when server_signature = 0) */
+  serverHeader?: string | undefined;
+}
+
+/** "Name: value" -> [name, value] (a line without a colon is taken as a Server value). */
+export function splitHeaderLine(line: string): [string, string] {
+  const i = line.indexOf(':');
+  return i <= 0 ? ['Server', line.trim()] : [line.slice(0, i).trim(), line.slice(i + 1).trim()];
+}
+
 /** proto_hep's "skip the SIP script" return value */
 const HEP_SCRIPT_SKIP = 0xff;
 
@@ -130,11 +142,12 @@ const HEP_SCRIPT_SKIP = 0xff;
  * Connects module APIs to the route script: proto_tcp's request/response events to the
  * `request` / `reply` exports, proto_hep's callback to `hep`. Returns an undo function.
  */
-export function wireModuleRoutes(moduleName: string, api: unknown, runner: RouteRunner, core: CoreStats): () => void {
+export function wireModuleRoutes(moduleName: string, api: unknown, runner: RouteRunner, core: CoreStats, sip: SipReplyOptions = {}): () => void {
   if (moduleName === 'proto_tcp' && isSipApi(api)) {
+    const extra = sip.serverHeader === undefined ? undefined : [splitHeaderLine(sip.serverHeader)] as const;
     const onRequest = (msg: SipMessage): void => {
       core.rcvRequests.inc();
-      runner.run('request', { message: msg, connection: msg.conn, reply: (code, reason) => msg.reply(code, reason) }, () => core.errRequests.inc(), () => core.dropRequests.inc());
+      runner.run('request', { message: msg, connection: msg.conn, reply: (code, reason) => msg.reply(code, reason, extra) }, () => core.errRequests.inc(), () => core.dropRequests.inc());
     };
     const onResponse = (msg: SipMessage): void => {
       core.rcvReplies.inc();

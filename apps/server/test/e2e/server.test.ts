@@ -41,6 +41,28 @@ function sendOptions(port: number, n: number): Promise<string[]> {
   });
 }
 
+/** Sends one request (built from the local port) on a new connection; resolves with the first reply. */
+function sendRaw(port: number, build: (localPort: number) => string): Promise<{ reply: string; local: number }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    let local = 0;
+    sock.setEncoding('latin1');
+    sock.once('connect', () => {
+      local = sock.localPort!;
+      sock.write(build(local));
+    });
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (buf.includes('\r\n\r\n')) {
+        sock.destroy();
+        resolve({ reply: buf, local });
+      }
+    });
+    sock.once('error', reject);
+  });
+}
+
 async function metric(x: Running, name: string): Promise<number | undefined> {
   const text = await (await fetch(`${x.baseUrl}/metrics`)).text();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -81,15 +103,22 @@ describe('x-server binary on the default config', () => {
     const replies = await sendOptions(x.ports.get('tcp')!, calls);
     expect(replies).toHaveLength(calls);
     expect(replies.every((r) => r.startsWith('SIP/2.0 200 OK\r\n'))).toBe(true);
+    // RFC 3581: an OPTIONS whose top Via has rport and another host gets received and rport
+    // (the source's) in its reply's Via, and the default Server header, as OpenSIPS answers
+    const rport = await sendRaw(x.ports.get('tcp')!, (local) =>
+      optionsRequest(99, local).replace(/^Via: SIP\/2\.0\/TCP 127\.0\.0\.1:\d+;branch=([^\r]+)/m, 'Via: SIP/2.0/TCP 198.51.100.7:5099;branch=$1;rport'),
+    );
+    expect(rport.reply).toContain(`\r\nVia: SIP/2.0/TCP 198.51.100.7:5099;received=127.0.0.1;branch=z9hG4bK-e2e-99;rport=${rport.local}\r\n`);
+    expect(rport.reply).toContain(`\r\nServer: x-server (0.1.0 (${process.arch}/${process.platform}))\r\nContent-Length: 0\r\n\r\n`);
 
-    expect(await metric(x, 'x_core_rcv_requests_total')).toBe(calls);
-    expect(await metric(x, 'x_tcp_rcv_msgs_total')).toBe(calls);
-    expect(await metric(x, 'x_tcp_snd_msgs_total')).toBe(calls);
+    expect(await metric(x, 'x_core_rcv_requests_total')).toBe(calls + 1);
+    expect(await metric(x, 'x_tcp_rcv_msgs_total')).toBe(calls + 1);
+    expect(await metric(x, 'x_tcp_snd_msgs_total')).toBe(calls + 1);
     expect(await metric(x, 'x_core_err_requests_total')).toBe(0);
     const stats = JSON.parse((await xcli([...url, 'mi', 'get_statistics', 'rcv_requests', 'tcp:'])).stdout);
-    expect(stats['core:rcv_requests']).toBe(calls);
+    expect(stats['core:rcv_requests']).toBe(calls + 1);
     expect(stats['tcp:accepted']).toBeGreaterThanOrEqual(1);
-    expect(x.lines.filter((l) => l.module === 'route' && /^OPTIONS sip:/.test(l.msg))).toHaveLength(calls);
+    expect(x.lines.filter((l) => l.module === 'route' && /^OPTIONS sip:/.test(l.msg))).toHaveLength(calls + 1);
 
     x.child.kill('SIGTERM');
     expect(await x.exited).toEqual({ code: 0, signal: null });

@@ -31,7 +31,7 @@ export const protoHepParamSchema = {
   hep_max_msg_chunks: { type: 'int', default: 32, min: 0, doc: 'reads one HEPv3 packet may take on TCP before the connection is closed (0 = unlimited)' },
   hep_async: { type: 'bool', default: true, doc: 'queue TCP writes (async) instead of sync writes bounded by hep_send_timeout' },
   hep_async_max_postponed_chunks: { type: 'int', default: 32, min: 0, doc: 'async mode: unflushed chunks a TCP connection may hold before it is closed' },
-  hep_capture_id: { type: 'int', default: 1, min: 0, max: 65535, doc: 'capture agent id written in sent packets (16-bit: it must fit the v2 header)' },
+  hep_capture_id: { type: 'int', default: 1, min: 0, max: 4294967295, doc: 'capture agent id written in sent packets: 32-bit in HEPv3, its low 16 bits in the v2 header (as OpenSIPS)' },
   hep_async_local_connect_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'async mode: connect timeout of a new outbound TCP connection' },
   hep_async_local_write_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: 'async mode: a write stalled this long becomes postponed (counted in <proto>:postponed_writes; the connection stays open)' },
   hep_id: {

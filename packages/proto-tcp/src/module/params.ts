@@ -12,6 +12,7 @@ export interface ProtoTcpParams {
   tcp_async_max_postponed_chunks: number;
   tcp_async_local_connect_timeout: number;
   tcp_async_local_write_timeout: number;
+  tcp_parallel_handling: boolean;
   trace_destination?: string;
   trace_on: boolean;
   trace_filter_route?: string;
@@ -28,6 +29,7 @@ export const protoTcpParamSchema = {
   tcp_async_max_postponed_chunks: { type: 'int', default: 32, min: 0, doc: 'async mode: unflushed chunks a connection may hold before it is closed (forced >= 2 when async)' },
   tcp_async_local_connect_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'async mode: connect timeout of a new outbound connection (bounded by the profile connect timeout)' },
   tcp_async_local_write_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: 'async mode: a write stalled this long becomes postponed (counted in <proto>:postponed_writes; the connection stays open)' },
+  tcp_parallel_handling: { type: 'bool', default: false, doc: 'accepted, no effect: OpenSIPS hands further messages of a connection to other workers; one Node event loop reads them all, in order' },
   trace_destination: { type: 'string', doc: 'reserved for @x/tracing: name of the trace destination (accepted, not used by this package)' },
   trace_on: { type: 'bool', default: false, doc: 'reserved for @x/tracing: tracing on at start-up (accepted, not used by this package)' },
   trace_filter_route: { type: 'string', doc: 'reserved for @x/tracing: route deciding per connection whether to trace (accepted, not used by this package)' },
@@ -44,6 +46,7 @@ export const PROTO_TCP_DEFAULTS: Readonly<ProtoTcpParams> = Object.freeze({
   tcp_async_max_postponed_chunks: 32,
   tcp_async_local_connect_timeout: 100,
   tcp_async_local_write_timeout: 10,
+  tcp_parallel_handling: false,
   trace_on: false,
 });
 
