@@ -54,7 +54,7 @@ describe('proto_hep params', () => {
     });
   });
   it('validates with readable messages', () => {
-    expect(() => v([['hep_capture_id', 70000]])).toThrow(/hep_capture_id/);
+    expect(() => v([['hep_capture_id', 4294967296]])).toThrow(/hep_capture_id/);
     expect(() => v([['hep_id', 'nobrackets']])).toThrow(/hep_id/);
     const ok = v([
       ['hep_id', '[a] 127.0.0.1; transport=udp'],

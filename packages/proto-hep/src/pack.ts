@@ -75,7 +75,8 @@ export function packHep(
   if (version !== 1) {
     pkt.timestamp = opts.timestamp ?? nowTimestamp();
     // the v2 header has 16 bits for it: OpenSIPS stores hep_capture_id there truncated
-    pkt.captureId = version === 2 ? (opts.captureId ?? 1) & 0xffff : (opts.captureId ?? 1);
+    const id = opts.captureId ?? 1;
+    pkt.captureId = version === 2 && Number.isInteger(id) && id >= 0 && id <= 0xffffffff ? id & 0xffff : id;
   }
   if (version === 3) {
     pkt.protoType = opts.protoType ?? ProtoType.SIP;

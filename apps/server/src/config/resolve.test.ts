@@ -156,7 +156,7 @@ describe('resolveConfig', () => {
   const cases: Array<[string, string, string, string]> = [
     ['unknown module', 'log_level = 1\nloadmodule "dialog.so"', 'ERR_CFG_UNKNOWN_MODULE', '/etc/x/a.cfg:2:12: unknown module "dialog"'],
     ['module package missing', 'loadmodule "proto_msrp.so"', 'ERR_CFG_UNKNOWN_MODULE', '/etc/x/a.cfg:1:12: module "proto_msrp" needs package @x/proto-msrp, which cannot be loaded'],
-    ['unknown global', 'loadmodule "proto_tcp.so"\n  auto_aliases = no', 'ERR_CFG_UNKNOWN_GLOBAL', '/etc/x/a.cfg:2:3: unknown global parameter "auto_aliases"'],
+    ['unknown global', 'loadmodule "proto_tcp.so"\n  auto_aliasess = no', 'ERR_CFG_UNKNOWN_GLOBAL', '/etc/x/a.cfg:2:3: unknown global parameter "auto_aliasess"'],
     ['global wrong type', 'log_level = "high"', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:13: core: parameter "log_level" expects an integer in -3..4, got "high"'],
     ['global out of range', 'tcp_accept_aliases = 3', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:22: core: parameter "tcp_accept_aliases" expects an integer in 0..2, got 3'],
     ['string global given a number', 'route_script = 5', 'ERR_CFG_BAD_VALUE', '/etc/x/a.cfg:1:16: core: parameter "route_script" expects a string, got 5'],

@@ -117,42 +117,67 @@ describe('core commands', () => {
     engines.push(engine);
     const registry = new MiRegistry();
     let level = 3;
+    let xlog = 3;
     let killed = 0;
     stats.counter('core', 'rcv_requests', 'requests').inc(5);
     stats.counter('core', 'rcv_replies', 'replies').inc(2);
     stats.gauge('tst', 'level_now', 'a computed gauge', () => 7);
     for (const c of coreCommands({
       engine, stats, registry, version: '1.2.3', startedAt: Date.now() - 5000,
-      getLogLevel: () => level, setLogLevel: (l) => { level = l; }, kill: () => { killed++; }, reload: async () => ({ Reloaded: ['log_level'] }),
+      getLogLevel: () => level, setLogLevel: (l) => { level = l; }, getXlogLevel: () => xlog, setXlogLevel: (l) => { xlog = l; },
+      kill: () => { killed++; }, reload: async () => ({ Reloaded: ['log_level'] }),
     })) registry.add(c);
     const rpc = async (method: string, params?: unknown): Promise<Rpc> => (await call(registry, { jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }), id: 1 })).json;
     return { engine, stats, rpc, level: () => level, killed: () => killed };
   }
 
-  it('version, uptime, ps, which', async () => {
+  it('version, uptime, ps, which, help, pwd, arg', async () => {
     const { rpc } = setup();
     expect((await rpc('version')).result).toEqual({ Server: `x-server (1.2.3 (${process.arch}/${process.platform}))` });
+    // any revision argument adds the build's revision, as 3.6's "git" key (npm version without one)
+    expect((await rpc('version', [1])).result).toEqual({ Server: `x-server (1.2.3 (${process.arch}/${process.platform}))`, npm: '1.2.3' });
+    expect((await rpc('version', { foo: 1 })).error).toEqual({ code: -32602, message: 'Invalid params', data: 'Named parameters do not match' });
     const up = (await rpc('core:uptime')).result;
     expect(Object.keys(up)).toEqual(['Now', 'Up since', 'Up time']);
     expect(up['Up time']).toMatch(/^[56] \[sec\]$/);
     expect((await rpc('ps')).result).toEqual({ Processes: [{ ID: 0, PID: process.pid, Type: 'main' }] });
-    expect((await rpc('which')).result).toContain('statistics:get');
+    // which lists 3.6's names; the 4.0 names still answer
+    const names = (await rpc('which')).result as string[];
+    expect(names.slice(0, 14)).toEqual(['get_statistics', 'list_statistics', 'reset_statistics', 'reset_all_statistics', 'uptime', 'version', 'pwd', 'arg', 'which', 'ps', 'kill', 'log_level', 'xlog_level', 'list_tcp_conns']);
+    expect(names).not.toContain('statistics:get');
+    expect((await rpc('statistics:get', { statistics: ['rcv_requests'] })).result).toEqual({ 'core:rcv_requests': 5 });
     expect((await rpc('which', ['log_level'])).result).toEqual([[], ['level'], ['level', 'pid']]);
+    expect((await rpc('which', { command: 'version' })).result).toEqual([[], ['revision']]);
     expect((await rpc('which', ['nope'])).error).toEqual({ code: 404, message: 'unknown MI command' });
+    expect((await rpc('help', { mi_cmd: 'version' })).result).toEqual({ Help: 'prints the version string of a running x-server', 'Exported by': 'core' });
+    expect((await rpc('help')).result).toBe("Usage: help mi_cmd - returns information about 'mi_cmd'");
+    expect((await rpc('help', ['nope'])).error).toEqual({ code: 404, message: 'unknown MI command' });
+    expect((await rpc('pwd')).result).toEqual({ WD: process.cwd() });
+    expect((await rpc('arg')).result).toEqual(process.argv.slice(1));
   });
 
-  it('log_level shows, sets, and names a bad parameter', async () => {
+  it('log_level and xlog_level show, set, and name a bad parameter as 3.6', async () => {
     const { rpc, level } = setup();
     expect((await rpc('log_level')).result).toEqual({ Processes: [{ PID: process.pid, 'Log level': 3, Type: 'main' }] });
     expect((await rpc('log_level', ['4'])).result).toEqual({ 'New global log level': 4 });
     expect(level()).toBe(4);
-    expect((await rpc('log_level', { level: 9 })).error).toEqual({ code: -32602, message: 'Invalid params', data: 'Bad parameter "level": expected -3..4, got 9' });
-    expect((await rpc('log_level', ['x'])).error.data).toBe('Bad parameter "level": expected an integer, got "x"');
+    expect((await rpc('log_level', { level: 'abc' })).error).toEqual({ code: -32602, message: 'Invalid params', data: "Bad type for parameter 'level'" });
+    // pid 0 is global; our pid answers "Log level"; any other pid is "Bad PID"
+    expect((await rpc('log_level', { level: 3, pid: 0 })).result).toEqual({ 'New global log level': 3 });
+    expect((await rpc('log_level', { level: 2, pid: process.pid })).result).toEqual({ 'Log level': 2 });
+    expect(level()).toBe(2);
+    expect((await rpc('log_level', { level: 2, pid: 1 })).error).toEqual({ code: -32602, message: 'Invalid params', data: 'Bad PID' });
+    expect((await rpc('log_level', { level: 2, pid: 'x' })).error).toEqual({ code: -32602, message: 'Invalid params', data: "Bad type for parameter 'pid'" });
+    expect((await rpc('xlog_level')).result).toEqual({ 'xLog Level': 3 });
+    expect((await rpc('xlog_level', [4])).result).toEqual({ 'New xLog level': 4 });
+    expect((await rpc('xlog_level')).result).toEqual({ 'xLog Level': 4 });
+    expect((await rpc('xlog_level', ['x'])).error).toEqual({ code: -32602, message: 'Invalid params', data: "Bad type for parameter 'level'" });
   });
 
-  it('tcp:list is null without a TCP listener and rejects a bad protocol', async () => {
+  it('list_tcp_conns takes no parameter (3.6); tcp:list is null without a TCP listener and rejects a bad protocol', async () => {
     const { rpc } = setup();
     expect(await rpc('list_tcp_conns')).toEqual({ jsonrpc: '2.0', result: null, id: 1 });
+    expect((await rpc('list_tcp_conns', ['foo'])).error).toEqual({ code: -32602, message: 'Invalid params', data: 'Too few or too many parameters' });
     expect((await rpc('tcp:list', ['bogus'])).error).toEqual({ code: 400, message: 'Bad protocol' });
     expect((await rpc('tcp:list', { proto: 'tls' })).result).toBeNull();
   });
@@ -166,17 +191,28 @@ describe('core commands', () => {
     expect((await rpc('tcp:close', ['1.2.3.4:99999'])).error).toEqual({ code: 400, message: 'Bad tcp connection' });
   });
 
-  it('statistics get/list/reset with all, group: and bare names', async () => {
+  it('statistics get/list/reset with all, group: and bare names, as 3.6', async () => {
     const { rpc, stats } = setup();
     expect((await rpc('get_statistics', [['core:', 'level_now']])).result).toEqual({ 'core:rcv_requests': 5, 'core:rcv_replies': 2, 'tst:level_now': 7 });
-    expect((await rpc('statistics:get', { statistics: ['rcv_replies'] })).result).toEqual({ 'core:rcv_replies': 2 });
+    expect((await rpc('statistics:get', { statistics: ['RCV_replies'] })).result).toEqual({ 'core:rcv_replies': 2 });
     expect(Object.keys((await rpc('get_statistics', [['all']])).result)).toEqual(expect.arrayContaining(['core:rcv_requests', 'tst:level_now']));
-    expect((await rpc('get_statistics', [['nope:']])).error).toEqual({ code: 404, message: 'Statistics Not Found' });
-    expect((await rpc('get_statistics', [[1]])).error.code).toBe(-32602);
+    // nothing matched: {} (group:name is not a name in 3.6)
+    expect((await rpc('get_statistics', [['nope:']])).result).toEqual({});
+    expect((await rpc('get_statistics', [['core:rcv_requests']])).result).toEqual({});
+    expect((await rpc('get_statistics', { statistics: 'all' })).error).toEqual({ code: -32602, message: 'Invalid params', data: "Bad type for parameter 'statistics'" });
+    expect((await rpc('get_statistics', { statistics: [] })).error).toEqual({ code: -32602, message: 'Invalid params', data: "Empty array in parameter 'statistics'" });
+    expect((await rpc('get_statistics', [[{}]])).error).toEqual({ code: -32602, message: 'Invalid params', data: "Bad type for array item in parameter 'statistics'" });
     expect((await rpc('list_statistics', [['tst:']])).result).toEqual({ 'tst:level_now': 'non-incremental' });
-    expect((await rpc('reset_statistics', [['core:rcv_requests', 'level_now']])).result).toBe('OK');
+    expect((await rpc('list_statistics', [['rcv_requests']])).result).toEqual({ rcv_requests: 'incremental' });
+    // reset: names only; a group is not found; a non-incremental one is OK and left alone
+    expect((await rpc('reset_statistics', [['core:']])).error).toEqual({ code: 404, message: 'Statistics Not Found' });
+    expect((await rpc('reset_statistics', [['core:rcv_requests']])).error).toEqual({ code: 404, message: 'Statistics Not Found' });
+    expect((await rpc('reset_statistics', [['rcv_requests', 'level_now']])).result).toBe('OK');
     expect(stats.get('core:rcv_requests')!.value()).toBe(0);
     expect(stats.get('core:rcv_replies')!.value()).toBe(2);
+    expect((await rpc('reset_all_statistics')).result).toBe('OK');
+    expect(stats.get('core:rcv_replies')!.value()).toBe(0);
+    expect(stats.get('tst:level_now')!.value()).toBe(7);
   });
 
   it('kill answers OK then stops; reload reports what it reloaded', async () => {

@@ -113,7 +113,7 @@ describe('startServer lifecycle', () => {
       expect(routes!('bad', {})).toBeUndefined();
       await expect(routes!('abad', {})).resolves.toBeUndefined();
       expect(routes!('not_exported', {})).toBeUndefined();
-      expect(s.stats.get('core:route_runs')!.value()).toBe(6);
+      expect(s.stats.get('server:route_runs')!.value()).toBe(6);
     } finally {
       await s.stop();
     }

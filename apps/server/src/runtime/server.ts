@@ -7,8 +7,8 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { isLoopback, startHttpd, type Httpd } from '../http/server.js';
 import { coreCommands } from '../mi/core-commands.js';
 import { MiRegistry } from '../mi/registry.js';
-import { VERSION } from '../version.js';
-import { createServerLogger, type ServerLogger } from './logger.js';
+import { REVISION, VERSION } from '../version.js';
+import { createServerLogger, pinoLevelOf, type ServerLogger } from './logger.js';
 import { applyOpenFilesLimit } from './limits.js';
 import { createMetrics } from './metrics.js';
 import { loadRouteScript, type RouteTable } from './routes.js';
@@ -152,6 +152,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     stats,
   });
   for (const { spec } of cfg.protocols.values()) engine.registerProtocol(spec);
+  core.addLoadGroup();
 
   // What a peer can make us log (a route script that throws, a module's error/warn lines) is
   // rate-limited per source address and message: one hostile peer cannot flood the log.
@@ -161,7 +162,13 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     limiters.push(l.limiter);
     return l;
   };
-  const runner = new RouteRunner(() => routes, limited({ module: 'route' }), core);
+  // the route script's logger (ctx.log) is xlog's: its level is xlog_level, independent of log_level
+  const routeLog = root.child({ module: 'route' });
+  let xlogLevel = g.xlog_level;
+  routeLog.level = pinoLevelOf(xlogLevel);
+  const routeLimited = rateLimitedLogger(routeLog);
+  limiters.push(routeLimited.limiter);
+  const runner = new RouteRunner(() => routes, routeLimited, core);
   const traceSinks = traceSinkRegistry();
   const apis = new Map<string, unknown>();
   const mi = new MiRegistry();
@@ -179,6 +186,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       const closingHttp = http?.close();
       await runner.drain(deadlineMs);
       await engine.shutdown({ deadlineMs: Math.max(0, deadlineMs - (Date.now() - t0)) });
+      core.stop();
       for (const s of [...started].reverse()) {
         s.unwire();
         try {
@@ -206,9 +214,14 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
 
   try {
     for (const c of coreCommands({
-      engine, stats, registry: mi, version: VERSION, startedAt,
+      engine, stats, registry: mi, version: VERSION, revision: REVISION, startedAt,
       getLogLevel: () => log.level(),
       setLogLevel: (l) => log.setLevel(l),
+      getXlogLevel: () => xlogLevel,
+      setXlogLevel: (l) => {
+        xlogLevel = l;
+        routeLog.level = pinoLevelOf(l);
+      },
       kill: () => { void stop().then(() => opts.onKill?.()); },
       reload: async () => (await reload()) as unknown as Record<string, unknown>,
     })) mi.add(c);
@@ -271,6 +284,9 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
         const host = cfg.httpd.ip.includes(':') ? `[${cfg.httpd.ip}]` : cfg.httpd.ip;
         throw new CfgError(CfgErrorCodes.BAD_SOCKET, cfg.httpd.where, `httpd cannot listen on ${host}:${cfg.httpd.port}: ${(err as Error).message} (set modparam("httpd", "ip" | "port", ...))`, { cause: err });
       }
+      // httpd's MI command: the root paths served (mi_http's, when loaded)
+      const roots = cfg.mi ? [{ http_root: cfg.mi.root, module: 'mi_http' }] : [];
+      mi.add({ name: 'httpd:list_root_path', aliases: ['httpd_list_root_path'], recipes: [[]], doc: 'lists all the registered http root paths', handler: () => roots });
       if (cfg.mi) root.info({ url: http.url(`/${cfg.mi.root}`) }, `MI (JSON-RPC 2.0) listening on ${http.url(`/${cfg.mi.root}`)}`);
       if (!isLoopback(http.address.host)) {
         root.warn(

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { getHeapStatistics, type HeapInfo } from 'node:v8';
 import type { Logger, Stat, StatsRegistry } from '@x/core-conn';
 import type { SipMessage } from '@x/proto-tcp';
 import type { HepReceived } from '@x/proto-hep';
@@ -7,25 +9,93 @@ import { makeContext, type RouteContext, type RouteInput, type RouteTable } from
 export interface CoreStats {
   rcvRequests: Stat;
   rcvReplies: Stat;
+  fwdRequests: Stat;
+  fwdReplies: Stat;
   dropRequests: Stat;
   dropReplies: Stat;
   errRequests: Stat;
   errReplies: Stat;
+  badUrisRcvd: Stat;
+  badMsgHdr: Stat;
+  slowMessages: Stat;
   routeRuns: Stat;
+  /** registers the load group (after the engine's net group, as OpenSIPS orders them) */
+  addLoadGroup(): void;
+  /** stops the load sampler */
+  stop(): void;
 }
 
+/**
+ * OpenSIPS's statistic groups the server fills from Node.js, in OpenSIPS's order: `shmem`
+ * (the V8 heap: OpenSIPS's shared memory pool is where its state lives), `core`, `net`
+ * (waiting_udp here; core-conn adds waiting_tcp / waiting_tls) and `load` (event-loop
+ * utilisation, in percent, over the last second, minute and 10 minutes: OpenSIPS's load is the
+ * busy share of its processes' time; one process here, ID 0 as in `ps`).
+ */
 export function coreStats(stats: StatsRegistry, startedAt: number): CoreStats {
-  stats.gauge('core', 'timestamp', 'seconds since the epoch', () => Math.floor(Date.now() / 1000));
-  stats.gauge('core', 'uptime', 'seconds since start', () => Math.floor((Date.now() - startedAt) / 1000));
-  return {
+  let maxUsed = 0;
+  const heap = (): HeapInfo => {
+    const h = getHeapStatistics();
+    if (h.used_heap_size > maxUsed) maxUsed = h.used_heap_size;
+    return h;
+  };
+  stats.gauge('shmem', 'total_size', 'V8 heap size limit, bytes', () => heap().heap_size_limit);
+  stats.gauge('shmem', 'max_used_size', 'largest V8 heap use seen, bytes', () => (heap(), maxUsed));
+  stats.gauge('shmem', 'free_size', 'V8 heap size limit minus the heap in use, bytes', () => {
+    const h = heap();
+    return h.heap_size_limit - h.used_heap_size;
+  });
+  stats.gauge('shmem', 'used_size', 'V8 heap in use, bytes', () => heap().used_heap_size);
+  stats.gauge('shmem', 'real_used_size', 'V8 heap committed (used plus allocator overhead), bytes', () => heap().total_heap_size);
+  stats.gauge('shmem', 'fragments', 'V8 heap committed but not in use, bytes (V8 has no fragment count)', () => {
+    const h = heap();
+    return h.total_heap_size - h.used_heap_size;
+  });
+  const core: CoreStats = {
     rcvRequests: stats.counter('core', 'rcv_requests', 'SIP requests received'),
     rcvReplies: stats.counter('core', 'rcv_replies', 'SIP replies received'),
+    fwdRequests: stats.counter('core', 'fwd_requests', 'SIP requests forwarded (x-server does not forward: stays 0)'),
+    fwdReplies: stats.counter('core', 'fwd_replies', 'SIP replies forwarded (x-server does not forward: stays 0)'),
     dropRequests: stats.counter('core', 'drop_requests', 'SIP requests dropped by the route script'),
     dropReplies: stats.counter('core', 'drop_replies', 'SIP replies dropped by the route script'),
     errRequests: stats.counter('core', 'err_requests', 'SIP requests whose route failed (threw or the reply could not be sent)'),
     errReplies: stats.counter('core', 'err_replies', 'SIP replies whose route failed'),
-    routeRuns: stats.counter('core', 'route_runs', 'route script functions run'),
+    badUrisRcvd: stats.counter('core', 'bad_URIs_rcvd', 'SIP URIs that did not parse (the route script parses none: stays 0)'),
+    badMsgHdr: stats.counter('core', 'bad_msg_hdr', 'SIP messages whose headers did not parse (their connection was closed)'),
+    slowMessages: stats.counter('core', 'slow_messages', 'messages over exec_msg_threshold (not supported: stays 0)'),
+    // x-server's own: not in OpenSIPS's core group, which tools read as it is
+    routeRuns: stats.counter('server', 'route_runs', 'route script functions run'),
+    addLoadGroup: () => undefined,
+    stop: () => clearInterval(sampler),
   };
+  stats.gauge('core', 'timestamp', 'seconds since start, as OpenSIPS', () => Math.floor((Date.now() - startedAt) / 1000));
+  stats.gauge('server', 'uptime', 'seconds since start', () => Math.floor((Date.now() - startedAt) / 1000));
+  stats.gauge('net', 'waiting_udp', 'bytes queued for writing on SIP udp sockets (x-server has no SIP over UDP: stays 0)', () => 0);
+
+  // event-loop utilisation sampled each second; a ring of the last 600 samples
+  const ring: number[] = [];
+  let last = performance.eventLoopUtilization();
+  const sampler = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    ring.push(performance.eventLoopUtilization(now, last).utilization);
+    last = now;
+    if (ring.length > 600) ring.shift();
+  }, 1000);
+  sampler.unref();
+  const avg = (n: number): number => {
+    const xs = ring.slice(-n);
+    if (xs.length === 0) return Math.round(performance.eventLoopUtilization(performance.eventLoopUtilization(), last).utilization * 100);
+    return Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100);
+  };
+  core.addLoadGroup = () => {
+    for (const suffix of ['-proc-0', '', '-all']) {
+      stats.gauge('load', `load${suffix}`, 'event-loop busy share over the last second, percent', () => avg(1));
+      stats.gauge('load', `load1m${suffix}`, 'event-loop busy share over the last minute, percent', () => avg(60));
+      stats.gauge('load', `load10m${suffix}`, 'event-loop busy share over the last 10 minutes, percent', () => avg(600));
+    }
+    stats.gauge('load', 'processes_number', 'processes (one Node.js process)', () => 1);
+  };
+  return core;
 }
 
 /**
@@ -153,12 +223,18 @@ export function wireModuleRoutes(moduleName: string, api: unknown, runner: Route
       core.rcvReplies.inc();
       runner.run('reply', { message: msg, connection: msg.conn }, () => core.errReplies.inc(), () => core.dropReplies.inc());
     };
+    // a message whose headers do not parse closes its connection with an ERR_SIP_* error
+    const onClose = (ev: { error?: { code?: unknown } }): void => {
+      if (typeof ev.error?.code === 'string' && ev.error.code.startsWith('ERR_SIP_')) core.badMsgHdr.inc();
+    };
+    const events = api as unknown as { on(e: string, f: unknown): void; off?: (e: string, f: unknown) => void };
     api.on('request', onRequest);
     api.on('response', onResponse);
+    events.on('close', onClose);
     return () => {
-      const off = (api as unknown as { off?: (e: string, f: unknown) => void }).off;
-      off?.call(api, 'request', onRequest);
-      off?.call(api, 'response', onResponse);
+      events.off?.call(api, 'request', onRequest);
+      events.off?.call(api, 'response', onResponse);
+      events.off?.call(api, 'close', onClose);
     };
   }
   if (moduleName === 'proto_hep' && isHepApi(api)) {
