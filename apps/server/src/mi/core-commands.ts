@@ -138,7 +138,7 @@ export function coreCommands(d: CoreMiDeps): MiCommand[] {
     return new RawJson(tcpListJson(conns.map(toTcpListEntry)));
   };
   const serverText = `x-server (${d.version} (${process.arch}/${process.platform}))`;
-  const getXlog = d.getXlogLevel ?? (() => 3);
+  const getXlog = (): number => d.getXlogLevel?.() ?? 3;
   const coreNames = new Set<string>();
   const help = (cmdName: string): Record<string, string> => {
     const found = d.registry.lookup(cmdName);
