@@ -69,7 +69,8 @@ export async function startX(cfgFile: string, opts: { timeoutMs?: number; pretty
   const ports = new Map<string, number>();
   let miUrl = '';
   let baseUrl = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  // 'close', not 'exit': the last log lines (pino writes asynchronously) are read once stdout is closed
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('close', (code, signal) => r({ code, signal })));
   const started = new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`x-server did not start in ${timeoutMs} ms: ${err}`)), timeoutMs);
     void exited.then((e) => {
