@@ -1,0 +1,34 @@
+import { defineModule } from '@x/core-conn';
+import { attachBin, binsTraceMi, type BinApi } from '../bin.js';
+import { binSpec, binsSpec, protoBinParamSchema, protoBinsParamSchema, type ProtoBinParams, type ProtoBinsParams } from './params.js';
+
+/**
+ * proto_bin (`loadmodule "proto_bin.so"`): protocol "bin", BIN packets over TCP. Its API is
+ * the engine's BIN interface (`BinApi`), shared with proto_bins. No MI commands, no tracing.
+ */
+export const protoBinModule = defineModule<ProtoBinParams, BinApi>({
+  name: 'proto_bin',
+  packageName: '@x/proto-bins',
+  params: protoBinParamSchema,
+  protocols: (params) => [binSpec(params) as never],
+  init(ctx) {
+    const api = attachBin(ctx.engine, { logger: ctx.logger, stats: ctx.stats });
+    return { api, mi: [], destroy: () => api.close() };
+  },
+});
+
+/**
+ * proto_bins (`loadmodule "proto_bins.so"`): protocol "bins", BIN packets over TLS through the
+ * engine's TLS domains (tls_mgm), MI bins:trace.
+ */
+export const protoBinsModule = defineModule<ProtoBinsParams, BinApi>({
+  name: 'proto_bins',
+  packageName: '@x/proto-bins',
+  params: protoBinsParamSchema,
+  protocols: (params) => [binsSpec(params) as never],
+  init(ctx, params) {
+    const api = attachBin(ctx.engine, { logger: ctx.logger, stats: ctx.stats });
+    if (params.trace_on) api.tracing.on = true;
+    return { api, mi: [binsTraceMi(api.tracing)], destroy: () => api.close() };
+  },
+});
