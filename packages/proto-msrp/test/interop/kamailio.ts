@@ -1,0 +1,85 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '@x/test-peers';
+
+/** Ports of the MSRP interop tests (peers need a known port). */
+export const RANGE: readonly [number, number] = [18500, 18999];
+
+/**
+ * peers.md §4(d): Kamailio's msrp relay on TCP and TLS, no digest. SEND/REPORT with more
+ * than one hop (or a session found in the connection map) are answered 200 (not REPORT) and
+ * relayed; AUTH saves the connection map entry, which answers 200 with Use-Path.
+ */
+export function kamailioMsrpConfig(tcpPort: number, tlsPort: number, pem: { cert: string; key: string }): string {
+  const dir = makeTempDir('x-kam-tls-');
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  writeFileSync(cert, pem.cert);
+  writeFileSync(key, pem.key);
+  const tlsCfg = join(dir, 'tls.cfg');
+  writeFileSync(
+    tlsCfg,
+    `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n` +
+      `[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`,
+  );
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=2
+tcp_children=2
+auto_aliases=no
+disable_sctp=yes
+enable_tls=yes
+tcp_accept_no_cl=yes
+tcp_connection_lifetime=1810
+listen=tcp:127.0.0.1:${tcpPort}
+listen=tls:127.0.0.1:${tlsPort}
+
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "sl.so"
+loadmodule "cfgutils.so"
+loadmodule "tls.so"
+loadmodule "msrp.so"
+
+modparam("tls", "config", "${tlsCfg}")
+modparam("msrp", "cmap_size", 8)
+modparam("msrp", "auth_min_expires", 60)
+modparam("msrp", "auth_max_expires", 3600)
+modparam("msrp", "use_path_addr", "127.0.0.1:${tcpPort}")
+
+request_route {
+  sl_send_reply("403", "No SIP here");
+  exit;
+}
+
+event_route[msrp:frame-in] {
+  if (msrp_is_reply()) {
+    msrp_relay();
+    exit;
+  }
+  if ($msrp(method) == "AUTH") {
+    if ($msrp(nexthops) > 0) {
+      msrp_relay();
+      exit;
+    }
+    msrp_cmap_save();
+    exit;
+  }
+  if ($msrp(method) == "SEND" || $msrp(method) == "REPORT") {
+    if ($msrp(nexthops) > 1 || msrp_cmap_lookup()) {
+      if ($msrp(method) != "REPORT") {
+        msrp_reply("200", "OK");
+      }
+      msrp_relay();
+      exit;
+    }
+    msrp_reply("481", "Session-does-not-exist");
+    exit;
+  }
+  msrp_reply("501", "Request-method-not-understood");
+  exit;
+}
+`;
+}
