@@ -37,6 +37,8 @@ export interface HepReceived {
   payload: Buffer;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Return HEP_SCRIPT_SKIP to keep the packet from the SIP script; < 0 = failure; anything else = ok. */
 export const HEP_SCRIPT_SKIP = 0xff;
 export type HepCallback = (rcv: HepReceived) => number | void;
@@ -200,16 +202,23 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     if (sSendDropped) s.on('drop', () => sSendDropped.inc());
     o.registerSink?.({
       name: dest.name,
-      send: (tp: TracePacket) => {
-        s.send(
-          packHep(tp.src, tp.dst, tp.ipProto, tp.payload, {
+      send: (tp: TracePacket): boolean => {
+        // never throws into the traced connection, and does not build what would be dropped
+        if (!s.accepting()) return s.send(EMPTY);
+        let data: Buffer;
+        try {
+          data = packHep(tp.src, tp.dst, tp.ipProto, tp.parts ? buildPayload(tp.parts) : (tp.payload ?? EMPTY), {
             version: dest.version,
             captureId: p.hep_capture_id,
             protoType: tp.protoType,
             ...(tp.timestamp ? { timestamp: tp.timestamp } : {}),
             ...(tp.correlationId !== undefined ? { correlationId: tp.correlationId } : {}),
-          }),
-        );
+          });
+        } catch (err) {
+          o.logger?.debug({ err }, `hep_id [${dest.name}]: trace packet not encodable; dropped`);
+          return s.send(EMPTY, true);
+        }
+        return s.send(data);
       },
     });
     return s;

@@ -57,8 +57,17 @@ export class HepSender extends EventEmitter {
     };
   }
 
-  /** Queues a packet; false (and counted as dropped) when the queue is full, cooling down or closed. */
-  send(data: Buffer): boolean {
+  /** Whether a packet sent now would be queued (not closed, not cooling down, queue not full). */
+  accepting(): boolean {
+    return !this.closed && this.cooldownUntil <= Date.now() && this.queue.length < this.opts.maxQueue;
+  }
+
+  /**
+   * Queues a packet; false (and counted as dropped) when the queue is full, cooling down or closed.
+   * `invalid`: the caller could not build the packet; it is only counted as dropped ('invalid').
+   */
+  send(data: Buffer, invalid = false): boolean {
+    if (invalid) return this.drop(data, 'invalid');
     if (this.closed) return this.drop(data, 'closed');
     if (this.cooldownUntil > Date.now()) return this.drop(data, 'cooldown');
     if (this.queue.length >= this.opts.maxQueue) return this.drop(data, 'queue full');

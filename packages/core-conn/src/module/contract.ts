@@ -90,15 +90,30 @@ export type RouteCaller = (name: string, ctx: unknown) => Promise<unknown> | unk
 /** A named HEP destination that tracing can send to (proto-hep implements it). */
 export interface TraceSink {
   readonly name: string;
-  send(packet: TracePacket): void;
+  /**
+   * Queues one packet and returns at once (never blocks the traced connection). `false` when the
+   * sink dropped it (queue full, collector down / cooling down, closed); a sink that cannot tell
+   * returns nothing.
+   */
+  send(packet: TracePacket): boolean | void;
 }
+/** One trace message (OpenSIPS's trace_api message): fixed HEP fields, a payload, a correlation. */
 export interface TracePacket {
+  /** HEP proto type (chunk 0x0B): 1 SIP, 0x59 net (transport events), ... */
   protoType: number;
   src: { host: string; port: number };
   dst: { host: string; port: number };
+  /** chunk 0x02: 6 TCP, 17 UDP, 22 TLS/BINS, 50 WS/WSS */
   ipProto: number;
   timestamp?: { sec: number; usec: number };
-  payload: Buffer | string;
+  /** the raw payload (a SIP message); ignored when `parts` is given */
+  payload?: Buffer | string;
+  /**
+   * Named payload parts (OpenSIPS's add_payload_part), in order: the sink builds the payload in
+   * its own HOMER mode (HOMER5: values joined by its delimiter; HOMER6: a JSON object).
+   */
+  parts?: ReadonlyArray<readonly [key: string, value: string]>;
+  /** chunk 0x11 (a Call-ID, a connection's cid as a decimal string) */
   correlationId?: string;
 }
 export interface TraceSinkRegistry {

@@ -1,0 +1,283 @@
+/**
+ * The tracing runtime: per traced module a destination (a TraceSink), a switch and an optional
+ * filter route; per connection whether it is traced. Fed with connection events (from core-conn),
+ * it sends OpenSIPS's net events through the sinks and never throws into, waits for or slows the
+ * traced connection: a sink queues or drops, and drops are counted.
+ */
+import type { ConnectionInfo, Logger, MiCommand, RouteCaller, StatsRegistry, Stat, TraceSink } from '@x/core-conn';
+import { TracingError, TracingErrorCodes } from './errors.js';
+import {
+  messageTracePacket,
+  NET_IP_PROTO,
+  NET_PROTOCOL_OF,
+  NET_TEXT,
+  netTracePacket,
+  x509Oneline,
+  type NetEvent,
+  type NetEventKind,
+  type NetProtocol,
+  type NetStatus,
+  type TlsHandshakeInfo,
+} from './events.js';
+import { TraceSwitch, traceMiCommand, type TracedModule } from './switch.js';
+import type { TracePacket } from '@x/core-conn';
+
+/** Which core-conn protocols each traced module owns. */
+export const MODULE_PROTOCOLS: Readonly<Record<TracedModule, readonly string[]>> = {
+  proto_tcp: ['tcp'],
+  proto_bins: ['bins', 'bin'],
+  proto_msrp: ['msrp', 'msrps'],
+};
+
+/** One module's tracing configuration: its trace_destination, trace_on and trace_filter_route. */
+export interface ModuleTraceConfig {
+  module: TracedModule;
+  /** the hep_id name (trace_destination); tracing of the module is off without one */
+  destination: string;
+  /** trace_on: the switch's initial state */
+  on?: boolean;
+  /** trace_filter_route: a route-script export run once per connection; drop() = never trace it */
+  filterRoute?: string;
+}
+
+export interface SinkLookup {
+  get(name: string): TraceSink | undefined;
+  names(): string[];
+}
+
+export interface TracingOptions {
+  modules: ModuleTraceConfig[];
+  /** the registered destinations (proto-hep's hep_ids) */
+  sinks: SinkLookup;
+  /** runs filter routes; required when a module has a filterRoute */
+  routes?: RouteCaller;
+  stats?: StatsRegistry;
+  logger?: Logger;
+}
+
+/** What a connection event carries: the parts of core-conn's ConnectionInfo tracing reads. */
+export type TracedConnection = Pick<ConnectionInfo, 'id' | 'cid' | 'proto' | 'remote' | 'local' | 'accepted'> & {
+  readonly tls?: ConnectionInfo['tls'] & { localCertificate?: unknown; masterKey?: Buffer | string };
+};
+
+interface ConnState {
+  /** undefined while an async filter route runs */
+  traced: boolean | undefined;
+  /** events that came while the filter route ran */
+  pending?: TracePacket[];
+}
+
+interface ModuleState {
+  cfg: ModuleTraceConfig;
+  sink: TraceSink;
+  sw: TraceSwitch;
+}
+
+export interface Tracing {
+  /** the switch of a module (undefined when the module is not traced) */
+  switchOf(module: TracedModule): TraceSwitch | undefined;
+  /** the MI trace commands of the traced modules */
+  miCommands(): MiCommand[];
+  /** an accepted connection (after its TLS handshake): ACCEPTED, with the certificates for TLS */
+  accepted(conn: TracedConnection): void;
+  /** an outbound connection is connected: CONNECTED, with the certificates for TLS */
+  connected(conn: TracedConnection): void;
+  /** an outbound connect started (async): CONNECT_START */
+  connecting(conn: TracedConnection): void;
+  /** a connection closed: CLOSED with the reason, real addresses */
+  closed(conn: TracedConnection, reason: string): void;
+  /**
+   * Traces one message's bytes (SIP or MSRP) to a destination when the route script asks
+   * (`ctx.trace()`), or to the module's destination; `dir` in = received, out = sent.
+   * Returns false when nothing was sent (no destination, dropped by the sink).
+   */
+  message(conn: TracedConnection, dir: 'in' | 'out', bytes: Buffer, opts?: { correlationId?: string; destination?: string }): boolean;
+  /** what was traced and dropped so far */
+  counts(): { sent: number; dropped: number; filtered: number };
+  close(): void;
+}
+
+/**
+ * Checks tracing configuration the way x-server's `-c` does: every trace_destination must name a
+ * hep_id (OpenSIPS silently disables tracing; we refuse). Throws TracingError.
+ */
+export function checkTraceDestinations(modules: readonly Pick<ModuleTraceConfig, 'module' | 'destination'>[], hepIds: readonly string[]): void {
+  for (const m of modules) {
+    if (!hepIds.includes(m.destination)) {
+      throw new TracingError(
+        TracingErrorCodes.UNKNOWN_DESTINATION,
+        `${m.module}: trace_destination "${m.destination}" names no hep_id (${hepIds.length ? `defined: ${hepIds.join(', ')}` : 'proto_hep defines none'})`,
+      );
+    }
+  }
+}
+
+function nowTs(): { sec: number; usec: number } {
+  const ms = performance.timeOrigin + performance.now();
+  const sec = Math.floor(ms / 1000);
+  return { sec, usec: Math.min(999_999, Math.floor((ms - sec * 1000) * 1000)) };
+}
+
+function certName(cert: unknown, field: 'subject' | 'issuer'): string | undefined {
+  if (!cert || typeof cert !== 'object') return undefined;
+  const v = (cert as Record<string, unknown>)[field];
+  return v && typeof v === 'object' ? x509Oneline(v as Record<string, string>) : undefined;
+}
+
+/** The certificate fields of a TLS connection's handshake event (peer = "client", ours = "server"). */
+export function tlsInfoOf(conn: TracedConnection): TlsHandshakeInfo | undefined {
+  const t = conn.tls;
+  if (!t) return undefined;
+  const info: TlsHandshakeInfo = {};
+  const cs = certName(t.peerCertificate, 'subject');
+  const ci = certName(t.peerCertificate, 'issuer');
+  const ss = certName(t.localCertificate, 'subject');
+  const si = certName(t.localCertificate, 'issuer');
+  if (cs) info.clientSubject = cs;
+  if (ci) info.clientIssuer = ci;
+  if (ss) info.serverSubject = ss;
+  if (si) info.serverIssuer = si;
+  if (t.masterKey) info.masterKey = typeof t.masterKey === 'string' ? t.masterKey : t.masterKey.toString('hex');
+  return info;
+}
+
+export function createTracing(opts: TracingOptions): Tracing {
+  const byProto = new Map<string, ModuleState>();
+  const byModule = new Map<TracedModule, ModuleState>();
+  checkTraceDestinations(opts.modules, opts.sinks.names());
+  for (const cfg of opts.modules) {
+    if (byModule.has(cfg.module)) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module} is configured twice`);
+    if (cfg.filterRoute && !opts.routes) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: trace_filter_route "${cfg.filterRoute}" needs a route caller`);
+    const st: ModuleState = { cfg, sink: opts.sinks.get(cfg.destination)!, sw: new TraceSwitch(cfg.on ?? false) };
+    byModule.set(cfg.module, st);
+    for (const p of MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
+  }
+  const conns = new Map<number, ConnState>();
+  const counts = { sent: 0, dropped: 0, filtered: 0 };
+  const stat = (name: string, doc: string): Stat | undefined => opts.stats?.counter('tracing', name, doc);
+  const sSent = stat('trace_sent', 'trace messages handed to a destination');
+  const sDropped = stat('trace_dropped', 'trace messages a destination dropped (queue full, collector down, cooling down)');
+  const sFiltered = stat('trace_filtered', 'connections a trace_filter_route dropped (never traced)');
+  const log = opts.logger;
+
+  const deliver = (sink: TraceSink, tp: TracePacket): boolean => {
+    let ok: boolean | void;
+    try {
+      ok = sink.send(tp);
+    } catch (err) {
+      log?.debug({ err }, 'trace sink threw; message dropped');
+      ok = false;
+    }
+    if (ok === false) {
+      counts.dropped++;
+      sDropped?.inc();
+      return false;
+    }
+    counts.sent++;
+    sSent?.inc();
+    return true;
+  };
+
+  /** Runs the filter route once; returns the state (traced may stay undefined while an async route runs). */
+  const decide = (st: ModuleState, conn: TracedConnection): ConnState => {
+    let cs = conns.get(conn.id);
+    if (cs) return cs;
+    cs = { traced: true };
+    conns.set(conn.id, cs);
+    const route = st.cfg.filterRoute;
+    if (!route) return cs;
+    let r: unknown;
+    try {
+      r = opts.routes!(route, { connection: conn, conn, remote: conn.remote, local: conn.local, proto: conn.proto, message: undefined });
+    } catch (err) {
+      log?.error({ err, route }, 'trace_filter_route failed; the connection is traced');
+      return cs;
+    }
+    const settle = (v: unknown): void => {
+      const state = cs!;
+      state.traced = v !== false;
+      if (!state.traced) {
+        counts.filtered++;
+        sFiltered?.inc();
+      }
+      const pending = state.pending ?? [];
+      delete state.pending;
+      if (state.traced) for (const tp of pending) deliver(st.sink, tp);
+    };
+    if (r instanceof Promise) {
+      cs.traced = undefined;
+      cs.pending = [];
+      r.then(settle, (err: unknown) => {
+        log?.error({ err, route }, 'trace_filter_route failed; the connection is traced');
+        settle(undefined);
+      });
+    } else settle(r);
+    return cs;
+  };
+
+  /** Tracing condition (OpenSIPS's TRACE_ON): a destination, the switch on, the connection not dropped. */
+  const emit = (conn: TracedConnection, build: (proto: NetProtocol) => NetEvent, last = false): void => {
+    const st = byProto.get(conn.proto);
+    if (!st || !st.sw.on) {
+      if (last) conns.delete(conn.id);
+      return;
+    }
+    const cs = decide(st, conn);
+    if (last) conns.delete(conn.id);
+    if (cs.traced === false) return;
+    const protocol = NET_PROTOCOL_OF[conn.proto]!;
+    let tp: TracePacket;
+    try {
+      tp = netTracePacket(build(protocol));
+    } catch (err) {
+      log?.debug({ err }, 'cannot build a trace message; dropped');
+      counts.dropped++;
+      sDropped?.inc();
+      return;
+    }
+    if (cs.traced === undefined) cs.pending!.push(tp);
+    else deliver(st.sink, tp);
+  };
+
+  const event = (conn: TracedConnection, protocol: NetProtocol, kind: NetEventKind, status: NetStatus, message: string | undefined, tls?: TlsHandshakeInfo): NetEvent => {
+    const ev: NetEvent = { protocol, event: kind, status, cid: conn.cid, remote: conn.remote, local: conn.local, timestamp: nowTs() };
+    if (message) ev.message = message;
+    if (tls) ev.tls = tls;
+    return ev;
+  };
+  const isTls = (p: NetProtocol): boolean => NET_IP_PROTO[p] === 22;
+
+  return {
+    switchOf: (m) => byModule.get(m)?.sw,
+    miCommands: () => [...byModule.values()].map((st) => traceMiCommand(st.cfg.module, st.sw)),
+    accepted(conn) {
+      emit(conn, (p) => event(conn, p, 'ACCEPTED', 'SUCCESS', NET_TEXT.ACCEPT_OK, isTls(p) ? tlsInfoOf(conn) : undefined));
+    },
+    connecting(conn) {
+      emit(conn, (p) => event(conn, p, 'CONNECT_START', 'SUCCESS', NET_TEXT.AS_CONNECT_INIT));
+    },
+    connected(conn) {
+      emit(conn, (p) => event(conn, p, 'CONNECTED', 'SUCCESS', NET_TEXT.CONNECT_OK, isTls(p) ? tlsInfoOf(conn) : undefined));
+    },
+    closed(conn, reason) {
+      emit(conn, (p) => event(conn, p, 'CLOSED', 'SUCCESS', reason), true);
+    },
+    message(conn, dir, bytes, o = {}) {
+      const st = byProto.get(conn.proto);
+      const sink = o.destination !== undefined ? opts.sinks.get(o.destination) : st?.sink;
+      if (!sink) return false;
+      const cs = conns.get(conn.id);
+      if (cs?.traced === false) return false;
+      const protocol = NET_PROTOCOL_OF[conn.proto];
+      const ipProto = protocol ? NET_IP_PROTO[protocol] : 6;
+      const [src, dst] = dir === 'in' ? [conn.remote, conn.local] : [conn.local, conn.remote];
+      const m = { ipProto, src, dst, payload: bytes, timestamp: nowTs() } as Parameters<typeof messageTracePacket>[0];
+      if (o.correlationId) m.correlationId = o.correlationId;
+      return deliver(sink, messageTracePacket(m));
+    },
+    counts: () => ({ ...counts }),
+    close() {
+      conns.clear();
+    },
+  };
+}
