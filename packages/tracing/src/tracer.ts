@@ -161,9 +161,10 @@ export function createTracing(opts: TracingOptions): Tracing {
   const log = opts.logger;
 
   const deliver = (sink: TraceSink, tp: TracePacket): boolean => {
-    let ok: boolean | void;
+    let ok: unknown;
     try {
-      ok = sink.send(tp);
+      // a sink may return false for a dropped packet (TraceSink.send is declared void)
+      ok = (sink.send as (p: TracePacket) => unknown).call(sink, tp);
     } catch (err) {
       log?.debug({ err }, 'trace sink threw; message dropped');
       ok = false;

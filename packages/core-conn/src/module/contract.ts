@@ -91,11 +91,11 @@ export type RouteCaller = (name: string, ctx: unknown) => Promise<unknown> | unk
 export interface TraceSink {
   readonly name: string;
   /**
-   * Queues one packet and returns at once (never blocks the traced connection). `false` when the
-   * sink dropped it (queue full, collector down / cooling down, closed); a sink that cannot tell
-   * returns nothing.
+   * Queues one packet and returns at once (never blocks the traced connection). A sink that can
+   * tell returns `false` when it dropped the packet (queue full, collector down / cooling down,
+   * closed), which tracing counts; the declared type stays `void` so any sink fits.
    */
-  send(packet: TracePacket): boolean | void;
+  send(packet: TracePacket): void;
 }
 /** One trace message (OpenSIPS's trace_api message): fixed HEP fields, a payload, a correlation. */
 export interface TracePacket {
