@@ -16,7 +16,8 @@ import { SipConfigError, SipErrorCodes } from './codec/errors.js';
 import { topVia } from './codec/headers.js';
 import { SipMessage } from './message.js';
 import { tcpProtocolSpec, type ProtoTcpParams } from './module/params.js';
-import { resolveParams } from './module/resolve.js';
+import { resolveParams, resolveTlsParams } from './module/resolve.js';
+import { tlsProtocolSpec, type ProtoTlsParams } from './module/tls-params.js';
 
 export interface SipTcpOptions {
   /** share an existing engine; without it, one is created (with `engineOptions`) and shut down by close() */
@@ -49,10 +50,13 @@ export interface SipTcpEvents {
 /** A send target: an address, `host[:port]`, `[v6][:port]`, or `sip:[user@]host[:port][;transport=tcp]`. */
 export type SipTarget = string | Address;
 
-export interface SipTcp {
+/** SIP over a stream protocol of the engine: 'tcp' (SipTcp) or 'tls' (SipTls), same framer and API. */
+export interface SipStream<P> {
   readonly engine: Engine;
-  readonly params: Readonly<ProtoTcpParams>;
-  /** the tcp listeners of the engine (actual ports) */
+  readonly params: Readonly<P>;
+  /** the protocol this endpoint serves: 'tcp' or 'tls' */
+  readonly proto: 'tcp' | 'tls';
+  /** the listeners of that protocol on the engine (actual ports) */
   readonly listeners: ListenerInfo[];
   on<K extends keyof SipTcpEvents>(event: K, fn: SipTcpEvents[K]): this;
   off<K extends keyof SipTcpEvents>(event: K, fn: SipTcpEvents[K]): this;
@@ -66,6 +70,11 @@ export interface SipTcp {
   /** stops delivering events; shuts the engine down when this instance created it */
   close(): Promise<void>;
 }
+
+/** SIP over TCP (proto_tcp). */
+export type SipTcp = SipStream<ProtoTcpParams>;
+/** SIP over TLS (proto_tls): the same API on the 'tls' protocol, whose connections use the engine's TLS domains. */
+export type SipTls = SipStream<ProtoTlsParams>;
 
 const toVoid = (): void => undefined;
 
@@ -81,8 +90,8 @@ const NOOP_LOGGER: Logger = {
   },
 };
 
-/** Parses a send target into an address; the port defaults to `defaultPort` (tcp_port). */
-export function parseTarget(target: SipTarget, defaultPort: number): Address {
+/** Parses a send target into an address; the port defaults to `defaultPort` (tcp_port / tls_port). */
+export function parseTarget(target: SipTarget, defaultPort: number, proto: 'tcp' | 'tls' = 'tcp'): Address {
   const bad = (why: string): never => {
     throw new SipConfigError(SipErrorCodes.BAD_TARGET, `bad SIP target ${JSON.stringify(target)}: ${why}`);
   };
@@ -96,14 +105,14 @@ export function parseTarget(target: SipTarget, defaultPort: number): Address {
   let rest = target.trim();
   const scheme = /^(sips?):/i.exec(rest);
   if (scheme) {
-    if (scheme[1]!.toLowerCase() === 'sips') bad('sips needs TLS, not tcp');
+    if (scheme[1]!.toLowerCase() === 'sips' && proto !== 'tls') bad('sips needs TLS, not tcp');
     rest = rest.slice(scheme[0].length);
     const q = rest.indexOf('?');
     if (q !== -1) rest = rest.slice(0, q);
     const [hostport, ...params] = rest.split(';');
     for (const p of params) {
       const [k, v] = p.split('=');
-      if (k!.trim().toLowerCase() === 'transport' && v?.trim().toLowerCase() !== 'tcp') bad(`transport=${v ?? ''} is not tcp`);
+      if (k!.trim().toLowerCase() === 'transport' && v?.trim().toLowerCase() !== proto) bad(`transport=${v ?? ''} is not ${proto}`);
     }
     rest = hostport!;
     const at = rest.lastIndexOf('@');
@@ -132,16 +141,18 @@ export function parseTarget(target: SipTarget, defaultPort: number): Address {
 
 type Handlers = { [K in keyof SipTcpEvents]: Set<SipTcpEvents[K]> };
 
-class SipTcpImpl implements SipTcp {
+class SipStreamImpl<P> implements SipStream<P> {
   readonly engine: Engine;
-  readonly params: Readonly<ProtoTcpParams>;
+  readonly params: Readonly<P>;
+  readonly proto: 'tcp' | 'tls';
+  private readonly defaultPort: number;
   private readonly owned: boolean;
   private readonly log: Logger;
   private readonly handlers: Handlers = { message: new Set(), request: new Set(), response: new Set(), close: new Set(), error: new Set() };
   private closed = false;
   private readonly onMessage = (ev: MessageEvent): void => this.dispatch(ev);
   private readonly onClose = (ev: CloseEvent): void => {
-    if (ev.conn.proto !== 'tcp') return;
+    if (ev.conn.proto !== this.proto) return;
     for (const fn of this.handlers.close) this.safe(() => fn(ev));
   };
   /**
@@ -150,7 +161,7 @@ class SipTcpImpl implements SipTcp {
    */
   private readonly voided = new WeakMap<Promise<unknown>, Promise<void>>();
   private readonly sender = (msg: SipMessage, data: Buffer): Promise<void> => {
-    const p = this.engine.send('tcp', msg.conn.remote, data, { connectionId: msg.conn.id, noNewConn: true });
+    const p = this.engine.send(this.proto, msg.conn.remote, data, { connectionId: msg.conn.id, noNewConn: true });
     let v = this.voided.get(p);
     if (v === undefined) {
       v = p.then(toVoid);
@@ -163,17 +174,19 @@ class SipTcpImpl implements SipTcp {
     this.engine.write(msg.conn.id, data);
   };
 
-  constructor(engine: Engine, owned: boolean, params: ProtoTcpParams, log: Logger) {
+  constructor(engine: Engine, owned: boolean, params: P, log: Logger, proto: 'tcp' | 'tls', defaultPort: number) {
     this.engine = engine;
     this.owned = owned;
     this.params = Object.freeze({ ...params });
+    this.proto = proto;
+    this.defaultPort = defaultPort;
     this.log = log;
     engine.on('message', this.onMessage);
     engine.on('close', this.onClose);
   }
 
   get listeners(): ListenerInfo[] {
-    return this.engine.listeners('tcp');
+    return this.engine.listeners(this.proto);
   }
 
   on<K extends keyof SipTcpEvents>(event: K, fn: SipTcpEvents[K]): this {
@@ -197,12 +210,12 @@ class SipTcpImpl implements SipTcp {
     if (this.closed) return Promise.reject(new SipConfigError(SipErrorCodes.CLOSED, 'this SipTcp is closed'));
     let dest: Address;
     try {
-      dest = parseTarget(target, this.params.tcp_port);
+      dest = parseTarget(target, this.defaultPort, this.proto);
     } catch (err) {
       return Promise.reject(err as Error);
     }
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    return this.engine.send('tcp', dest, buf, opts).then((c) => c!);
+    return this.engine.send(this.proto, dest, buf, opts).then((c) => c!);
   }
 
   async close(): Promise<void> {
@@ -215,7 +228,7 @@ class SipTcpImpl implements SipTcp {
 
   private dispatch(ev: MessageEvent): void {
     const conn = ev.conn;
-    if (conn.proto !== 'tcp' || this.closed) return;
+    if (conn.proto !== this.proto || this.closed) return;
     const msg = new SipMessage(ev.message as Buffer, conn, ev.receivedAt, this.sender, this.writer);
     if (msg.isRequest && conn.profile.aliasMode !== 0) this.applyAlias(msg);
     const h = this.handlers;
@@ -234,13 +247,13 @@ class SipTcpImpl implements SipTcp {
     }
   }
 
-  /** tcp_accept_aliases / alias_mode: alias port = top Via port, or tcp_port. */
+  /** tcp_accept_aliases / alias_mode: alias port = top Via port, or tcp_port / tls_port. */
   private applyAlias(msg: SipMessage): void {
     try {
       const via = topVia(msg.headers);
       if (!via) return;
       if (msg.conn.profile.aliasMode === 1 && !via.alias) return;
-      const port = via.port ?? this.params.tcp_port;
+      const port = via.port ?? this.defaultPort;
       if (!this.engine.addAlias(msg.conn.id, port)) this.log.debug({ id: msg.conn.id, port }, 'alias not added');
     } catch (err) {
       this.log.debug({ id: msg.conn.id, err }, 'no alias: unparsable top Via');
@@ -279,7 +292,7 @@ export async function createSipTcp(opts: SipTcpOptions = {}): Promise<SipTcp> {
   const engine = opts.engine ?? createEngine({ ...opts.engineOptions, logger: log });
   const register = opts.register ?? engine.protocol('tcp') === undefined;
   if (register) engine.registerProtocol(tcpProtocolSpec(params) as never);
-  const sip = new SipTcpImpl(engine, owned, params, log);
+  const sip: SipTcp = new SipStreamImpl(engine, owned, params, log, 'tcp', params.tcp_port);
   try {
     for (const spec of opts.listen ?? []) await engine.listen(spec);
   } catch (err) {
@@ -291,5 +304,37 @@ export async function createSipTcp(opts: SipTcpOptions = {}): Promise<SipTcp> {
 
 /** Attaches a SipTcp to an engine that already has the 'tcp' protocol (used by the module's init). */
 export function attachSipTcp(engine: Engine, params: ProtoTcpParams, logger?: Logger): SipTcp {
-  return new SipTcpImpl(engine, false, params, logger ?? NOOP_LOGGER);
+  return new SipStreamImpl(engine, false, params, logger ?? NOOP_LOGGER, 'tcp', params.tcp_port);
+}
+
+export interface SipTlsOptions extends Omit<SipTcpOptions, 'params'> {
+  /** proto_tls params; defaults as OpenSIPS */
+  params?: Partial<ProtoTlsParams>;
+}
+
+/**
+ * Creates a SIP-over-TLS endpoint: the same as createSipTcp on the 'tls' protocol (tls_port
+ * 5061). Its connections take their certificates from the engine's TLS domains
+ * (`engineOptions.tlsDomains`): a listener needs a server domain, a send a client domain.
+ */
+export async function createSipTls(opts: SipTlsOptions = {}): Promise<SipTls> {
+  const params = resolveTlsParams(opts.params);
+  const owned = opts.engine === undefined;
+  const log = opts.logger ?? opts.engineOptions?.logger ?? NOOP_LOGGER;
+  const engine = opts.engine ?? createEngine({ tlsHandshakeTimeout: params.tls_handshake_timeout, ...opts.engineOptions, logger: log });
+  const register = opts.register ?? engine.protocol('tls') === undefined;
+  if (register) engine.registerProtocol(tlsProtocolSpec(params) as never);
+  const sip: SipTls = new SipStreamImpl(engine, owned, params, log, 'tls', params.tls_port);
+  try {
+    for (const spec of opts.listen ?? []) await engine.listen(spec);
+  } catch (err) {
+    await sip.close();
+    throw err;
+  }
+  return sip;
+}
+
+/** Attaches a SipTls to an engine that already has the 'tls' protocol (used by proto_tls's init). */
+export function attachSipTls(engine: Engine, params: ProtoTlsParams, logger?: Logger): SipTls {
+  return new SipStreamImpl(engine, false, params, logger ?? NOOP_LOGGER, 'tls', params.tls_port);
 }

@@ -3,6 +3,7 @@ import type { Module, ParamSchema } from '@x/core-conn';
 /** OpenSIPS module names served by an @x package (the export is found by its `name`). */
 export const MODULE_PACKAGES: Readonly<Record<string, string>> = {
   proto_tcp: '@x/proto-tcp',
+  proto_tls: '@x/proto-tcp',
   proto_hep: '@x/proto-hep',
   proto_bin: '@x/proto-bins',
   proto_bins: '@x/proto-bins',
@@ -73,13 +74,31 @@ const defaultImporter: PackageImporter = (pkg) => import(pkg) as Promise<Record<
  * Finds the module descriptor for an OpenSIPS module name. Throws a plain Error with the
  * reason (the caller adds file:line:col).
  */
+/** Whether a module's package is installed here (a module x-server can load now). */
+export function moduleAvailable(name: string): boolean {
+  if (Object.hasOwn(BUILTIN_SCHEMAS, name)) return true;
+  const pkg = MODULE_PACKAGES[name];
+  if (pkg === undefined) return false;
+  try {
+    import.meta.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The modules x-server can load here: built-ins and the packages that are installed. */
+export function availableModules(): string[] {
+  return [...Object.keys(MODULE_PACKAGES), ...Object.keys(BUILTIN_SCHEMAS)].filter(moduleAvailable).sort();
+}
+
 export async function resolveModule(name: string, importer: PackageImporter = defaultImporter): Promise<LoadedModule> {
   const builtin = BUILTIN_SCHEMAS[name];
   if (builtin) return { kind: 'builtin', name, params: builtin };
   const pkg = MODULE_PACKAGES[name];
   if (!pkg) {
-    const known = [...Object.keys(MODULE_PACKAGES), ...Object.keys(BUILTIN_SCHEMAS)].sort();
-    throw new Error(`unknown module "${name}" (known: ${known.join(', ')})`);
+    // only what can be loaded here: a module whose package is not installed is no advice
+    throw new Error(`unknown module "${name}" (modules x-server can load: ${availableModules().join(', ')})`);
   }
   let ns: Record<string, unknown>;
   try {

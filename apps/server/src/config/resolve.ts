@@ -14,7 +14,7 @@ import {
 } from '@x/core-conn';
 import { missingHepSocket, parseHepId, type HepDestination } from '@x/proto-hep';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
-import { BUILTIN_DEPENDS, moduleNameOf, paramsOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
+import { BUILTIN_DEPENDS, moduleNameOf, paramsOf, resolveModule, type LoadedModule, type PackageImporter, moduleAvailable, MODULE_PACKAGES } from './catalog.js';
 import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
 import type { CfgValue, ParsedCfg } from './parser.js';
 
@@ -324,10 +324,18 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     const served = protocols.get(spec.proto);
     if (!served) {
       const hint = PROTO_HINT[spec.proto];
+      // advice names only a module that can be loaded here (proto_udp, proto_ws... are not x-server's)
+      const pkg = hint ? MODULE_PACKAGES[hint] : undefined;
+      const advice =
+        hint && moduleAvailable(hint)
+          ? ` (load "${hint}.so")`
+          : hint && pkg
+            ? ` (load "${hint}.so" after installing ${pkg}, which is not installed)`
+            : `: x-server does not provide ${spec.proto === 'udp' ? 'SIP over UDP' : `the ${spec.proto} protocol`}${hint ? ` (OpenSIPS's ${hint})` : ''}`;
       throw new CfgError(
         CfgErrorCodes.NO_PROTO_MODULE,
         s.valueWhere,
-        `listeners found for protocol ${spec.proto}, but no module can handle it${hint ? ` (load "${hint}.so"${names.has(hint) ? '' : ''})` : ''}; protocols served: ${[...protocols.keys()].join(', ') || 'none'}`,
+        `listeners found for protocol ${spec.proto}, but no module can handle it${advice}; protocols served: ${[...protocols.keys()].join(', ') || 'none'}`,
       );
     }
     if (spec.port === null) throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, `protocol ${spec.proto} has no default port: write ${spec.proto}:${spec.host}:PORT`);

@@ -14,6 +14,13 @@ import { createMetrics } from './metrics.js';
 import { loadRouteScript, type RouteTable } from './routes.js';
 import { coreStats, RouteRunner, wireModuleRoutes } from './wiring.js';
 
+/** The engine's TLS handshake bound from proto_tls's tls_handshake_timeout, when it is loaded. */
+function tlsHandshakeOf(cfg: ResolvedConfig): { tlsHandshakeTimeout?: number } {
+  const tls = cfg.modules.find((m) => m.loaded.name === 'proto_tls');
+  const v = (tls?.params as { tls_handshake_timeout?: unknown } | undefined)?.tls_handshake_timeout;
+  return typeof v === 'number' ? { tlsHandshakeTimeout: v } : {};
+}
+
 export interface StartOptions extends ConfigSource {
   /** pino-pretty output instead of JSON lines */
   pretty?: boolean;
@@ -146,6 +153,8 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       sendThreshold: g.tcp_threshold,
     },
     maxConnections: g.tcp_max_connections,
+    // proto_tls's tls_handshake_timeout bounds the engine's TLS handshakes (default 100 ms, as OpenSIPS)
+    ...tlsHandshakeOf(cfg),
     socketBacklog: g.tcp_socket_backlog,
     tlsDomains: cfg.tlsDomains,
     logger: log.child({ module: 'core' }),

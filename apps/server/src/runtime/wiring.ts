@@ -213,7 +213,8 @@ const HEP_SCRIPT_SKIP = 0xff;
  * `request` / `reply` exports, proto_hep's callback to `hep`. Returns an undo function.
  */
 export function wireModuleRoutes(moduleName: string, api: unknown, runner: RouteRunner, core: CoreStats, sip: SipReplyOptions = {}): () => void {
-  if (moduleName === 'proto_tcp' && isSipApi(api)) {
+  // proto_tls is proto_tcp's API on the 'tls' protocol: the same routes serve both
+  if ((moduleName === 'proto_tcp' || moduleName === 'proto_tls') && isSipApi(api)) {
     const extra = sip.serverHeader === undefined ? undefined : [splitHeaderLine(sip.serverHeader)] as const;
     const onRequest = (msg: SipMessage): void => {
       core.rcvRequests.inc();
