@@ -17,7 +17,8 @@ let packDir = '';
 let buildLog = '';
 const temps: string[] = [];
 
-const ALLOWED = /^package\/(dist\/.+|README\.md|package\.json|LICENSE(\.md|\.txt)?)$/;
+// bin/*.mjs: small launchers that exist before the build (so a fresh install links the bins)
+const ALLOWED = /^package\/(dist\/.+|bin\/[^/]+\.mjs|README\.md|package\.json|LICENSE(\.md|\.txt)?)$/;
 
 async function tempDir(prefix: string): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), prefix));
@@ -65,7 +66,7 @@ describe('publishable packages', () => {
   });
 
   describe.each(packages.map((p) => [p.manifest.name, p] as [string, WorkspacePackage]))('%s', (name, pkg) => {
-    it('packs only dist/**, README.md and package.json, with every export target present', async () => {
+    it('packs only dist/**, bin/*.mjs, README.md, package.json and LICENSE, with every export and bin target present', async () => {
       const tgz = tarballs.get(name);
       expect(tgz, `no tarball for ${name}; build/pack log:\n${buildLog}`).toBeDefined();
       const { stdout } = await run('tar', ['-tzf', tgz!]);
@@ -77,8 +78,20 @@ describe('publishable packages', () => {
       for (const target of exportTargets(pkg.manifest)) {
         expect(entries, `export target ${target} missing from the tarball`).toContain(`package/${target}`);
       }
+      expect(entries, 'a LICENSE in every package').toContain('package/LICENSE');
       const packed = JSON.parse((await run('tar', ['-xzOf', tgz!, 'package/package.json'])).stdout) as Manifest;
       expect(packed.version).toBe(pkg.manifest.version);
+      // the packed manifest names nothing a consumer cannot have: no devDependencies (private
+      // workspace tooling), and every export / bin target of any condition is in the tarball
+      expect((packed as { devDependencies?: unknown }).devDependencies).toBeUndefined();
+      const targets: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string') targets.push(v);
+        else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x);
+      };
+      walk(packed.exports);
+      walk((packed as { bin?: unknown }).bin);
+      for (const t of targets) expect(entries, `packed package.json points at ${t}, which is not in the tarball`).toContain(`package/${t.replace(/^\.\//, '')}`);
       // pnpm must have rewritten workspace: ranges into real semver ranges.
       expect(JSON.stringify(packed.dependencies ?? {})).not.toContain('workspace:');
       expect(JSON.stringify(packed.peerDependencies ?? {})).not.toContain('workspace:');
