@@ -20,7 +20,7 @@ export {
 } from './msrp.js';
 export { globToRegExp } from './glob.js';
 export { protoMsrpParamSchema, PROTO_MSRP_DEFAULTS, MSRP_MAX_HEAD, MSRP_MAX_BODY, msrpSpec, msrpsSpec, type ProtoMsrpParams } from './module/params.js';
-export { protoMsrpModule, msrpTraceMi } from './module/module.js';
+export { protoMsrpModule } from './module/module.js';
 export {
   attachRelay,
   parseMyUri,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, validateParams, type RawParam } from '@x/core-conn';
-import { msrpTraceMi, protoMsrpModule, PROTO_MSRP_DEFAULTS, type ProtoMsrpParams } from '../src/index.js';
+import { protoMsrpModule, PROTO_MSRP_DEFAULTS, type ProtoMsrpParams } from '../src/index.js';
 
 const params = (raw: Record<string, number | string> = {}): ProtoMsrpParams =>
   validateParams<ProtoMsrpParams>('proto_msrp', protoMsrpModule.params, new Map(Object.entries(raw).map(([k, v]) => [k, [{ value: v } as RawParam]])));
@@ -32,26 +32,5 @@ describe('proto_msrp module', () => {
     const l = await engine.listen('msrp:127.0.0.1:0');
     expect(l.address.port).toBeGreaterThan(0);
     await engine.shutdown({ deadlineMs: 100 });
-  });
-
-  it('MI msrp:trace (alias msrp_trace) as OpenSIPS: shows, switches on "on"/"off" in any case, refuses the rest with -32602', () => {
-    const state = { on: false };
-    const mi = msrpTraceMi(state);
-    expect(mi.name).toBe('msrp:trace');
-    expect(mi.aliases).toEqual(['msrp_trace']);
-    expect(mi.handler({})).toEqual({ 'MSRP tracing': 'off' });
-    expect(mi.handler({ trace_mode: 'ON' })).toBe('OK');
-    expect(mi.handler({})).toEqual({ 'MSRP tracing': 'on' });
-    expect(mi.handler({ trace_mode: 'Off' })).toBe('OK');
-    expect(state.on).toBe(false);
-    for (const bad of ['onwards', 'o', 'yes', '1']) {
-      let err: unknown;
-      try {
-        mi.handler({ trace_mode: bad });
-      } catch (e) {
-        err = e;
-      }
-      expect(err, bad).toMatchObject({ code: -32602, message: 'Invalid params', data: "trace_mode should be 'on' or 'off'" });
-    }
   });
 });

@@ -22,6 +22,7 @@ export { TraceSwitch, traceMiCommand, type TracedModule } from './switch.js';
 export {
   createTracing,
   checkTraceDestinations,
+  isTracedModule,
   tlsInfoOf,
   MODULE_PROTOCOLS,
   type Tracing,

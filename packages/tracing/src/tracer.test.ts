@@ -164,4 +164,14 @@ describe('createTracing', () => {
     ]);
     expect(s.got.d![0]!.ipProto).toBe(22);
   });
+
+  it('a module without a destination: its switch and MI command, nothing sent (OpenSIPS)', () => {
+    const s = sinks(['d']);
+    const t = createTracing({ modules: [{ module: 'proto_tcp', on: true }, { module: 'proto_bins', destination: 'd', on: true }], sinks: s.lookup });
+    expect(t.miCommands().map((c) => c.name)).toEqual(['tcp:trace', 'bins:trace']);
+    expect(t.miCommands()[0]!.handler({})).toEqual({ 'TCP tracing': 'on' });
+    t.accepted(conn('tcp'));
+    t.accepted(conn('bins'));
+    expect(s.got.d!.map(text)).toEqual(['BINS:ACCEPTED:SUCCESS:Connection accepted...']);
+  });
 });

@@ -22,6 +22,11 @@ import {
 import { TraceSwitch, traceMiCommand, type TracedModule } from './switch.js';
 import type { TracePacket } from '@x/core-conn';
 
+/** Whether @x/tracing traces a module of that name (proto_tcp, proto_bins, proto_msrp). */
+export function isTracedModule(name: string): name is TracedModule {
+  return name === 'proto_tcp' || name === 'proto_bins' || name === 'proto_msrp';
+}
+
 /** Which core-conn protocols each traced module owns. */
 export const MODULE_PROTOCOLS: Readonly<Record<TracedModule, readonly string[]>> = {
   proto_tcp: ['tcp'],
@@ -32,8 +37,8 @@ export const MODULE_PROTOCOLS: Readonly<Record<TracedModule, readonly string[]>>
 /** One module's tracing configuration: its trace_destination, trace_on and trace_filter_route. */
 export interface ModuleTraceConfig {
   module: TracedModule;
-  /** the hep_id name (trace_destination); tracing of the module is off without one */
-  destination: string;
+  /** the hep_id name (trace_destination); without one the module has its switch and MI command but sends nothing (OpenSIPS) */
+  destination?: string;
   /** trace_on: the switch's initial state */
   on?: boolean;
   /** trace_filter_route: a route-script export run once per connection; drop() = never trace it */
@@ -69,7 +74,7 @@ interface ConnState {
 
 interface ModuleState {
   cfg: ModuleTraceConfig;
-  sink: TraceSink;
+  sink: TraceSink | undefined;
   sw: TraceSwitch;
 }
 
@@ -103,7 +108,7 @@ export interface Tracing {
  */
 export function checkTraceDestinations(modules: readonly Pick<ModuleTraceConfig, 'module' | 'destination'>[], hepIds: readonly string[]): void {
   for (const m of modules) {
-    if (!hepIds.includes(m.destination)) {
+    if (m.destination !== undefined && !hepIds.includes(m.destination)) {
       throw new TracingError(
         TracingErrorCodes.UNKNOWN_DESTINATION,
         `${m.module}: trace_destination "${m.destination}" names no hep_id (${hepIds.length ? `defined: ${hepIds.join(', ')}` : 'proto_hep defines none'})`,
@@ -148,7 +153,7 @@ export function createTracing(opts: TracingOptions): Tracing {
   for (const cfg of opts.modules) {
     if (byModule.has(cfg.module)) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module} is configured twice`);
     if (cfg.filterRoute && !opts.routes) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: trace_filter_route "${cfg.filterRoute}" needs a route caller`);
-    const st: ModuleState = { cfg, sink: opts.sinks.get(cfg.destination)!, sw: new TraceSwitch(cfg.on ?? false) };
+    const st: ModuleState = { cfg, sink: cfg.destination !== undefined ? opts.sinks.get(cfg.destination) : undefined, sw: new TraceSwitch(cfg.on ?? false) };
     byModule.set(cfg.module, st);
     for (const p of MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
   }
@@ -203,7 +208,7 @@ export function createTracing(opts: TracingOptions): Tracing {
       }
       const pending = state.pending ?? [];
       delete state.pending;
-      if (state.traced) for (const tp of pending) deliver(st.sink, tp);
+      if (state.traced) for (const tp of pending) deliver(st.sink!, tp);
     };
     if (r instanceof Promise) {
       cs.traced = undefined;
@@ -219,7 +224,7 @@ export function createTracing(opts: TracingOptions): Tracing {
   /** Tracing condition (OpenSIPS's TRACE_ON): a destination, the switch on, the connection not dropped. */
   const emit = (conn: TracedConnection, build: (proto: NetProtocol) => NetEvent, last = false): void => {
     const st = byProto.get(conn.proto);
-    if (!st || !st.sw.on) {
+    if (!st || !st.sink || !st.sw.on) {
       if (last) conns.delete(conn.id);
       return;
     }
@@ -237,7 +242,7 @@ export function createTracing(opts: TracingOptions): Tracing {
       return;
     }
     if (cs.traced === undefined) cs.pending!.push(tp);
-    else deliver(st.sink, tp);
+    else deliver(st.sink!, tp);
   };
 
   const event = (conn: TracedConnection, protocol: NetProtocol, kind: NetEventKind, status: NetStatus, message: string | undefined, tls?: TlsHandshakeInfo): NetEvent => {

@@ -6,6 +6,7 @@ import type { Engine, TraceSink } from '@x/core-conn';
 import { createTestEngine, rawConnect, waitUntil } from '@x/core-conn/testing';
 import { attachHep, hepTcpSpec, hepUdpSpec, type HepReceived } from '@x/proto-hep';
 import { PROTO_TCP_DEFAULTS, tcpProtocolSpec } from '@x/proto-tcp';
+import { msrpSpec, PROTO_MSRP_DEFAULTS } from '@x/proto-msrp';
 import { attachTracing, createTracing } from '../src/index.js';
 
 const cleanup: Array<() => unknown> = [];
@@ -119,5 +120,34 @@ describe('tracing on real connections', () => {
     expect(t.tracing.counts().sent + t.tracing.counts().dropped).toBe(4);
     expect(t.hep.sender('hep_dst')!.stats().queued).toBeLessThanOrEqual(2);
     for (const s of socks) s.destroy();
+  });
+
+  it('MSRP: ACCEPTED and CLOSED are sent, labelled MSRP (OpenSIPS cannot build them); msrp:trace off stops them', async () => {
+    const c = await collector();
+    const engine = createTestEngine([msrpSpec(PROTO_MSRP_DEFAULTS) as never, hepUdpSpec(), hepTcpSpec()]);
+    cleanup.push(() => engine.shutdown({ deadlineMs: 0 }));
+    const sinks = new Map<string, TraceSink>();
+    const hep = attachHep(engine, { hep_id: [`[hep_dst] 127.0.0.1:${c.udpPort}; transport=udp`] }, { registerSink: (s) => sinks.set(s.name, s) });
+    cleanup.push(() => hep.close());
+    await engine.listen('hep_udp:127.0.0.1:0');
+    const tracing = createTracing({ modules: [{ module: 'proto_msrp', destination: 'hep_dst', on: true }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] } });
+    cleanup.push(attachTracing(engine, tracing));
+    const l = await engine.listen('msrp:127.0.0.1:0');
+    const s1 = await rawConnect(l);
+    await waitUntil(() => engine.connections('msrp').length === 1, 5000, 'accepted');
+    const cid = engine.connections('msrp')[0]!.cid.toString();
+    s1.end();
+    await waitUntil(() => c.got.length >= 2, 10_000, 'two MSRP events');
+    expect(c.got.map((r) => r.payload.toString())).toEqual(['MSRP:ACCEPTED:SUCCESS:Connection accepted...', 'MSRP:CLOSED:SUCCESS:EOF received']);
+    expect(c.got.map((r) => [r.packet.protoType, r.packet.ipProto, r.packet.correlationId, r.packet.dstPort])).toEqual([[0x59, 6, cid, l.address.port], [0x59, 6, cid, l.address.port]]);
+    const mi = tracing.miCommands()[0]!;
+    expect(mi.name).toBe('msrp:trace');
+    expect(mi.handler({ trace_mode: 'off' })).toBe('OK');
+    const s2 = await rawConnect(l);
+    await waitUntil(() => engine.connections('msrp').length === 1, 5000, 'accepted again');
+    s2.end();
+    await waitUntil(() => engine.connections('msrp').length === 0, 5000, 'closed again');
+    expect(c.got).toHaveLength(2);
+    expect(tracing.counts().sent).toBe(2);
   });
 });

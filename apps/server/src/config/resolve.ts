@@ -13,6 +13,7 @@ import {
   type TlsDomainConfig,
 } from '@x/core-conn';
 import { missingHepSocket, parseHepId, type HepDestination } from '@x/proto-hep';
+import { isTracedModule } from '@x/tracing';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
 import { BUILTIN_DEPENDS, moduleNameOf, paramsOf, resolveModule, type LoadedModule, type PackageImporter, moduleAvailable, MODULE_PACKAGES } from './catalog.js';
 import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
@@ -371,11 +372,14 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
 
   // OpenSIPS refuses to start proto_hep without a HEP listener, and sends a udp hep_id through a hep_udp socket (hep.md §1, §5)
   const hep = loaded.find((l) => l.loaded.name === 'proto_hep');
+  const hepNames: string[] = [];
   if (hep) {
     const hepIds = new Map<HepDestination, Where>();
     for (const r of hep.raw.get('hep_id') ?? []) {
       try {
-        hepIds.set(parseHepId(String(r.value)), r.at);
+        const d = parseHepId(String(r.value));
+        hepIds.set(d, r.at);
+        hepNames.push(d.name);
       } catch {
         // proto_hep's own validation reported it already
       }
@@ -386,6 +390,22 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     }
     if (missing) {
       throw new CfgError(CfgErrorCodes.MISSING_SOCKET, hep.where, 'proto_hep needs at least one hep_udp or hep_tcp socket (e.g. socket = hep_udp:127.0.0.1:9060), as OpenSIPS refuses to start without one');
+    }
+  }
+
+  // transport tracing needs no loadmodule: a trace_destination on proto_tcp / proto_bins / proto_msrp turns it on.
+  // OpenSIPS silently disables tracing when the name is no hep_id; we refuse it (tracing.md §1)
+  for (const l of loaded) {
+    if (!isTracedModule(l.loaded.name)) continue;
+    const set = l.raw.get('trace_destination');
+    const last = set?.[set.length - 1];
+    if (!last || String(last.value) === '') continue;
+    const name = String(last.value);
+    if (!hep) {
+      throw new CfgError(CfgErrorCodes.BAD_VALUE, last.at, `${l.loaded.name}: trace_destination "${name}" needs proto_hep: loadmodule "proto_hep.so" and modparam("proto_hep", "hep_id", "[${name}] host:port")`);
+    }
+    if (!hepNames.includes(name)) {
+      throw new CfgError(CfgErrorCodes.BAD_VALUE, last.at, `${l.loaded.name}: trace_destination "${name}" names no hep_id (${hepNames.length ? `defined: ${hepNames.join(', ')}` : 'proto_hep defines none'}); OpenSIPS would silently trace nothing`);
     }
   }
 

@@ -13,6 +13,7 @@ import { applyOpenFilesLimit } from './limits.js';
 import { createMetrics } from './metrics.js';
 import { loadRouteScript, type RouteTable } from './routes.js';
 import { coreStats, RouteRunner, wireModuleRoutes } from './wiring.js';
+import { startTracing } from './tracing.js';
 
 /** The engine's TLS handshake bound from proto_tls's tls_handshake_timeout, when it is loaded. */
 function tlsHandshakeOf(cfg: ResolvedConfig): { tlsHandshakeTimeout?: number } {
@@ -185,6 +186,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
   let http: Httpd | undefined;
   let stopping: Promise<void> | undefined;
   let healthy = true;
+  let tracing: ReturnType<typeof startTracing>;
 
   const stop = (o: { deadlineMs?: number } = {}): Promise<void> =>
     (stopping ??= (async () => {
@@ -195,6 +197,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       const closingHttp = http?.close();
       await runner.drain(deadlineMs);
       await engine.shutdown({ deadlineMs: Math.max(0, deadlineMs - (Date.now() - t0)) });
+      tracing?.stop();
       core.stop();
       for (const s of [...started].reverse()) {
         s.unwire();
@@ -250,6 +253,10 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       for (const c of instance.mi ?? []) mi.add(c);
       mlog.debug({ params: m.params }, `module ${m.loaded.name} initialised`);
     }
+
+    // transport tracing (no loadmodule, as in OpenSIPS): subscribed before any socket opens
+    tracing = startTracing(cfg, { engine, traceSinks, routes: runner.caller, stats, logger: log.child({ module: 'tracing' }) });
+    for (const c of tracing?.mi ?? []) mi.add(c);
 
     const listeners: ListenerInfo[] = [];
     for (const s of cfg.sockets) {
