@@ -29,10 +29,10 @@ function requestOf(c: Case, id: number): string {
   return JSON.stringify({ jsonrpc: '2.0', method: c.http_method, ...(c.request === null ? {} : { params: c.request }), id });
 }
 
-/** commands of 3.6 x-server does not have (the README's MI table says so) */
-const NOT_SUPPORTED = new Set(['tcp_trace']);
+/** commands of 3.6 x-server does not have (the README's MI table says so); tcp_trace is @x/tracing's */
+const NOT_SUPPORTED = new Set<string>([]);
 
-const OURS_ONLY_GROUPS = new Set(['server', 'tcp', 'hep_udp', 'hep_tcp', 'proto_hep']);
+const OURS_ONLY_GROUPS = new Set(['server', 'tcp', 'hep_udp', 'hep_tcp', 'proto_hep', 'tracing']);
 const THEIRS_ONLY_GROUPS = new Set(['rpmem', 'pkmem', 'dns', 'sql', 'cdb', 'sl']);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
