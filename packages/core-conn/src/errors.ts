@@ -87,4 +87,6 @@ export const ErrorCodes = {
   UNKNOWN_PARAM: 'ERR_UNKNOWN_PARAM',
   /** too many aliases, or an alias that points to another connection */
   ALIAS: 'ERR_CONN_ALIAS',
+  /** setProfileResolver while a resolver is already set (clear it with null first) */
+  RESOLVER_SET: 'ERR_CONN_RESOLVER_SET',
 } as const;

@@ -2,6 +2,7 @@
  * The seams of @x, as types. Every protocol package codes against these; the engine
  * (./engine) implements them. See the package README for the whole walk.
  */
+import type { PeerCertificate } from 'node:tls';
 import type { ProtocolError } from './errors.js';
 
 export type Transport = 'tcp' | 'tls' | 'udp';
@@ -119,7 +120,7 @@ export interface ConnectionInfo {
   readonly aliases: readonly number[];
   readonly profile: ConnectionProfile;
   /** TLS details once the handshake is done */
-  readonly tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: unknown };
+  readonly tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: PeerCertificate };
   /** bytes and chunks waiting in the write queue */
   readonly queuedBytes: number;
   readonly queuedChunks: number;
@@ -174,6 +175,12 @@ export interface ProtocolSpec<M = unknown> {
   maxMsgBytes: number;
   /** write mode and limits of this protocol (the proto_* modparams) */
   write: WriteOptions;
+  /**
+   * TLS protocols: ms a TLS handshake may take on this protocol's connections, accepted or
+   * opened (bins_handshake_timeout, msrp's tls_handshake_timeout); default: the engine's
+   * `tlsHandshakeTimeout`.
+   */
+  tlsHandshakeTimeout?: number;
 }
 
 /** The proto_*: *_async, *_send_timeout, *_async_max_postponed_chunks, *_async_local_* params. */
@@ -202,6 +209,13 @@ export interface SendOptions {
   /** TLS: the client domain name, or SNI server name to verify against */
   tlsDomain?: string;
   servername?: string;
+  /**
+   * Asked about each existing connection that would otherwise be reused for this send (not
+   * with `connectionId`); returning false skips it, and when none is accepted a new one is
+   * opened. E.g. MSRP's cert_check_on_conn_reusage compares `conn.tls.peerCertificate` with the
+   * expected peer. A predicate that throws fails the send with that error.
+   */
+  reuse?: (conn: ConnectionInfo) => boolean;
 }
 
 export type CloseReason =

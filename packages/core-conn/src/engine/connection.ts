@@ -61,7 +61,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   lifetime: number;
   readonly aliases: number[];
   readonly profile: ConnectionProfile;
-  tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: unknown };
+  tls?: ConnectionInfo['tls'];
   readonly tlsKey: string | undefined;
 
   readonly spec: ProtocolSpec;

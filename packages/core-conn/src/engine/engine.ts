@@ -1,13 +1,12 @@
-import { X509Certificate } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { normalizeHost, formatAddress, parseSocketSpec } from '../address.js';
 import { ConfigError, ConnectionError, ErrorCodes, LimitError, ProtocolError } from '../errors.js';
 import type { Logger, StatsRegistry } from '../module/contract.js';
-import { keepaliveOn, makeProfile } from '../profile.js';
+import { makeProfile } from '../profile.js';
 import { createStatsRegistry } from '../stats.js';
 import type {
   Address,
@@ -24,12 +23,14 @@ import type {
 } from '../types.js';
 import { ConnState } from '../types.js';
 import { Conn, type ConnOwner } from './connection.js';
+import { intOpt, NOOP_LOGGER, validateSpec } from './options.js';
 import { protoStats, type ProtoStats } from './proto-stats.js';
+import { applyOptions, keepaliveOnListener } from './sockopts.js';
+import { ConnTable, MAX_ALIASES } from './table.js';
 import { TlsDomains, type TlsDomain } from './tls.js';
+import { acceptTls, clientTlsInfo, timeClientHandshake } from './tls-handshake.js';
 import type { Engine, EngineOptions } from './types.js';
-
-const noop = (): void => {};
-const NOOP_LOGGER: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => NOOP_LOGGER };
+import { bindUdp, receiveDatagram, sendDatagram, type UdpSink } from './udp.js';
 
 interface Proto {
   spec: ProtocolSpec;
@@ -45,38 +46,6 @@ interface ListenerImpl extends ListenerInfo {
 
 type Handlers = { [K in keyof EngineEvents]: EngineEvents[K][] };
 
-const MAX_ALIASES = 4;
-
-/** A profile's keepalive as one number: -1 off, else on with this idle time (whole seconds, as Node passes it). */
-function keepaliveState(p: ConnectionProfile): number {
-  return keepaliveOn(p) ? ~~((p.keepidle * 1000) / 1000) : -1;
-}
-
-function intOpt(name: string, v: number | undefined, def: number, min: number): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
-    throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "${name}" expects a number >= ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function validateSpec(spec: ProtocolSpec): void {
-  const fail = (why: string): never => {
-    throw new ConfigError(ErrorCodes.INVALID_OPTION, `protocol "${spec.name}": ${why}`);
-  };
-  if (!spec.name || !/^[a-z][a-z0-9_]*$/.test(spec.name)) fail('name must be lower-case letters, digits and "_"');
-  if (spec.transport !== 'tcp' && spec.transport !== 'tls' && spec.transport !== 'udp') fail(`unknown transport "${String(spec.transport)}"`);
-  if (spec.transport === 'udp' && typeof spec.decodeDatagram !== 'function') fail('a udp protocol needs decodeDatagram');
-  if (spec.transport !== 'udp' && typeof spec.createFramer !== 'function') fail('a stream protocol needs createFramer');
-  if (!Number.isInteger(spec.maxMsgChunks) || spec.maxMsgChunks < 0) fail('maxMsgChunks must be an integer >= 0');
-  if (!(spec.maxMsgBytes > 0)) fail('maxMsgBytes must be > 0');
-  const w = spec.write;
-  if (!w) fail('write options are required');
-  for (const k of ['sendTimeout', 'maxPostponedChunks', 'localConnectTimeout', 'localWriteTimeout'] as const) {
-    if (typeof w[k] !== 'number' || !(w[k] >= 0)) fail(`write.${k} must be a number >= 0`);
-  }
-}
-
 class EngineImpl implements Engine, ConnOwner {
   readonly defaultProfile: ConnectionProfile;
   private readonly maxConnections: number;
@@ -87,13 +56,11 @@ class EngineImpl implements Engine, ConnOwner {
   readonly stats: StatsRegistry;
   private readonly protos = new Map<string, Proto>();
   private readonly listenerList: ListenerImpl[] = [];
-  private readonly conns = new Map<ConnectionId, Conn>();
-  private readonly byAddr = new Map<string, Conn[]>();
+  private readonly conns: ConnTable;
   private resolver: ProfileResolver | null = null;
   /** listener id -> keepalive set on its listening socket (see keepaliveOnListener) */
   private readonly listenerKeepalive = new Map<number, number>();
   private readonly handlers: Handlers = { accept: [], connect: [], message: [], datagram: [], close: [], error: [] };
-  private nextId: number;
   private nextListenerId = 1;
   private readonly startupSec: number;
   private sweepTimer: NodeJS.Timeout | null;
@@ -112,22 +79,16 @@ class EngineImpl implements Engine, ConnOwner {
     if (first !== undefined && (!Number.isInteger(first) || first < 0 || first >= 2 ** 32)) {
       throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "firstConnectionId" expects an integer in 0..4294967295, got ${JSON.stringify(first)}`);
     }
-    this.nextId = first ?? (Math.random() * 2 ** 32) >>> 0;
+    this.conns = new ConnTable(first ?? (Math.random() * 2 ** 32) >>> 0);
     this.startupSec = Math.floor(Date.now() / 1000);
-    this.stats.gauge('net', 'waiting_tcp', 'bytes queued for writing on tcp-transport connections', () => this.waiting('tcp'));
-    this.stats.gauge('net', 'waiting_tls', 'bytes queued for writing on tls-transport connections', () => this.waiting('tls'));
+    this.stats.gauge('net', 'waiting_tcp', 'bytes queued for writing on tcp-transport connections', () => this.conns.waitingBytes('tcp'));
+    this.stats.gauge('net', 'waiting_tls', 'bytes queued for writing on tls-transport connections', () => this.conns.waitingBytes('tls'));
     this.sweepTimer = setInterval(() => this.sweep(), sweep);
     this.sweepTimer.unref();
   }
 
   now(): number {
     return Date.now();
-  }
-
-  private waiting(transport: string): number {
-    let n = 0;
-    for (const c of this.conns.values()) if (c.transport === transport) n += c.queuedBytes;
-    return n;
   }
 
   // ---- protocols and listeners ---------------------------------------------------------
@@ -162,20 +123,10 @@ class EngineImpl implements Engine, ConnOwner {
     }
     const l: ListenerImpl = { id: this.nextListenerId++, proto: spec.proto, transport, address: { host, port }, spec, ...(spec.tag !== undefined ? { tag: spec.tag } : {}) };
     if (transport === 'udp') {
-      const udp = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(port, host, () => {
-          udp.removeListener('error', reject);
-          resolve();
-        });
-      }).catch((err: unknown) => {
-        throw new ConnectionError(ErrorCodes.SOCKET, `cannot bind ${spec.proto}:${formatAddress({ host, port })}: ${(err as Error).message}`, { cause: err });
-      });
-      const a = udp.address();
-      l.address = { host: normalizeHost(a.address), port: a.port };
+      const { udp, address } = await bindUdp(spec.proto, host, port);
+      l.address = address;
       l.udp = udp;
-      udp.on('message', (msg, rinfo) => this.onDatagram(p, l, msg, rinfo.address, rinfo.port));
+      udp.on('message', (msg, rinfo) => receiveDatagram(p.spec, p.stats, l, msg, rinfo.address, rinfo.port, this.udpSink));
       udp.on('error', (error) => this.emit('error', { listener: l, error }));
     } else {
       const server = createServer({ noDelay: true });
@@ -190,7 +141,8 @@ class EngineImpl implements Engine, ConnOwner {
       });
       const a = server.address();
       if (a && typeof a === 'object') l.address = { host: normalizeHost(a.address), port: a.port };
-      this.keepaliveOnListener(l, server);
+      const inherited = keepaliveOnListener(server, this.defaultProfile);
+      if (inherited !== undefined) this.listenerKeepalive.set(l.id, inherited);
       l.server = server;
       server.on('connection', (s: Socket) => this.onAccept(p, l, s));
       server.on('error', (error) => this.emit('error', { listener: l, error }));
@@ -202,6 +154,10 @@ class EngineImpl implements Engine, ConnOwner {
   // ---- profiles -------------------------------------------------------------------------
 
   setProfileResolver(resolver: ProfileResolver | null): void {
+    if (resolver !== null && this.resolver !== null) {
+      throw new ConfigError(ErrorCodes.RESOLVER_SET, 'a profile resolver is already set (one module owns connection profiles, e.g. tcp_mgm); clear it with setProfileResolver(null) first');
+    }
+    if (resolver !== null && typeof resolver !== 'function') throw new ConfigError(ErrorCodes.INVALID_OPTION, 'setProfileResolver expects a function or null');
     this.resolver = resolver;
   }
 
@@ -217,43 +173,13 @@ class EngineImpl implements Engine, ConnOwner {
 
   // ---- connection table -----------------------------------------------------------------
 
-  private allocId(): number {
-    for (;;) {
-      const id = this.nextId;
-      this.nextId = (this.nextId + 1) >>> 0;
-      if (!this.conns.has(id)) return id;
-    }
-  }
-
   /** high 32 bits of a cid: a random byte, then the start-up time in seconds (24 bits) */
   private cidHigh(): number {
     return ((((Math.random() * 256) & 0xff) << 24) | (this.startupSec & 0xffffff)) >>> 0;
   }
 
-  private static key(proto: string, host: string, port: number): string {
-    return proto + '|' + host + '|' + port;
-  }
-
-  private index(conn: Conn, port: number): void {
-    const k = EngineImpl.key(conn.proto, conn.remote.host, port);
-    const list = this.byAddr.get(k);
-    if (list) list.push(conn);
-    else this.byAddr.set(k, [conn]);
-  }
-
-  private unindex(conn: Conn): void {
-    for (const port of conn.aliases) {
-      const k = EngineImpl.key(conn.proto, conn.remote.host, port);
-      const list = this.byAddr.get(k);
-      if (!list) continue;
-      const i = list.indexOf(conn);
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.byAddr.delete(k);
-    }
-  }
-
   private newConn(p: Proto, init: { remote: Address; local: Address; listener: ListenerInfo | undefined; accepted: boolean; profile: ConnectionProfile; state: ConnState; tlsKey?: string }): Conn {
-    const id = this.allocId();
+    const id = this.conns.allocId();
     const conn = new Conn(this, {
       id,
       cidHigh: this.cidHigh(),
@@ -268,9 +194,8 @@ class EngineImpl implements Engine, ConnOwner {
       now: Date.now(),
       ...(init.tlsKey !== undefined ? { tlsKey: init.tlsKey } : {}),
     });
-    this.conns.set(id, conn);
+    this.conns.add(conn);
     p.live++;
-    this.index(conn, init.remote.port);
     return conn;
   }
 
@@ -279,17 +204,14 @@ class EngineImpl implements Engine, ConnOwner {
   }
 
   connections(proto?: string): ConnectionInfo[] {
-    const out: ConnectionInfo[] = [];
-    for (const c of this.conns.values()) if (proto === undefined || c.proto === proto) out.push(c);
-    return out;
+    return this.conns.list(proto);
   }
 
   addAlias(id: ConnectionId, port: number): boolean {
     const conn = this.conns.get(id);
     if (!conn || conn.closed || !Number.isInteger(port) || port < 0 || port > 65535) return false;
     if (conn.aliases.includes(port)) return true;
-    const list = this.byAddr.get(EngineImpl.key(conn.proto, conn.remote.host, port));
-    if (list?.some((c) => c !== conn && !c.closed)) {
+    if (this.conns.taken(conn, port)) {
       this.log.warn({ id, port, remote: formatAddress(conn.remote) }, 'alias refused: possible port hijack');
       return false;
     }
@@ -298,7 +220,7 @@ class EngineImpl implements Engine, ConnOwner {
       return false;
     }
     conn.aliases.push(port);
-    this.index(conn, port);
+    this.conns.index(conn, port);
     return true;
   }
 
@@ -354,10 +276,7 @@ class EngineImpl implements Engine, ConnOwner {
   }
 
   onClosed(conn: Conn, reason: CloseReason, error: Error | undefined): void {
-    if (this.conns.get(conn.id) === conn) {
-
-      this.conns.delete(conn.id);
-      this.unindex(conn);
+    if (this.conns.remove(conn)) {
       const p = this.protos.get(conn.proto);
       if (p) p.live--;
     }
@@ -379,9 +298,9 @@ class EngineImpl implements Engine, ConnOwner {
     // a listener bound to one address accepts on that address: no getsockname per accept
     const lh = l.address.host;
     const local = lh === '0.0.0.0' || lh === '::' ? { host: normalizeHost(socket.localAddress ?? l.address.host), port: socket.localPort ?? l.address.port } : l.address;
-    const { profile } = this.resolve(p.spec.name, remote, l.address, l.tag);
+    const { profile } = this.resolve(p.spec.name, remote, local, l.tag);
     const conn = this.newConn(p, { remote, local, listener: l, accepted: true, profile, state: ConnState.OK });
-    this.applyOptions(socket, profile, l.id);
+    applyOptions(socket, profile, this.listenerKeepalive.get(l.id));
     if (p.spec.transport === 'tls') {
       this.acceptTls(p, l, conn, socket);
       return;
@@ -393,80 +312,16 @@ class EngineImpl implements Engine, ConnOwner {
   }
 
   private acceptTls(p: Proto, l: ListenerImpl, conn: Conn, raw: Socket): void {
-    const first = this.tls.serverDefault(l.address);
-    if (!first) {
-      conn.socket = raw;
-      conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `no TLS server domain matches ${formatAddress(l.address)}`));
-      return;
-    }
-    let chosen: TlsDomain = first;
-    const ts = new TLSSocket(raw, {
-      isServer: true,
-      secureContext: first.context,
-      requestCert: this.tls.anyServerWantsCert(),
-      rejectUnauthorized: false,
-      SNICallback: (name, cb) => {
-        chosen = this.tls.serverDomain(l.address, name) ?? first;
-        cb(null, chosen.context);
-      },
-    });
-    this.attach(conn, ts);
-    conn.setupTimer = setTimeout(() => {
-      conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.TLS_HANDSHAKE_TIMEOUT, `TLS handshake not done within ${this.tlsHandshakeTimeout} ms`));
-    }, this.tlsHandshakeTimeout);
-    ts.once('secure', () => {
-      if (conn.closed) return;
-      if (conn.setupTimer) clearTimeout(conn.setupTimer);
-      conn.setupTimer = null;
-      const cert = ts.getPeerCertificate();
-      const hasCert = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
-      if (chosen.requireCert && !hasCert) {
-        conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `TLS domain "${chosen.name}" requires a client certificate`));
-        return;
-      }
-      const verifyError = hasCert ? peerVerifyError(ts, chosen) : null;
-      if (chosen.verifyCert && hasCert && verifyError) {
-        conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `client certificate rejected: ${verifyError.message}`));
-        return;
-      }
-      const servername = typeof (ts as unknown as { servername?: unknown }).servername === 'string' ? (ts as unknown as { servername: string }).servername : undefined;
-      conn.tls = { domain: chosen.name, authorized: hasCert && !verifyError, ...(servername ? { servername } : {}), ...(hasCert ? { peerCertificate: cert } : {}) };
+    acceptTls(this.tls, l.address, conn, raw, this.handshakeTimeout(p), (s) => this.attach(conn, s), () => {
       p.stats.accepted.inc();
       conn.announced = true;
       this.emit('accept', conn);
     });
   }
 
-  /**
-   * Linux clones an accepted socket from its listening socket, options included: SO_KEEPALIVE
-   * and its idle time set once on the listener (for the default profile) hold for every
-   * connection it accepts, with no setsockopt per accept. Records what was set, so an
-   * accepted connection whose profile differs still gets its own (applyOptions).
-   */
-  private keepaliveOnListener(l: ListenerImpl, server: Server): void {
-    if (process.platform !== 'linux') return;
-    const handle = (server as unknown as { _handle?: { setKeepAlive?: (on: boolean, delaySec: number) => number } })._handle;
-    if (!handle || typeof handle.setKeepAlive !== 'function') return;
-    const want = keepaliveState(this.defaultProfile);
-    // The same call Socket#setKeepAlive(true, keepidle * 1000) makes on a connection's handle,
-    // with the same outcome (with keepidle 0 libuv sets SO_KEEPALIVE, then refuses an idle of
-    // 0 s and the OS default idle time stays; Node ignores that result, so do we).
-    if (want >= 0) handle.setKeepAlive(true, want);
-    this.listenerKeepalive.set(l.id, want);
-  }
-
-  private applyOptions(socket: Socket, profile: ConnectionProfile, listenerId?: number): void {
-    socket.setNoDelay(true);
-    const want = keepaliveState(profile);
-    const inherited = listenerId === undefined ? undefined : this.listenerKeepalive.get(listenerId);
-    if (inherited === want) return; // the listener's settings, cloned into the accepted socket
-    // Node sets only SO_KEEPALIVE and the idle delay; TCP_KEEPCNT / TCP_KEEPINTVL are left to libuv/OS.
-    if (want >= 0) socket.setKeepAlive(true, profile.keepidle * 1000);
-    else if (inherited !== undefined) {
-      // inherited on, wanted off: Node believes a new socket is off and would skip the call
-      socket.setKeepAlive(true);
-      socket.setKeepAlive(false);
-    } else socket.setKeepAlive(false);
+  /** the protocol's TLS handshake timeout, else the engine-wide one */
+  private handshakeTimeout(p: Proto): number {
+    return p.spec.tlsHandshakeTimeout ?? this.tlsHandshakeTimeout;
   }
 
   /** Wires a socket to its connection: framer, read loop, end / error / close. */
@@ -521,7 +376,12 @@ class EngineImpl implements Engine, ConnOwner {
     }
     const host = normalizeHost(dest.host);
     const tlsKey = p.spec.transport === 'tls' ? this.tlsKey(opts) : undefined;
-    const found = this.find(proto, host, dest.port, opts?.listenerId, tlsKey);
+    let found: Conn | undefined;
+    try {
+      found = this.conns.find(proto, host, dest.port, opts?.listenerId, tlsKey, opts?.reuse);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     if (found) return this.sendOn(found, data);
     return this.connectAndSend(p, { host, port: dest.port }, data, opts, tlsKey);
   }
@@ -538,19 +398,6 @@ class EngineImpl implements Engine, ConnOwner {
   private tlsKey(opts: SendOptions | undefined): string | undefined {
     if (!opts || (opts.tlsDomain === undefined && opts.servername === undefined)) return undefined;
     return (opts.tlsDomain ?? '') + '/' + (opts.servername ?? '');
-  }
-
-  private find(proto: string, host: string, port: number, listenerId: number | undefined, tlsKey: string | undefined): Conn | undefined {
-    const list = this.byAddr.get(EngineImpl.key(proto, host, port));
-    if (!list) return undefined;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i]!;
-      if (c.closed || c.state === ConnState.BAD) continue;
-      if (listenerId !== undefined && c.listener?.id !== listenerId) continue;
-      if (tlsKey !== undefined && c.tlsKey !== tlsKey) continue;
-      return c;
-    }
-    return undefined;
   }
 
   /**
@@ -667,13 +514,7 @@ class EngineImpl implements Engine, ConnOwner {
         // tls_mgm verifies the chain only, not the host name (OpenSSL SSL_VERIFY_PEER)
         checkServerIdentity: () => undefined,
       });
-      socket.once('connect', () => {
-        if (conn.closed) return;
-        if (conn.setupTimer) clearTimeout(conn.setupTimer);
-        conn.setupTimer = setTimeout(() => {
-          conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.TLS_HANDSHAKE_TIMEOUT, `TLS handshake not done within ${this.tlsHandshakeTimeout} ms`));
-        }, this.tlsHandshakeTimeout);
-      });
+      timeClientHandshake(conn, socket, this.handshakeTimeout(p));
     } else {
       socket = netConnect({ host: dest.host, port: dest.port, ...(localHost !== undefined ? { localAddress: localHost } : {}) });
     }
@@ -689,18 +530,9 @@ class EngineImpl implements Engine, ConnOwner {
     if (conn.closed) return;
     if (conn.setupTimer) clearTimeout(conn.setupTimer);
     conn.setupTimer = null;
-    this.applyOptions(socket, conn.profile);
+    applyOptions(socket, conn.profile, undefined);
     conn.local = { host: normalizeHost(socket.localAddress ?? conn.local.host), port: socket.localPort ?? 0 };
-    if (socket instanceof TLSSocket) {
-      const cert = socket.getPeerCertificate();
-      const servername = typeof socket.servername === 'string' ? socket.servername : undefined;
-      conn.tls = {
-        domain: domain?.name,
-        authorized: socket.authorized,
-        ...(servername ? { servername } : {}),
-        ...(cert && Object.keys(cert).length > 0 ? { peerCertificate: cert } : {}),
-      };
-    }
+    if (socket instanceof TLSSocket) conn.tls = clientTlsInfo(socket, domain);
     conn.state = ConnState.OK;
     conn.flushPre();
     p.stats.connected.inc();
@@ -714,35 +546,16 @@ class EngineImpl implements Engine, ConnOwner {
 
   // ---- UDP ------------------------------------------------------------------------------
 
-  private onDatagram(p: Proto, l: ListenerImpl, msg: Buffer, host: string, port: number): void {
-    p.stats.rcvBytes.inc(msg.length);
-    const remote = { host: normalizeHost(host), port };
-    let message: unknown;
-    try {
-      message = p.spec.decodeDatagram!(msg, remote, l);
-    } catch (err) {
-      p.stats.protoErrors.inc();
-      this.emit('error', { listener: l, error: err instanceof Error ? err : new Error(String(err)) });
-      return;
-    }
-    p.stats.rcvMsgs.inc();
-    if (this.handlers.datagram.length !== 0) this.emit('datagram', { proto: p.spec.name, listener: l, remote, message, receivedAt: Date.now() });
-  }
+  private readonly udpSink: UdpSink = {
+    datagram: (ev) => this.emit('datagram', ev),
+    error: (ev) => this.emit('error', ev),
+    wantsDatagrams: () => this.handlers.datagram.length !== 0,
+  };
 
   private sendUdp(p: Proto, dest: Address, data: Buffer, opts: SendOptions | undefined): Promise<undefined> {
     const l = this.pickListener(p.spec.name, opts?.listenerId);
     if (!l?.udp) return Promise.reject(new ConnectionError(ErrorCodes.NO_SOCKET, `no ${p.spec.name} listener to send from`));
-    const udp = l.udp;
-    return new Promise((resolve, reject) => {
-      udp.send(data, dest.port, dest.host, (err) => {
-        if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `udp send to ${formatAddress(dest)} failed: ${err.message}`, { cause: err }));
-        else {
-          p.stats.sndMsgs.inc();
-          p.stats.sndBytes.inc(data.length);
-          resolve(undefined);
-        }
-      });
-    });
+    return sendDatagram(l.udp, p.stats, dest, data);
   }
 
   // ---- shutdown -------------------------------------------------------------------------
@@ -781,24 +594,6 @@ class EngineImpl implements Engine, ConnOwner {
     this.listenerList.length = 0;
     await Promise.all(closing);
   }
-}
-
-/**
- * Chain verification of a client certificate. A TLSSocket wrapped by hand (rather than by
- * tls.Server) does not compute `authorized`; Node's own server does it with the handle's
- * verifyError(), which we use when present, else we check direct issuance by the domain CAs.
- */
-function peerVerifyError(ts: TLSSocket, domain: TlsDomain): Error | null {
-  const handle = (ts as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
-  if (handle && typeof handle.verifyError === 'function') return handle.verifyError() ?? null;
-  const peer = ts.getPeerX509Certificate();
-  if (!peer || !domain.ca) return new Error('no CA to verify against');
-  const blocks = domain.ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  for (const b of blocks) {
-    const ca = new X509Certificate(b);
-    if (peer.checkIssued(ca) && peer.verify(ca.publicKey)) return null;
-  }
-  return new Error('certificate not issued by a trusted CA');
 }
 
 /** Creates the connection engine. Register protocols, then `listen` and `send`. */

@@ -39,7 +39,7 @@ export interface EngineOptions {
   maxConnections?: number;
   /** tcp_socket_backlog, default 10 */
   socketBacklog?: number;
-  /** ms, default 100 (fixed in OpenSIPS for hep_tls / bins) */
+  /** ms, default 100 (fixed in OpenSIPS for hep_tls); a protocol's own `tlsHandshakeTimeout` wins */
   tlsHandshakeTimeout?: number;
   tlsDomains?: TlsDomainConfig[];
   logger?: Logger;
@@ -84,6 +84,10 @@ export interface Engine {
   /** extends a connection's lifetime to at least now + seconds (registrar's "set lifetime") */
   setLifetime(id: ConnectionId, seconds: number): void;
   close(id: ConnectionId, reason?: string): boolean;
+  /**
+   * Sets the function that picks a connection's profile (tcp_mgm), or clears it with null.
+   * Throws ERR_CONN_RESOLVER_SET when one is already set: clear it first.
+   */
   setProfileResolver(resolver: ProfileResolver | null): void;
   on<K extends keyof EngineEvents>(event: K, fn: EngineEvents[K]): void;
   off<K extends keyof EngineEvents>(event: K, fn: EngineEvents[K]): void;
