@@ -95,7 +95,7 @@ describe('reuse predicate', () => {
     const seen: string[] = [];
     const expectB = (c: ConnectionInfo): boolean => {
       const cert = c.tls?.peerCertificate;
-      seen.push(cert?.subject.CN ?? '');
+      seen.push(String(cert?.subject.CN ?? ''));
       return cert !== undefined && new X509Certificate(cert.raw).subject.includes('CN=b.example');
     };
     const second = (await client.send('lps', l.address, encode('b'), { reuse: expectB }))!;
