@@ -10,3 +10,4 @@ export { LogLimiter, rateLimitedLogger, logSourceOf, OVERFLOW_KEY, type LogLimit
 export { validateParams, defineModule, type RawParam, type ParamValue } from './module/params.js';
 export { toTcpListEntry, tcpListJson, formatLocalTime, type TcpListEntry } from './module/tcp-list.js';
 export type { TlsDomain } from './engine/tls.js';
+export { TapChannels, tap, subscribeTap, type TapConnEvent, type TapCloseEvent, type TapMessageEvent, type TapEvents, type TapSubscriber } from './tap.js';

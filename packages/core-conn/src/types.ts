@@ -143,7 +143,11 @@ export interface ListenerInfo {
  * like a message it resets the chunk counter and read timeout, but it is not delivered.
  */
 export interface FramerSink<M> {
-  message(msg: M): void;
+  /**
+   * A whole message. `wire`: its bytes as read (the observation tap publishes them); omit it
+   * when the message is itself the Buffer of its bytes.
+   */
+  message(msg: M, wire?: Buffer): void;
   keepalive(): void;
   reply(data: Buffer): void;
 }

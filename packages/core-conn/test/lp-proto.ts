@@ -42,7 +42,7 @@ export class LpFramer implements Framer<Buffer> {
         throw new ProtocolError('ERR_LP_LENGTH', `bad length 0x${len.toString(16)}`);
       }
       if (data.length - off - 4 < len) break;
-      sink.message(data.subarray(off + 4, off + 4 + len));
+      sink.message(data.subarray(off + 4, off + 4 + len), data.subarray(off, off + 4 + len));
       off += 4 + len;
     }
     this.buf = off < data.length ? data.subarray(off) : null;

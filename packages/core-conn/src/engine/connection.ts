@@ -13,7 +13,10 @@ import type {
   Transport,
 } from '../types.js';
 import { ConnState } from '../types.js';
+import { tap } from '../tap.js';
 import type { ProtoStats } from './proto-stats.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** What a connection needs from its engine (kept narrow so the class stays testable). */
 export interface ConnOwner {
@@ -220,8 +223,8 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     }
   }
 
-  /** FramerSink: a whole message. */
-  message(msg: unknown): void {
+  /** FramerSink: a whole message; `wire` its bytes (default: the message, when it is a Buffer). */
+  message(msg: unknown, wire?: Buffer): void {
     if (this.closed) return;
     this.msgAttempts = 0;
     this.readDeadline = 0;
@@ -230,6 +233,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     const lt = now + this.lifetimeMs;
     if (lt > this.lifetime) this.lifetime = lt;
     this.stats.rcvMsgs.inc();
+    if (tap.messageIn.hasSubscribers) this.publishIn(msg, wire, false);
     this.owner.onMessage(this, msg, now);
   }
 
@@ -247,7 +251,18 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
    */
   reply(data: Buffer): void {
     if (this.closed || this.state !== ConnState.OK || this.refuseWhenFull()) return;
-    this.writeRaw(data);
+    this.writeRaw(data, undefined, true);
+  }
+
+  // ---- tap ----------------------------------------------------------------------------
+
+  private publishIn(msg: unknown, wire: Buffer | undefined, streamed: boolean): void {
+    const bytes = wire ?? (Buffer.isBuffer(msg) ? msg : EMPTY);
+    tap.messageIn.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, message: msg, ...(streamed ? { streamed } : {}), at: this.readNow });
+  }
+
+  private publishOut(bytes: Buffer, reply: boolean): void {
+    tap.messageOut.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, kind: reply ? 'reply' : 'message', at: Date.now() });
   }
 
   // ---- write path ---------------------------------------------------------------------
@@ -355,8 +370,9 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.timeQueued(left);
   }
 
-  /** Writes to the socket, tracking whether the chunk stayed in user space (postponed). */
-  writeRaw(data: Buffer, cb?: (err?: Error | null) => void): void {
+  /** Writes to the socket, tracking whether the chunk stayed in user space (postponed). `reply`: a framer's own reply (tap). */
+  writeRaw(data: Buffer, cb?: (err?: Error | null) => void, reply = false): void {
+    if (tap.messageOut.hasSubscribers) this.publishOut(data, reply);
     this.written += data.length;
     this.stats.sndBytes.inc(data.length);
     if (this.batching) {

@@ -31,6 +31,7 @@ import { TlsDomains, type TlsDomain } from './tls.js';
 import { acceptTls, clientTlsInfo, timeClientHandshake } from './tls-handshake.js';
 import type { Engine, EngineOptions } from './types.js';
 import { bindUdp, receiveDatagram, sendDatagram, type UdpSink } from './udp.js';
+import { tap } from '../tap.js';
 
 interface Proto {
   spec: ProtocolSpec;
@@ -196,6 +197,7 @@ class EngineImpl implements Engine, ConnOwner {
     });
     this.conns.add(conn);
     p.live++;
+    if (tap.open.hasSubscribers) tap.open.publish({ proto: conn.proto, transport: conn.transport, conn });
     return conn;
   }
 
@@ -281,6 +283,7 @@ class EngineImpl implements Engine, ConnOwner {
       if (p) p.live--;
     }
     conn.stats.closed.inc();
+    if (tap.close.hasSubscribers) tap.close.publish(error ? { proto: conn.proto, transport: conn.transport, conn, reason, error } : { proto: conn.proto, transport: conn.transport, conn, reason });
     if (error && error instanceof ProtocolError) this.emit('error', { conn, error });
     else if (error && !(error instanceof LimitError) && (error as { code?: string }).code !== ErrorCodes.EOF) this.emit('error', { conn, error });
     this.emit('close', error ? { conn, reason, error } : { conn, reason });
@@ -308,6 +311,7 @@ class EngineImpl implements Engine, ConnOwner {
     this.attach(conn, socket);
     p.stats.accepted.inc();
     conn.announced = true;
+    if (tap.accept.hasSubscribers) tap.accept.publish({ proto: conn.proto, transport: conn.transport, conn });
     this.emit('accept', conn);
   }
 
@@ -315,6 +319,7 @@ class EngineImpl implements Engine, ConnOwner {
     acceptTls(this.tls, l.address, conn, raw, this.handshakeTimeout(p), (s) => this.attach(conn, s), () => {
       p.stats.accepted.inc();
       conn.announced = true;
+      if (tap.accept.hasSubscribers) tap.accept.publish({ proto: conn.proto, transport: conn.transport, conn });
       this.emit('accept', conn);
     });
   }
@@ -534,6 +539,7 @@ class EngineImpl implements Engine, ConnOwner {
     conn.local = { host: normalizeHost(socket.localAddress ?? conn.local.host), port: socket.localPort ?? 0 };
     if (socket instanceof TLSSocket) conn.tls = clientTlsInfo(socket, domain);
     conn.state = ConnState.OK;
+    if (tap.connect.hasSubscribers) tap.connect.publish({ proto: conn.proto, transport: conn.transport, conn });
     conn.flushPre();
     p.stats.connected.inc();
     const resolve = conn.connectResolve;
@@ -555,7 +561,7 @@ class EngineImpl implements Engine, ConnOwner {
   private sendUdp(p: Proto, dest: Address, data: Buffer, opts: SendOptions | undefined): Promise<undefined> {
     const l = this.pickListener(p.spec.name, opts?.listenerId);
     if (!l?.udp) return Promise.reject(new ConnectionError(ErrorCodes.NO_SOCKET, `no ${p.spec.name} listener to send from`));
-    return sendDatagram(l.udp, p.stats, dest, data);
+    return sendDatagram(p.spec, l, l.udp, p.stats, dest, data);
   }
 
   // ---- shutdown -------------------------------------------------------------------------

@@ -49,7 +49,8 @@ export class HepFramer implements Framer<HepPacket> {
           checkTotal(total);
           if (avail >= total) {
             // views into the socket's buffer: Node never reuses a read buffer
-            sink.message(decode(chunk.subarray(i, i + total), { versions: V3 }));
+            const wire = chunk.subarray(i, i + total);
+            sink.message(decode(wire, { versions: V3 }), wire);
             i += total;
             continue;
           }
@@ -80,7 +81,7 @@ export class HepFramer implements Framer<HepPacket> {
       }
       this.acc = null;
       this.have = 0;
-      sink.message(decode(acc, { versions: V3 }));
+      sink.message(decode(acc, { versions: V3 }), acc);
     }
   }
 }
