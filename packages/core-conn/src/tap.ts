@@ -18,6 +18,8 @@ export const TapChannels = {
   messageIn: 'x:message:in',
   /** bytes left for the wire (send, write, a framer's reply, a datagram), in wire order */
   messageOut: 'x:message:out',
+  /** a piece of the body of a streamed message (after its `x:message:in`), and its end (`last`) */
+  messagePart: 'x:message:part',
 } as const;
 
 /** open / accept / connect */
@@ -55,8 +57,10 @@ export interface TapMessageEvent {
   message?: unknown;
   /** out: 'reply' for bytes a framer wrote back itself (a CRLF pong), else 'message' */
   kind?: 'message' | 'reply';
-  /** in: the message's body was streamed (the bytes are its head, not all of it) */
+  /** in: the message's body is streamed: `x:message:in` carries its head, `x:message:part` the rest */
   streamed?: boolean;
+  /** part: the message's end (`bytes`: its closing bytes, if the framer gave any) */
+  last?: boolean;
   /** ms epoch */
   at: number;
 }
@@ -68,6 +72,7 @@ export interface TapEvents {
   close: TapCloseEvent;
   messageIn: TapMessageEvent;
   messageOut: TapMessageEvent;
+  messagePart: TapMessageEvent;
 }
 
 /** The channels themselves (the engine publishes on these; `diagnostics_channel.channel(name)` gives the same objects). */
@@ -78,6 +83,7 @@ export const tap = {
   close: diagnostics_channel.channel(TapChannels.close),
   messageIn: diagnostics_channel.channel(TapChannels.messageIn),
   messageOut: diagnostics_channel.channel(TapChannels.messageOut),
+  messagePart: diagnostics_channel.channel(TapChannels.messagePart),
 };
 
 export interface TapSubscriber {
@@ -91,6 +97,7 @@ export interface TapSubscriber {
   onClose?(ev: TapCloseEvent): void;
   onMessageIn?(ev: TapMessageEvent): void;
   onMessageOut?(ev: TapMessageEvent): void;
+  onMessagePart?(ev: TapMessageEvent): void;
 }
 
 /**
@@ -119,6 +126,7 @@ export function subscribeTap(s: TapSubscriber): () => void {
   add(tap.close, s.onClose?.bind(s));
   add(tap.messageIn, s.onMessageIn?.bind(s));
   add(tap.messageOut, s.onMessageOut?.bind(s));
+  add(tap.messagePart, s.onMessagePart?.bind(s));
   return () => {
     for (const [ch, h] of subs.splice(0)) ch.unsubscribe(h);
   };

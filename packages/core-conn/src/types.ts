@@ -124,6 +124,10 @@ export interface ConnectionInfo {
   /** bytes and chunks waiting in the write queue */
   readonly queuedBytes: number;
   readonly queuedChunks: number;
+  /** reading is paused (`engine.pause`) */
+  readonly paused: boolean;
+  /** inside a message: bytes of one buffered, or a streamed message not ended */
+  readonly inMessage: boolean;
 }
 
 export interface ListenerInfo {
@@ -138,6 +142,14 @@ export interface ListenerInfo {
 
 /**
  * Where a framer reports what it found in the bytes. Called synchronously from `push`.
+ *
+ * A message is reported whole (`message`) or streamed: `head(msg)` when its start is known,
+ * `part(bytes)` for each piece of its body, `end()` when it is complete. Between `head` and
+ * `end` the connection is inside a message whatever the framer buffers: the read timeout and
+ * the chunk limit run as for a buffered message, an EOF is an error (ERR_CONN_EOF), and
+ * `rcv_msgs` counts the message once, at `end`. `maxMsgBytes` bounds `pendingBytes` (what the
+ * framer holds), never what a streamed message carries.
+ *
  * `reply` writes bytes back on the same connection (a CRLF pong): the framer itself never
  * touches sockets. `keepalive` reports a completed keep-alive item (ping, dropped CRLF):
  * like a message it resets the chunk counter and read timeout, but it is not delivered.
@@ -153,13 +165,29 @@ export interface FramerSink<M> {
 }
 
 /**
+ * The sink the engine hands every framer: a FramerSink plus the streaming triple. A framer
+ * that never streams may type its `push` parameter as the plain FramerSink.
+ */
+export interface StreamingSink<M> extends FramerSink<M> {
+  /** streaming: a message begins; `msg` is what is known of it (its head), `wire` the head's bytes */
+  head(msg: M, wire?: Buffer): void;
+  /** streaming: a piece of the body of the message in progress (a view of the read: copy to keep) */
+  part(data: Buffer): void;
+  /** streaming: the message in progress is complete; `wire`: its closing bytes (e.g. an end-line), if any */
+  end(wire?: Buffer): void;
+}
+
+/**
  * One per connection, created by the protocol, owned by core-conn.
  * Fed arbitrary byte chunks (one per socket read); reports whole messages to the sink.
  * Throws a `ProtocolError` on bytes that cannot frame; core-conn then closes the connection.
  */
 export interface Framer<M> {
-  push(chunk: Buffer, sink: FramerSink<M>): void;
-  /** bytes held of an incomplete item (0 = at a message boundary) */
+  push(chunk: Buffer, sink: StreamingSink<M>): void;
+  /**
+   * Bytes the framer holds of an incomplete item (bounded by maxMsgBytes). 0 at a message
+   * boundary, and may be 0 inside a streamed message (between head and end) too.
+   */
   readonly pendingBytes: number;
 }
 
@@ -201,6 +229,13 @@ export interface WriteOptions {
    * (counted in `<proto>:postponed_writes`); the connection stays open
    */
   localWriteTimeout: number;
+  /**
+   * A byte bound on a connection's write queue, next to maxPostponedChunks and applied the
+   * same way: a chunk added while the queue holds this many bytes or more closes the connection
+   * ("Write queue full", ERR_CONN_QUEUE_FULL). 0 or absent: no byte bound. A relay keeps below
+   * it with `engine.pause` / `engine.drained`.
+   */
+  maxQueuedBytes?: number;
 }
 
 export interface SendOptions {
@@ -252,6 +287,17 @@ export interface DatagramEvent<M = unknown> {
   message: M;
   receivedAt: number;
 }
+/** streaming: a piece of the body of the message `messageStart` began */
+export interface MessagePartEvent {
+  conn: ConnectionInfo;
+  /** a view of the read: copy it to keep it past the call */
+  data: Buffer;
+}
+export interface MessageEndEvent {
+  conn: ConnectionInfo;
+  /** ms epoch */
+  receivedAt: number;
+}
 export interface CloseEvent {
   conn: ConnectionInfo;
   reason: CloseReason;
@@ -268,6 +314,10 @@ export interface EngineEvents {
   accept: (conn: ConnectionInfo) => void;
   connect: (conn: ConnectionInfo) => void;
   message: (ev: MessageEvent) => void;
+  /** streaming: a message began (its head); `messagePart` events follow, then `messageEnd` (or a close) */
+  messageStart: (ev: MessageEvent) => void;
+  messagePart: (ev: MessagePartEvent) => void;
+  messageEnd: (ev: MessageEndEvent) => void;
   datagram: (ev: DatagramEvent) => void;
   close: (ev: CloseEvent) => void;
   error: (ev: ErrorEvent) => void;

@@ -7,7 +7,7 @@ import type {
   ConnectionInfo,
   ConnectionProfile,
   Framer,
-  FramerSink,
+  StreamingSink,
   ListenerInfo,
   ProtocolSpec,
   Transport,
@@ -22,6 +22,10 @@ const EMPTY = Buffer.alloc(0);
 export interface ConnOwner {
   now(): number;
   onMessage(conn: Conn, msg: unknown, now: number): void;
+  /** streaming: a message began (its head), its body follows */
+  onMessageStart(conn: Conn, msg: unknown, now: number): void;
+  onMessagePart(conn: Conn, data: Buffer): void;
+  onMessageEnd(conn: Conn, now: number): void;
   onClosed(conn: Conn, reason: CloseReason, error: Error | undefined): void;
   /** async mode: the queue made no progress for local_write_timeout; `chunks` of it were postponed */
   onPostponed(conn: Conn, chunks: number, timeoutMs: number): void;
@@ -48,7 +52,7 @@ export interface ConnInit {
  * One stream connection: read state for the framer, write queue, timers.
  * It is its own FramerSink so the hot path allocates no closures per read or message.
  */
-export class Conn implements ConnectionInfo, FramerSink<unknown> {
+export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   readonly id: ConnectionId;
   private readonly cidHigh: number;
   private cidValue: bigint | undefined;
@@ -79,6 +83,13 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   announced = false;
 
   // read state
+  /** between a streamed message's head() and end() */
+  private streaming = false;
+  /** reading paused by pause(); since when (ms epoch) */
+  private pausedSince = 0;
+  private drainWaiters: { mark: number; resolve: (c: Conn) => void; reject: (e: Error) => void }[] | null = null;
+  private probing = false;
+  private readonly onProbe: () => void;
   msgAttempts = 0;
   /** absolute ms deadline for the partial message, 0 = none pending */
   readDeadline = 0;
@@ -95,7 +106,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   private written = 0;
   private marks: number[] = [];
   private times: number[] = [];
-  private head = 0;
+  private markHead = 0;
   private writeTimer: NodeJS.Timeout | null = null;
   private flushedAtCheck = 0;
   private readonly onWriteTimer: () => void;
@@ -149,6 +160,16 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.batchMax = maxPostponed > 0 ? maxPostponed : 1024;
     this.onData = this.handleData.bind(this);
     this.onWriteTimer = this.checkWrite.bind(this);
+    this.onProbe = this.probed.bind(this);
+  }
+
+  /** inside a message: bytes of it buffered by the framer, or a streamed message not ended */
+  get inMessage(): boolean {
+    return this.streaming || (this.framer !== null && this.framer.pendingBytes > 0);
+  }
+
+  get paused(): boolean {
+    return this.pausedSince !== 0;
   }
 
   /** one settled promise reused by every async send: no allocation per message (made on the first) */
@@ -174,7 +195,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   /** unflushed chunks: pre-connect, left in user space by the socket, and gathered by a batch */
   get queuedChunks(): number {
     this.prune();
-    return this.preQueue.length + (this.marks.length - this.head) + this.batchEnds.length;
+    return this.preQueue.length + (this.marks.length - this.markHead) + this.batchEnds.length;
   }
 
   // ---- read path ----------------------------------------------------------------------
@@ -209,7 +230,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     if (batched) this.endBatch();
     if (this.closed) return;
     const pending = framer.pendingBytes;
-    if (pending > 0) {
+    if (pending > 0 || this.streaming) {
       if (pending > this.spec.maxMsgBytes) {
         this.stats.limitCloses.inc();
         this.close('Message too big', new LimitError(ErrorCodes.MSG_TOO_BIG, `${pending} bytes buffered without completing a message (max ${this.spec.maxMsgBytes})`));
@@ -237,6 +258,98 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.owner.onMessage(this, msg, now);
   }
 
+  /** FramerSink, streaming: a message begins; its body follows in part() calls, then end(). */
+  head(msg: unknown, wire?: Buffer): void {
+    if (this.closed) return;
+    if (this.streaming) throw new Error(`framer of ${this.proto}: head() while a streamed message is in progress`);
+    this.streaming = true;
+    const now = this.readNow;
+    this.lastUsedAt = now;
+    if (tap.messageIn.hasSubscribers) this.publishIn(msg, wire, true);
+    this.owner.onMessageStart(this, msg, now);
+  }
+
+  /** FramerSink, streaming: a piece of the body of the message in progress. */
+  part(data: Buffer): void {
+    if (this.closed) return;
+    if (!this.streaming) throw new Error(`framer of ${this.proto}: part() outside a streamed message`);
+    if (tap.messagePart.hasSubscribers) this.publishPart(data, false);
+    this.owner.onMessagePart(this, data);
+  }
+
+  /** FramerSink, streaming: the message in progress is complete; `wire`: its closing bytes, if any. */
+  end(wire?: Buffer): void {
+    if (this.closed) return;
+    if (!this.streaming) throw new Error(`framer of ${this.proto}: end() outside a streamed message`);
+    this.streaming = false;
+    this.msgAttempts = 0;
+    this.readDeadline = 0;
+    const now = this.readNow;
+    this.lastUsedAt = now;
+    const lt = now + this.lifetimeMs;
+    if (lt > this.lifetime) this.lifetime = lt;
+    this.stats.rcvMsgs.inc();
+    if (tap.messagePart.hasSubscribers) this.publishPart(wire ?? EMPTY, true);
+    this.owner.onMessageEnd(this, now);
+  }
+
+  // ---- flow control -------------------------------------------------------------------
+
+  /** Stops reading (socket.pause); the read timeout and lifetime do not run while paused. */
+  pause(): void {
+    if (this.closed || this.pausedSince !== 0) return;
+    this.pausedSince = this.owner.now() || 1;
+    this.socket?.pause();
+  }
+
+  /** Reads again; the partial-message deadline and the lifetime are moved by the time paused. */
+  resume(): void {
+    if (this.closed || this.pausedSince === 0) return;
+    const idle = this.owner.now() - this.pausedSince;
+    this.pausedSince = 0;
+    if (idle > 0) {
+      if (this.readDeadline !== 0) this.readDeadline += idle;
+      this.lifetime += idle;
+    }
+    this.socket?.resume();
+  }
+
+  /**
+   * Resolves once the queued bytes are at or below `mark`; rejects with the close error if
+   * the connection closes first. Checked each time the socket has written everything queued
+   * before the check (an empty write's callback), so it costs nothing per message.
+   */
+  whenDrained(mark: number): Promise<Conn> {
+    if (this.closed) return Promise.reject(this.closeError!);
+    if (this.queuedBytes <= mark) return Promise.resolve(this);
+    return new Promise((resolve, reject) => {
+      (this.drainWaiters ??= []).push({ mark, resolve, reject });
+      this.probe();
+    });
+  }
+
+  private probe(): void {
+    if (this.probing || this.closed || this.socket === null || this.state !== ConnState.OK) return;
+    this.probing = true;
+    this.socket.write(EMPTY, this.onProbe);
+  }
+
+  private probed(): void {
+    this.probing = false;
+    const waiters = this.drainWaiters;
+    if (this.closed || waiters === null) return;
+    const q = this.queuedBytes;
+    let kept = 0;
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i]!;
+      if (q <= w.mark) w.resolve(this);
+      else waiters[kept++] = w;
+    }
+    waiters.length = kept;
+    if (kept === 0) this.drainWaiters = null;
+    else this.probe();
+  }
+
   /** FramerSink: a completed keep-alive item. */
   keepalive(): void {
     this.msgAttempts = 0;
@@ -261,6 +374,10 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     tap.messageIn.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, message: msg, ...(streamed ? { streamed } : {}), at: this.readNow });
   }
 
+  private publishPart(bytes: Buffer, last: boolean): void {
+    tap.messagePart.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, streamed: true, last, at: this.readNow });
+  }
+
   private publishOut(bytes: Buffer, reply: boolean): void {
     tap.messageOut.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, kind: reply ? 'reply' : 'message', at: Date.now() });
   }
@@ -274,8 +391,12 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
    */
   refuseWhenFull(): LimitError | null {
     const max = this.spec.write.maxPostponedChunks;
-    if (max <= 0 || this.queuedChunks < max) return null;
-    const full = new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds ${max} unflushed chunks (max_postponed_chunks)`);
+    const maxBytes = this.spec.write.maxQueuedBytes ?? 0;
+    let full: LimitError;
+    if (maxBytes > 0 && this.queuedBytes >= maxBytes) {
+      full = new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds ${this.queuedBytes} unflushed bytes (maxQueuedBytes ${maxBytes})`);
+    } else if (max <= 0 || this.queuedChunks < max) return null;
+    else full = new LimitError(ErrorCodes.QUEUE_FULL, `write queue holds ${max} unflushed chunks (max_postponed_chunks)`);
     this.stats.limitCloses.inc();
     this.close('Write queue full', full);
     return full;
@@ -292,6 +413,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.preQueue = [];
     this.preBytes = 0;
     for (const b of q) this.writeRaw(b);
+    if (this.drainWaiters !== null) this.probe();
   }
 
   /**
@@ -423,21 +545,21 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
 
   /** Drops the marks of chunks the socket has handed to the kernel. */
   private prune(): void {
-    if (this.head === this.marks.length || !this.socket) return;
+    if (this.markHead === this.marks.length || !this.socket) return;
     const flushed = this.written - this.batchBytes - this.socket.writableLength;
-    const before = this.head;
-    while (this.head < this.marks.length && this.marks[this.head]! <= flushed) this.head++;
-    if (this.head !== before) this.refreshLifetime();
-    if (this.head === this.marks.length) {
+    const before = this.markHead;
+    while (this.markHead < this.marks.length && this.marks[this.markHead]! <= flushed) this.markHead++;
+    if (this.markHead !== before) this.refreshLifetime();
+    if (this.markHead === this.marks.length) {
       this.marks.length = 0;
       this.times.length = 0;
-      this.head = 0;
+      this.markHead = 0;
       // drained: a later stall is timed afresh
       this.postponed = false;
-    } else if (this.head > 1024) {
-      this.marks = this.marks.slice(this.head);
-      this.times = this.times.slice(this.head);
-      this.head = 0;
+    } else if (this.markHead > 1024) {
+      this.marks = this.marks.slice(this.markHead);
+      this.times = this.times.slice(this.markHead);
+      this.markHead = 0;
     }
   }
 
@@ -461,13 +583,13 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
     this.writeTimer = null;
     if (this.closed || !this.socket) return;
     this.prune();
-    if (this.head === this.marks.length) return;
+    if (this.markHead === this.marks.length) return;
     const timeout = this.writeTimeoutMs();
-    const age = this.owner.now() - this.times[this.head]!;
+    const age = this.owner.now() - this.times[this.markHead]!;
     const flushed = this.written - this.socket.writableLength;
     if (age >= timeout && flushed === this.flushedAtCheck) {
       if (this.spec.write.async) {
-        const n = this.marks.length - this.head;
+        const n = this.marks.length - this.markHead;
         this.postponed = true;
         this.stats.postponedWrites.inc(n);
         this.owner.onPostponed(this, n, timeout);
@@ -485,6 +607,8 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   /** Sweep check; returns true if it closed the connection. */
   sweep(now: number): boolean {
     if (this.state === ConnState.CONNECTING) return false;
+    // paused by us: the peer is not the one stalling (resume() moves the deadlines)
+    if (this.pausedSince !== 0) return false;
     if (this.wroteSinceSweep) {
       this.wroteSinceSweep = false;
       this.lastUsedAt = now;
@@ -530,6 +654,11 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
       this.socket.removeListener('data', this.onData);
       this.socket.destroy();
     }
+    if (this.drainWaiters !== null) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = null;
+      for (const w of waiters) w.reject(this.closeError!);
+    }
     if (this.connectReject) {
       this.connectReject(this.closeError!);
       this.connectReject = null;
@@ -541,7 +670,7 @@ export class Conn implements ConnectionInfo, FramerSink<unknown> {
   private shuttingDown = false;
 
   /** Graceful end for shutdown: flush what is queued, then FIN; resolves once closed. */
-  end(): Promise<void> {
+  endGracefully(): Promise<void> {
     const sock = this.socket;
     if (!sock || this.closed) return Promise.resolve();
     this.endBatch();

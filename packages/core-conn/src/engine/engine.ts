@@ -61,7 +61,7 @@ class EngineImpl implements Engine, ConnOwner {
   private resolver: ProfileResolver | null = null;
   /** listener id -> keepalive set on its listening socket (see keepaliveOnListener) */
   private readonly listenerKeepalive = new Map<number, number>();
-  private readonly handlers: Handlers = { accept: [], connect: [], message: [], datagram: [], close: [], error: [] };
+  private readonly handlers: Handlers = { accept: [], connect: [], message: [], messageStart: [], messagePart: [], messageEnd: [], datagram: [], close: [], error: [] };
   private nextListenerId = 1;
   private readonly startupSec: number;
   private sweepTimer: NodeJS.Timeout | null;
@@ -240,6 +240,27 @@ class EngineImpl implements Engine, ConnOwner {
     return true;
   }
 
+  pause(id: ConnectionId): boolean {
+    const conn = this.conns.get(id);
+    if (!conn || conn.closed) return false;
+    conn.pause();
+    return true;
+  }
+
+  resume(id: ConnectionId): boolean {
+    const conn = this.conns.get(id);
+    if (!conn || conn.closed) return false;
+    conn.resume();
+    return true;
+  }
+
+  drained(id: ConnectionId, mark = 0): Promise<ConnectionInfo> {
+    const conn = this.conns.get(id);
+    if (!conn || conn.closed) return Promise.reject(new ConnectionError(ErrorCodes.NOT_FOUND, `connection ${id} not found`));
+    if (typeof mark !== 'number' || !(mark >= 0)) return Promise.reject(new ConfigError(ErrorCodes.INVALID_OPTION, `drained: mark must be a number of bytes >= 0, got ${JSON.stringify(mark)}`));
+    return conn.whenDrained(mark);
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const c of this.conns.values()) c.sweep(now);
@@ -271,6 +292,18 @@ class EngineImpl implements Engine, ConnOwner {
 
   onMessage(conn: Conn, message: unknown, now: number): void {
     if (this.handlers.message.length !== 0) this.emit('message', { conn, message, receivedAt: now });
+  }
+
+  onMessageStart(conn: Conn, message: unknown, now: number): void {
+    if (this.handlers.messageStart.length !== 0) this.emit('messageStart', { conn, message, receivedAt: now });
+  }
+
+  onMessagePart(conn: Conn, data: Buffer): void {
+    if (this.handlers.messagePart.length !== 0) this.emit('messagePart', { conn, data });
+  }
+
+  onMessageEnd(conn: Conn, now: number): void {
+    if (this.handlers.messageEnd.length !== 0) this.emit('messageEnd', { conn, receivedAt: now });
   }
 
   onPostponed(conn: Conn, chunks: number, timeoutMs: number): void {
@@ -335,8 +368,8 @@ class EngineImpl implements Engine, ConnOwner {
     conn.framer = conn.spec.createFramer!(conn);
     socket.on('data', conn.onData);
     socket.on('end', () => {
-      if (conn.framer && conn.framer.pendingBytes > 0) {
-        conn.close('EOF received', new ConnectionError(ErrorCodes.EOF, `EOF with ${conn.framer.pendingBytes} bytes of an incomplete message`));
+      if (conn.inMessage) {
+        conn.close('EOF received', new ConnectionError(ErrorCodes.EOF, `EOF inside a message (${conn.framer?.pendingBytes ?? 0} bytes of it buffered)`));
       } else conn.close('EOF received');
     });
     socket.on('error', (err: NodeJS.ErrnoException) => this.onSocketError(conn, err));
@@ -351,7 +384,7 @@ class EngineImpl implements Engine, ConnOwner {
       return;
     }
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
-      if (conn.framer && conn.framer.pendingBytes > 0) conn.close('EOF received', new ConnectionError(ErrorCodes.EOF, `connection reset with an incomplete message pending`, { cause: err }));
+      if (conn.inMessage) conn.close('EOF received', new ConnectionError(ErrorCodes.EOF, `connection reset with an incomplete message pending`, { cause: err }));
       else conn.close('EOF received');
       return;
     }
@@ -586,7 +619,7 @@ class EngineImpl implements Engine, ConnOwner {
     const flushing: Promise<void>[] = [];
     for (const c of [...this.conns.values()]) {
       if (c.state === ConnState.OK && c.socket && c.queuedBytes > 0) {
-        flushing.push(c.end());
+        flushing.push(c.endGracefully());
       } else if (c.state !== ConnState.OK) {
         c.close('Shutdown');
       }

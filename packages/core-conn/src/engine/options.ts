@@ -34,4 +34,5 @@ export function validateSpec(spec: ProtocolSpec): void {
   for (const k of ['sendTimeout', 'maxPostponedChunks', 'localConnectTimeout', 'localWriteTimeout'] as const) {
     if (typeof w[k] !== 'number' || !(w[k] >= 0)) fail(`write.${k} must be a number >= 0`);
   }
+  if (w.maxQueuedBytes !== undefined && (typeof w.maxQueuedBytes !== 'number' || !(w.maxQueuedBytes >= 0))) fail('write.maxQueuedBytes must be a number of bytes >= 0');
 }

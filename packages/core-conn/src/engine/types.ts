@@ -85,6 +85,19 @@ export interface Engine {
   setLifetime(id: ConnectionId, seconds: number): void;
   close(id: ConnectionId, reason?: string): boolean;
   /**
+   * Stops reading a stream connection (the kernel then slows its peer); the partial-message
+   * deadline and the lifetime do not run while paused. false when the connection is unknown.
+   */
+  pause(id: ConnectionId): boolean;
+  /** Reads a paused connection again (its deadlines moved by the time paused). */
+  resume(id: ConnectionId): boolean;
+  /**
+   * Resolves once the connection's write queue holds at most `mark` bytes (default 0), at once
+   * if it already does; rejects with a ConnectionError if the connection closes first
+   * (ERR_CONN_NOT_FOUND when unknown). With `pause` / `resume`: the flow control of a relay.
+   */
+  drained(id: ConnectionId, mark?: number): Promise<ConnectionInfo>;
+  /**
    * Sets the function that picks a connection's profile (tcp_mgm), or clears it with null.
    * Throws ERR_CONN_RESOLVER_SET when one is already set: clear it first.
    */

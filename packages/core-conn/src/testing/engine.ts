@@ -74,6 +74,8 @@ export function fakeConnection(spec: Pick<ProtocolSpec, 'name' | 'transport'>, o
     profile: DEFAULT_PROFILE,
     queuedBytes: 0,
     queuedChunks: 0,
+    paused: false,
+    inMessage: false,
     ...over,
   };
 }
