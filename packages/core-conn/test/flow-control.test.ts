@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makePki, type TestPki } from './certs.js';
 import { collect, lpEngine, rawClient, stopAll, until, waitFor } from './helpers.js';
 import { encode, lpSpec } from './lp-proto.js';
-import { pausablePeer, stuckPeer } from './stuck-peer.js';
+import { pausablePeer, stuckPeer } from '../src/testing/peers.js';
 
 let pki: TestPki;
 beforeAll(async () => {

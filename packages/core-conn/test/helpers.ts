@@ -3,6 +3,7 @@ import type { Engine, EngineOptions } from '../src/engine/types.js';
 import { createEngine } from '../src/engine/engine.js';
 import type { CloseEvent, ConnectionInfo, EngineEvents, ListenerInfo, MessageEvent, ProtocolSpec } from '../src/types.js';
 import { lpSpec } from './lp-proto.js';
+import { waitForEvent } from '../src/testing/engine.js';
 
 const engines: Engine[] = [];
 
@@ -19,26 +20,14 @@ export async function stopAll(): Promise<void> {
   await Promise.all(list.map((e) => e.shutdown({ deadlineMs: 100 })));
 }
 
-/** Resolves with the first event matching `pred`, or rejects after `ms`. */
+/** Resolves with the first event matching `pred`, or rejects after `ms` (the testing helper, 3 s by default here). */
 export function waitFor<K extends keyof EngineEvents>(
   engine: Engine,
   event: K,
   pred: (arg: Parameters<EngineEvents[K]>[0]) => boolean = () => true,
   ms = 3000,
 ): Promise<Parameters<EngineEvents[K]>[0]> {
-  return new Promise((resolve, reject) => {
-    const fn = ((arg: Parameters<EngineEvents[K]>[0]) => {
-      if (!pred(arg)) return;
-      clearTimeout(t);
-      engine.off(event, fn);
-      resolve(arg);
-    }) as EngineEvents[K];
-    const t = setTimeout(() => {
-      engine.off(event, fn);
-      reject(new Error(`timed out waiting for ${event}`));
-    }, ms);
-    engine.on(event, fn);
-  });
+  return waitForEvent(engine, event, pred, ms);
 }
 
 export function collect(engine: Engine): { messages: MessageEvent[]; closes: CloseEvent[]; accepts: ConnectionInfo[] } {

@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { collect, lpEngine, rawClient, stopAll, until, waitFor } from './helpers.js';
 import { makePki, type TestPki } from './certs.js';
 import { encode, lpSpec } from './lp-proto.js';
-import { stuckPeer } from './stuck-peer.js';
+import { stuckPeer } from '../src/testing/peers.js';
 
 let pki: TestPki;
 let dir: string;

@@ -4,7 +4,7 @@ import { createStatsRegistry } from '../src/stats.js';
 import type { ConnectionInfo } from '../src/types.js';
 import { collect, lpEngine, rawClient, sleep, stopAll, until, waitFor } from './helpers.js';
 import { encode, lpSpec, PING_FRAME } from './lp-proto.js';
-import { pausablePeer, stuckPeer } from './stuck-peer.js';
+import { pausablePeer, stuckPeer } from '../src/testing/peers.js';
 
 afterEach(stopAll);
 

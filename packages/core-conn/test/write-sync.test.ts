@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect, lpEngine, stopAll, until, waitFor } from './helpers.js';
 import { encode, lpSpec } from './lp-proto.js';
-import { stuckPeer } from './stuck-peer.js';
+import { stuckPeer } from '../src/testing/peers.js';
 
 afterEach(stopAll);
 

@@ -2,11 +2,11 @@
 // with the documented defaults"). Peers are on 127.0.0.1: one that never reads (so writes queue
 // up), and one whose accept queue is full (so a connect hangs).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { freePort } from '@x/test-peers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateParams, type CloseEvent, type Engine, type EngineOptions } from '@x/core-conn';
-import { createTestEngine, rawConnect, waitForEvent, waitUntil } from '@x/core-conn/testing';
+import { createTestEngine, rawConnect, stuckPeer as stuck, waitForEvent, waitUntil } from '@x/core-conn/testing';
 import { attachHep, decode, hepTcpSpec, hepUdpSpec, packHep, protoHepParamSchema, PROTO_HEP_DEFAULTS, type HepApi, type ProtoHepParams } from '../src/index.js';
 import { RANGE } from './interop/helpers.js';
 
@@ -39,20 +39,11 @@ const big = (() => {
   return packHep(from, to, 'udp', Buffer.alloc(65535 - empty, 0x41), { timestamp: { sec: 1, usec: 2 } });
 })();
 
-/** A TCP collector that accepts and never reads. */
+/** A TCP collector that accepts and never reads (closed after the test). */
 async function stuckPeer(): Promise<number> {
-  const socks: Socket[] = [];
-  const srv: Server = createServer((s) => {
-    s.pause();
-    s.on('error', () => {});
-    socks.push(s);
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => {
-    for (const s of socks) s.destroy();
-    srv.close(() => r());
-  }));
-  return (srv.address() as { port: number }).port;
+  const peer = await stuck();
+  cleanups.push(() => peer.close());
+  return peer.port;
 }
 
 /** A listener in a child process that never accepts, its backlog full: connects to it hang. */

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FramerSink } from '@x/core-conn';
 import { decode, encode, HepFramer, type HepPacket } from '../src/index.js';
-import { readPcap, tcpStreams } from './pcap.js';
+import { readPcap, tcpStreams } from '@x/core-conn/testing';
 
 const fx = (n: string) => join(import.meta.dirname, 'fixtures', n);
 

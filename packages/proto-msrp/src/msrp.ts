@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { XError, type Address, type ConnectionInfo, type Engine, type Logger, type SendOptions } from '@x/core-conn';
+import { NOOP_LOGGER, XError, type Address, type ConnectionInfo, type Engine, type Logger, type SendOptions } from '@x/core-conn';
 import { encodeHeadText, endLine, headerLine } from './codec/encode.js';
 import { MsrpError, MsrpErrorCodes } from './codec/errors.js';
 import { methodId } from './codec/head.js';
@@ -149,7 +149,7 @@ interface Registered extends MsrpHandle {
   alive: boolean;
 }
 
-const noopLog: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {}, child: () => noopLog };
+const noopLog: Logger = NOOP_LOGGER;
 
 function latin1(s: string): Buffer {
   return Buffer.from(s, 'latin1');

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import {
   createEngine,
+  NOOP_LOGGER,
   type Address,
   type CloseEvent,
   type ConnectionInfo,
@@ -78,17 +79,6 @@ export type SipTls = SipStream<ProtoTlsParams>;
 
 const toVoid = (): void => undefined;
 
-const NOOP_LOGGER: Logger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child() {
-    return NOOP_LOGGER;
-  },
-};
 
 /** Parses a send target into an address; the port defaults to `defaultPort` (tcp_port / tls_port). */
 export function parseTarget(target: SipTarget, defaultPort: number, proto: 'tcp' | 'tls' = 'tcp'): Address {

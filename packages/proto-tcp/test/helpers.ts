@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createStatsRegistry, type EngineOptions, type StatsRegistry } from '@x/core-conn';
+import { stuckPeer as sharedStuckPeer, type StuckPeer } from '@x/core-conn/testing';
 import { createSipTcp, SipFramer, type ProtoTcpParams, type SipTcp } from '../src/index.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -65,23 +66,11 @@ export async function stopAll(): Promise<void> {
   await Promise.all(instances.splice(0).map((s) => s.close()));
 }
 
-/** A TCP peer that accepts and never reads, so the sender's buffers fill up. */
-export async function stuckPeer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets: Socket[] = [];
-  const server: Server = createServer((s) => {
-    s.pause();
-    s.on('error', () => {});
-    sockets.push(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const close = (): Promise<void> =>
-    new Promise((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    });
-  onCleanup(close);
-  return { port, close };
+/** A TCP peer that accepts and never reads, so the sender's buffers fill up (closed by stopAll). */
+export async function stuckPeer(): Promise<StuckPeer> {
+  const peer = await sharedStuckPeer();
+  onCleanup(() => peer.close());
+  return peer;
 }
 
 /**

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FramerSink } from '@x/core-conn';
 import { buildResponse, createSipTcp, getHeader, parseHeaders, parseStartLine, SipFramer, type SipMessage, type SipTcp } from '../src/index.js';
-import { flows, readTcpSegments } from './pcap.js';
+import { readPcap, tcpStreams } from '@x/core-conn/testing';
 
 const PCAP = fileURLToPath(new URL('./fixtures/sip-tcp-sipp-kamailio.pcap', import.meta.url));
 
@@ -17,10 +17,9 @@ function frame(chunks: Buffer[]): Buffer[] {
 }
 
 describe('real sipp -> Kamailio SIP over TCP capture', () => {
-  const segs = readTcpSegments(PCAP);
-  const byFlow = flows(segs);
-  const toServer = [...byFlow].filter(([k]) => k.endsWith(':15060'));
-  const fromServer = [...byFlow].filter(([k]) => k.includes(':15060>'));
+  const byFlow = [...tcpStreams(readPcap(PCAP))].map(([k, s]) => [k, s.segments] as const);
+  const toServer = byFlow.filter(([k]) => k.endsWith(':15060'));
+  const fromServer = byFlow.filter(([k]) => k.includes(':15060->'));
 
   it('frames both directions segment by segment: 8 OPTIONS and 8 200 replies, byte-exact', () => {
     expect(toServer).toHaveLength(4);

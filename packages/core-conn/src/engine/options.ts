@@ -3,7 +3,7 @@ import type { Logger } from '../module/contract.js';
 import type { ProtocolSpec } from '../types.js';
 
 const noop = (): void => {};
-/** A logger that drops everything (the engine's default when none is given). */
+/** A Logger that drops everything: the engine's default when none is given, and every package's. */
 export const NOOP_LOGGER: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => NOOP_LOGGER };
 
 /** An optional numeric engine option: `def` when absent, else a finite number >= min. */

@@ -4,3 +4,5 @@
  */
 export { runFramerCompliance, framerChecks, type FramerComplianceOptions } from './framer-compliance.js';
 export { createTestEngine, rawConnect, waitForEvent, waitUntil, fakeConnection } from './engine.js';
+export { stuckPeer, pausablePeer, type StuckPeer, type PausablePeer } from './peers.js';
+export { readPcap, tcpStreams, type PcapPacket } from './pcap.js';

@@ -1,8 +1,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Address } from '../src/types.js';
+import type { Address } from '../types.js';
 
-/** A TCP peer that accepts and never reads, so the sender's kernel buffers fill up. */
-export async function stuckPeer(): Promise<{ address: Address; sockets: Socket[]; close(): Promise<void> }> {
+export interface StuckPeer {
+  address: Address;
+  port: number;
+  /** the accepted sockets (paused, never read) */
+  sockets: Socket[];
+  close(): Promise<void>;
+}
+
+/** A TCP peer on 127.0.0.1 that accepts and never reads, so the sender's buffers fill up. Close it when done. */
+export async function stuckPeer(): Promise<StuckPeer> {
   const sockets: Socket[] = [];
   const server: Server = createServer((s) => {
     s.pause();
@@ -10,9 +18,10 @@ export async function stuckPeer(): Promise<{ address: Address; sockets: Socket[]
     sockets.push(s);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const a = server.address() as { port: number };
+  const port = (server.address() as { port: number }).port;
   return {
-    address: { host: '127.0.0.1', port: a.port },
+    address: { host: '127.0.0.1', port },
+    port,
     sockets,
     close: () =>
       new Promise((r) => {
@@ -22,12 +31,7 @@ export async function stuckPeer(): Promise<{ address: Address; sockets: Socket[]
   };
 }
 
-/**
- * A TCP peer that accepts one connection paused (so the sender's kernel buffers fill up) and
- * reads when resumed; it frames what it reads as lp frames whose payload is filled with the
- * frame's index & 0xff, and checks that order.
- */
-export async function pausablePeer(): Promise<{
+export interface PausablePeer {
   address: Address;
   pause(): void;
   resume(): void;
@@ -36,7 +40,15 @@ export async function pausablePeer(): Promise<{
   /** every frame so far carried its own index (none lost, duplicated or reordered) */
   inOrder(): boolean;
   close(): Promise<void>;
-}> {
+}
+
+/**
+ * A TCP peer on 127.0.0.1 that accepts one connection paused (so the sender's buffers fill
+ * up) and reads when resumed. It frames what it reads as 4-byte big-endian length-prefixed
+ * frames whose payload's first and last bytes are the frame's index & 0xff, and checks that
+ * order.
+ */
+export async function pausablePeer(): Promise<PausablePeer> {
   let sock: Socket | undefined;
   let paused = true;
   let pending: Buffer = Buffer.alloc(0);
