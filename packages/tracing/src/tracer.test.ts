@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { createStatsRegistry, type TracePacket, type TraceSink } from '@x/core-conn';
 import { checkTraceDestinations, createTracing, type TracedConnection } from './tracer.js';
@@ -145,7 +146,8 @@ describe('createTracing', () => {
       ...conn('bins'),
       tls: {
         domain: 'dom', authorized: true,
-        peerCertificate: { subject: { CN: 'peer', O: 'Ex', C: 'RO' }, issuer: { CN: 'ca' } },
+        // the fields read of node's PeerCertificate (the rest does not matter here)
+        peerCertificate: { subject: { CN: 'peer', O: 'Ex', C: 'RO' }, issuer: { CN: 'ca' } } as unknown as PeerCertificate,
         localCertificate: { subject: { CN: 'me' }, issuer: { CN: 'ca' } },
         masterKey: Buffer.from([0xab, 0x01]),
       },
