@@ -7,6 +7,7 @@ export const MODULE_PACKAGES: Readonly<Record<string, string>> = {
   proto_hep: '@x/proto-hep',
   proto_bin: '@x/proto-bins',
   proto_bins: '@x/proto-bins',
+  clusterer: '@x/proto-bins',
   proto_msrp: '@x/proto-msrp',
   proto_msrps: '@x/proto-msrp',
   tcp_mgm: '@x/tcp-mgm',

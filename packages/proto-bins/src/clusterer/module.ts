@@ -145,11 +145,12 @@ function miCommands(api: ClustererApi): MiCommand[] {
     return n;
   };
   return [
-    { name: 'clusterer_list', recipes: [[]], doc: 'lists the nodes of each cluster and their link states', handler: () => node.miList() },
-    { name: 'clusterer_list_topology', recipes: [[]], doc: 'lists the topology as known by this node', handler: () => node.miListTopology() },
-    { name: 'clusterer_list_cap', recipes: [[]], doc: 'lists the registered capabilities and their states', handler: () => node.miListCap() },
+    { name: 'clusterer:list', aliases: ['clusterer_list'], recipes: [[]], doc: 'lists the nodes of each cluster and their link states', handler: () => node.miList() },
+    { name: 'clusterer:list_topology', aliases: ['clusterer_list_topology'], recipes: [[]], doc: 'lists the topology as known by this node', handler: () => node.miListTopology() },
+    { name: 'clusterer:list_cap', aliases: ['clusterer_list_cap'], recipes: [[]], doc: 'lists the registered capabilities and their states', handler: () => node.miListCap() },
     {
-      name: 'clusterer_reload',
+      name: 'clusterer:reload',
+      aliases: ['clusterer_reload'],
       recipes: [[]],
       doc: 'reloads the nodes from the database (db_mode 1 only)',
       handler: () => {
@@ -157,7 +158,8 @@ function miCommands(api: ClustererApi): MiCommand[] {
       },
     },
     {
-      name: 'clusterer_set_status',
+      name: 'clusterer:set_status',
+      aliases: ['clusterer_set_status'],
       recipes: [['cluster_id', 'status'], ['cluster_id', 'node_id', 'status']],
       doc: 'enables (1) or disables (0) this node or another in a cluster',
       handler: (p) => {

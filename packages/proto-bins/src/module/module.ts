@@ -1,5 +1,5 @@
 import { defineModule } from '@x/core-conn';
-import { attachBin, binsTraceMi, type BinApi } from '../bin.js';
+import { attachBin, type BinApi } from '../bin.js';
 import { binSpec, binsSpec, protoBinParamSchema, protoBinsParamSchema, type ProtoBinParams, type ProtoBinsParams } from './params.js';
 
 /**
@@ -19,7 +19,7 @@ export const protoBinModule = defineModule<ProtoBinParams, BinApi>({
 
 /**
  * proto_bins (`loadmodule "proto_bins.so"`): protocol "bins", BIN packets over TLS through the
- * engine's TLS domains (tls_mgm), MI bins:trace.
+ * engine's TLS domains (tls_mgm).
  */
 export const protoBinsModule = defineModule<ProtoBinsParams, BinApi>({
   name: 'proto_bins',
@@ -29,6 +29,8 @@ export const protoBinsModule = defineModule<ProtoBinsParams, BinApi>({
   init(ctx, params) {
     const api = attachBin(ctx.engine, { logger: ctx.logger, stats: ctx.stats });
     if (params.trace_on) api.tracing.on = true;
-    return { api, mi: [binsTraceMi(api.tracing)], destroy: () => api.close() };
+    // MI bins:trace is served by @x/tracing's switch for proto_bins (one command, no duplicate
+    // name); binsTraceMi(api.tracing) is the same command for hosts without @x/tracing
+    return { api, mi: [], destroy: () => api.close() };
   },
 });

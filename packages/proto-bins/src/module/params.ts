@@ -49,7 +49,7 @@ export const protoBinsParamSchema = {
   bins_async_local_write_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: 'async mode: a write stalled this long becomes postponed (counted in bins:postponed_writes; the connection stays open)' },
   bins_async_handshake_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: 'async mode: the TLS handshake step of a new outbound connection (the seed\'s documented value; bins_handshake_timeout bounds the whole handshake)' },
   trace_destination: { type: 'string', doc: 'HEP id (proto_hep hep_id name) that TLS handshake events are traced to (events come with @x/tracing)' },
-  trace_on: { type: 'bool', default: false, doc: 'tracing on at start-up; switched at run time by MI bins:trace' },
+  trace_on: { type: 'bool', default: false, doc: 'tracing on at start-up; switched at run time by MI bins:trace (served by @x/tracing, or binsTraceMi)' },
 } as const satisfies ParamSchema;
 
 export const PROTO_BIN_DEFAULTS: Readonly<ProtoBinParams> = Object.freeze({

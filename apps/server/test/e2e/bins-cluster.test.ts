@@ -1,0 +1,107 @@
+// Two x-server processes joined as clusterer nodes over bins, with certificates from one
+// self-signed CA: each shows the other "Up" in clusterer_list (OpenSIPS 3.6's shape), and the
+// survivor shows "Down" once the other is killed.
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+import { freePort } from '@x/test-peers';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, startX, tempDir, writeFiles, type Running } from './helpers.js';
+
+const running: Running[] = [];
+afterEach(() => {
+  for (const r of running.splice(0)) r.kill();
+});
+beforeAll(() => {
+  ensureBuilt();
+});
+
+async function pki(): Promise<Record<string, string>> {
+  const ca = await generate([{ name: 'commonName', value: 'x e2e CA' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true },
+    ],
+  });
+  const node = (cn: string) =>
+    generate([{ name: 'commonName', value: cn }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      ca: { key: ca.private, cert: ca.cert },
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+      ],
+    });
+  const [n1, n2] = await Promise.all([node('node1'), node('node2')]);
+  return { 'ca.pem': ca.cert, 'n1.pem': n1.cert, 'n1.key': n1.private, 'n2.pem': n2.cert, 'n2.key': n2.private };
+}
+
+function cfg(dir: string, me: number, ports: [number, number]): string {
+  const other = me === 1 ? 2 : 1;
+  const tls = (dom: string) => `
+modparam("tls_mgm", "certificate", "[${dom}]${join(dir, `n${me}.pem`)}")
+modparam("tls_mgm", "private_key", "[${dom}]${join(dir, `n${me}.key`)}")
+modparam("tls_mgm", "ca_list", "[${dom}]${join(dir, 'ca.pem')}")`;
+  return `
+log_level = 3
+socket = bins:127.0.0.1:${ports[me - 1]}
+loadmodule "tls_mgm.so"
+modparam("tls_mgm", "server_domain", "srv")${tls('srv')}
+modparam("tls_mgm", "client_domain", "cli")${tls('cli')}
+loadmodule "proto_bins.so"
+loadmodule "clusterer.so"
+modparam("clusterer", "db_mode", 0)
+modparam("clusterer", "my_node_id", ${me})
+modparam("clusterer", "my_node_info", "cluster_id=1, url=bins:127.0.0.1:${ports[me - 1]}")
+modparam("clusterer", "neighbor_node_info", "cluster_id=1, node_id=${other}, url=bins:127.0.0.1:${ports[other - 1]}, no_ping_retries=1")
+modparam("clusterer", "ping_interval", 1)
+modparam("clusterer", "ping_timeout", 600)
+loadmodule "httpd.so"
+loadmodule "mi_http.so"
+modparam("httpd", "port", 0)
+`;
+}
+
+async function mi(x: Running, method: string): Promise<unknown> {
+  const r = await fetch(x.miUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method, id: 1 }) });
+  return ((await r.json()) as { result: unknown }).result;
+}
+
+async function linkState(x: Running): Promise<string | undefined> {
+  const res = (await mi(x, 'clusterer_list')) as { Clusters: { Nodes: { link_state: string }[] }[] };
+  return res.Clusters[0]?.Nodes[0]?.link_state;
+}
+
+async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('two x-servers as clusterer nodes over bins', () => {
+  it('see each other Up, and Down when one is killed', async () => {
+    const dir = tempDir();
+    writeFiles(dir, await pki());
+    const p1 = await freePort([42000, 44000]);
+    let p2 = await freePort([44001, 46000]);
+    if (p2 === p1) p2 = await freePort([46001, 48000]);
+    writeFiles(dir, { 'n1.cfg': cfg(dir, 1, [p1, p2]), 'n2.cfg': cfg(dir, 2, [p1, p2]) });
+    const x1 = await startX(join(dir, 'n1.cfg'));
+    running.push(x1);
+    const x2 = await startX(join(dir, 'n2.cfg'));
+    running.push(x2);
+    await until(async () => (await linkState(x1)) === 'Up' && (await linkState(x2)) === 'Up', 20_000, 'Up both ways');
+    expect(await mi(x1, 'clusterer_list')).toEqual({
+      Clusters: [{ cluster_id: 1, Nodes: [{ node_id: 2, db_id: -1, url: `bins:127.0.0.1:${p2}`, link_state: 'Up', state: 'enabled', next_hop: '2', description: 'none' }] }],
+    });
+    expect(await mi(x2, 'clusterer_list_topology')).toEqual({ Clusters: [{ cluster_id: 1, Nodes: [{ node_id: 2, Neighbours: [1] }, { node_id: 1, Neighbours: [2] }] }] });
+    x2.kill();
+    await until(async () => (await linkState(x1)) === 'Down', 20_000, 'node 2 Down on node 1');
+  });
+});
