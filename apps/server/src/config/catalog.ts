@@ -10,6 +10,7 @@ export const MODULE_PACKAGES: Readonly<Record<string, string>> = {
   clusterer: '@x/proto-bins',
   proto_msrp: '@x/proto-msrp',
   proto_msrps: '@x/proto-msrp',
+  msrp_relay: '@x/proto-msrp',
   tcp_mgm: '@x/tcp-mgm',
   tracing: '@x/tracing',
 };
@@ -41,6 +42,17 @@ export const BUILTIN_SCHEMAS: Readonly<Record<string, ParamSchema>> = {
   },
   // accepted so a stock opensips.cfg loads: node:tls is the TLS library
   tls_openssl: {},
+  // a stock OpenSIPS msrp cfg loads these for msrp_relay; they are accepted with an info note
+  signaling: {},
+  sl: {},
+  auth: {},
+};
+
+/** Built-ins that do nothing here, with the note logged at their loadmodule. */
+export const BUILTIN_NOTES: Readonly<Record<string, string>> = {
+  signaling: 'accepted: msrp_relay sends its replies through proto_msrp',
+  sl: 'accepted: msrp_relay sends its replies through proto_msrp',
+  auth: 'accepted: msrp_relay does its own Digest checks',
 };
 
 export const BUILTIN_DEPENDS: Readonly<Record<string, string[]>> = { mi_http: ['httpd'] };

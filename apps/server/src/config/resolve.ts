@@ -15,7 +15,7 @@ import {
 import { missingHepSocket, parseHepId, type HepDestination } from '@x/proto-hep';
 import { isTracedModule } from '@x/tracing';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
-import { BUILTIN_DEPENDS, moduleNameOf, paramsOf, resolveModule, type LoadedModule, type PackageImporter, moduleAvailable, MODULE_PACKAGES } from './catalog.js';
+import { BUILTIN_DEPENDS, BUILTIN_NOTES, moduleNameOf, paramsOf, resolveModule, type LoadedModule, type PackageImporter, moduleAvailable, MODULE_PACKAGES } from './catalog.js';
 import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
 import type { CfgValue, ParsedCfg } from './parser.js';
 
@@ -235,6 +235,8 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         } catch (err) {
           throw new CfgError(CfgErrorCodes.UNKNOWN_MODULE, st.valueWhere, (err as Error).message, { cause: err });
         }
+        const note = BUILTIN_NOTES[name];
+        if (note !== undefined) notes.push(`${formatWhere(st.where)}: module "${name}" ${note}`);
         loaded.push({ loaded: lm, where: st.where, raw: new Map() });
         break;
       }

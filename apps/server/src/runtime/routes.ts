@@ -69,6 +69,8 @@ export interface RouteInput<M> {
   local?: Address | undefined;
   proto?: string | undefined;
   reply?: ((code: number, reason: string) => Promise<void>) | undefined;
+  /** extra named values the route reads as ctx.<name> (msrp_auth: username, realm); never override the core fields */
+  fields?: Record<string, unknown> | undefined;
 }
 
 function fmt(a: Address): string {
@@ -81,7 +83,7 @@ export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger)
   const local = listener?.address ?? input.local ?? input.connection?.local;
   const proto = input.proto ?? input.connection?.proto ?? listener?.proto;
   let dropped = false;
-  return {
+  const ctx: RouteContext<M> = {
     route,
     message: input.message,
     connection: input.connection,
@@ -99,4 +101,6 @@ export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger)
       return dropped;
     },
   };
+  if (input.fields) for (const [k, v] of Object.entries(input.fields)) if (!(k in ctx)) Object.defineProperty(ctx, k, { value: v, enumerable: true });
+  return ctx;
 }

@@ -174,7 +174,7 @@ export class RouteRunner {
    */
   caller = (name: string, payload: unknown): unknown => {
     const p = (payload ?? {}) as Partial<RouteInput<unknown>> & { conn?: RouteInput<unknown>['connection'] };
-    const input: RouteInput<unknown> = { message: 'message' in p ? p.message : payload, connection: p.connection ?? p.conn, remote: p.remote, listener: p.listener, proto: p.proto, reply: p.reply };
+    const input: RouteInput<unknown> = { message: 'message' in p ? p.message : payload, connection: p.connection ?? p.conn, remote: p.remote, listener: p.listener, proto: p.proto, reply: p.reply, fields: p.fields };
     return this.run(name, input)?.result;
   };
 }

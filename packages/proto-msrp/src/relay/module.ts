@@ -42,7 +42,8 @@ export const msrpRelayModule = defineModule<MsrpRelayParams, MsrpRelay>({
     if (!params.my_uri || params.my_uri.length === 0) throw new ConfigError('ERR_MSRP_RELAY_NO_URI', "msrp_relay: set at least one modparam 'my_uri'");
     const relay = attachRelay(api, params, {
       logger: ctx.logger,
-      auth: (a) => ctx.routes(params.auth_route, a),
+      // the route reads ctx.username, ctx.realm and ctx.source (x-server adds them to its route context)
+      auth: (a) => ctx.routes(params.auth_route, { message: a, conn: a.conn, remote: a.source, proto: a.conn.proto, fields: { username: a.username, realm: a.realm, source: a.source } }),
     });
     return { api: relay, destroy: () => relay.close() };
   },
