@@ -96,7 +96,7 @@ export interface ResolveOptions {
 /** Which module to load for a protocol, for the "no module can handle it" hint. */
 const PROTO_HINT: Record<string, string> = {
   tcp: 'proto_tcp', hep_udp: 'proto_hep', hep_tcp: 'proto_hep', bin: 'proto_bin', bins: 'proto_bins',
-  msrp: 'proto_msrp', msrps: 'proto_msrps', tls: 'proto_tls', ws: 'proto_ws', wss: 'proto_wss', udp: 'proto_udp',
+  msrp: 'proto_msrp', msrps: 'proto_msrp', tls: 'proto_tls', ws: 'proto_ws', wss: 'proto_wss', udp: 'proto_udp',
 };
 
 function raw(v: CfgValue, where: Where): RawParam {
