@@ -18,4 +18,6 @@ export { compileRules, unappliedAttributes, type CompiledRules, type SkippedRow 
 export { parseDbUrl, redactDbUrl, DB_MODULES, type DbDriver, type DbTarget } from './db/url.js';
 export { tcpMgmCreateSql, versionTableSql, TCP_MGM_COLUMNS, TCP_MGM_TABLE_VERSION } from './db/schema.js';
 export { openRuleSource, type RuleSource } from './db/source.js';
-export { loadRules, type LoadOptions, type LoadedRules } from './db/load.js';
+export { loadRules, readTable, type LoadOptions, type LoadedRules, type TableRows } from './db/load.js';
+export { tcpMgmModule, ruleJson, type TcpMgmApi } from './module/module.js';
+export { tcpMgmParamSchema, columnRenames, type TcpMgmParams } from './module/params.js';

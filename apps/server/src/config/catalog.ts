@@ -46,6 +46,11 @@ export const BUILTIN_SCHEMAS: Readonly<Record<string, ParamSchema>> = {
   signaling: {},
   sl: {},
   auth: {},
+  // accepted so a stock opensips.cfg loads: a module's db_url scheme picks the driver
+  // (sqlite: libsql, postgres: pg, mysql: mysql2), imported by the module that needs it
+  db_sqlite: {},
+  db_postgres: {},
+  db_mysql: {},
 };
 
 /** Built-ins that do nothing here, with the note logged at their loadmodule. */

@@ -1,4 +1,5 @@
 import { createEngine, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
+import { dirname } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
 import { loadConfig, type ConfigSource } from '../config/load.js';
@@ -243,7 +244,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       const mlog = limited({ module: m.loaded.name });
       let instance: ModuleInstance;
       try {
-        instance = await m.loaded.module.init({ engine, logger: mlog, stats, routes: runner.caller, traceSinks, modules: apis }, m.params);
+        instance = await m.loaded.module.init({ engine, logger: mlog, stats, routes: runner.caller, traceSinks, modules: apis, configDir: dirname(cfg.file) }, m.params);
       } catch (err) {
         throw new CfgError(CfgErrorCodes.DEPENDENCY, m.where, `module "${m.loaded.name}" failed to initialise: ${(err as Error).message}`, { cause: err });
       }

@@ -42,7 +42,7 @@ describe('command lines', () => {
 
   it('x-server -c accepts the bundled default config', () => {
     const r = run(X_SERVER, ['-c']);
-    expect([r.status, r.stdout]).toEqual([0, 'config file ok, exiting (4 modules, 3 sockets)\n']);
+    expect([r.status, r.stdout]).toEqual([0, 'config file ok, exiting (6 modules, 3 sockets)\n']);
   });
 
   it('x-cli --help, usage errors, unreachable MI', async () => {

@@ -88,7 +88,7 @@ describe('x-server binary on the default config', () => {
     const bad = await xcli([...url, 'mi', 'reset_statistics', 'nope']);
     expect(bad).toMatchObject({ code: 1, stderr: "ERROR: command 'reset_statistics' returned: 404: Statistics Not Found\n" });
     const amb = await xcli([...url, 'mi', 'list']);
-    expect(amb.stderr).toBe("ERROR: command 'list' returned: -32001: Method ambiguous (supported names: statistics:list, tcp:list)\n");
+    expect(amb.stderr).toBe("ERROR: command 'list' returned: -32001: Method ambiguous (supported names: statistics:list, tcp:list, tcp_mgm:list)\n");
     const few = await xcli([...url, 'mi', 'tcp:close']);
     expect(few).toMatchObject({ code: 1, stderr: "ERROR: command 'tcp:close' returned: -32602: Invalid params (Too few or too many parameters)\n" });
     expect((await xcli([...url, 'mi', 'list_tcp_conns', 'proto=bogus'])).stderr).toBe("ERROR: command 'list_tcp_conns' returned: -32602: Invalid params (Too few or too many parameters)\n");

@@ -130,6 +130,8 @@ export interface ModuleContext {
   traceSinks: TraceSinkRegistry;
   /** the other loaded modules' public APIs, by module name (what `dependsOn` guarantees) */
   modules: ReadonlyMap<string, unknown>;
+  /** the folder of the cfg file, when the host has one: relative paths in params resolve against it */
+  configDir?: string;
 }
 
 /** What `init` returns: the module's live state. Descriptors stay stateless, so a module can be loaded twice (tests, reload). */

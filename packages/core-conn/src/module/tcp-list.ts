@@ -17,7 +17,8 @@ export function formatLocalTime(ms: number): string {
 /**
  * The tcp:list object of a connection, in OpenSIPS's key order: ID, Type, State, Remote,
  * Local (the listener address for accepted connections), Lifetime, then one "Alias port"
- * per alias. Serialise with `tcpListJson` to get OpenSIPS's duplicate-key JSON.
+ * per alias, then "Profile" (the tcp_mgm rule id) when the connection's profile is not the default
+ * one. Serialise with `tcpListJson` to get OpenSIPS's duplicate-key JSON.
  */
 export function toTcpListEntry(conn: ConnectionInfo): TcpListEntry {
   const local = conn.accepted && conn.listener ? conn.listener.address : conn.local;
@@ -30,6 +31,9 @@ export function toTcpListEntry(conn: ConnectionInfo): TcpListEntry {
     ['Lifetime', formatLocalTime(conn.lifetime)],
   ];
   for (const a of conn.aliases) e.push(['Alias port', a]);
+  // beyond OpenSIPS: the profile a tcp_mgm rule gave the connection (its rule id); absent for
+  // the default profile (id 0), so a server without tcp_mgm answers exactly as OpenSIPS does
+  if (conn.profile.id !== 0) e.push(['Profile', conn.profile.id]);
   return e;
 }
 

@@ -20,12 +20,18 @@ export interface LoadedRules extends CompiledRules {
   rows: number;
 }
 
+/** The raw rows of a table and its version, before validation. */
+export interface TableRows {
+  version: 1 | 2;
+  rows: TcpMgmRow[];
+}
+
 /**
- * Reads the whole table once: checks its `version` row (1 or 2), selects the columns of that
- * version (renamed as configured), validates every row. Rejects (keeping nothing) when the
- * database, the version row or the query fails; invalid rows are skipped and listed.
+ * Reads the whole table once: checks its `version` row (1 or 2) and selects the columns of that
+ * version (renamed as configured), as objects keyed by the canonical column names. Rejects when
+ * the database, the version row or the query fails.
  */
-export async function loadRules(source: RuleSource, opts: LoadOptions = {}): Promise<LoadedRules> {
+export async function readTable(source: RuleSource, opts: Pick<LoadOptions, 'table' | 'columns'> = {}): Promise<TableRows> {
   const table = opts.table ?? 'tcp_mgm';
   const v = await source.tableVersion(table);
   if (v === undefined) throw new TcpMgmError(TcpMgmErrorCodes.VERSION, `no row for table "${table}" in the version table (run the tcp_mgm create script)`);
@@ -38,6 +44,15 @@ export async function loadRules(source: RuleSource, opts: LoadOptions = {}): Pro
     canonical.forEach((c, i) => (o[c] = r[i]));
     return o;
   });
-  const compiled = compileRules(rows, { version: v, ...(opts.listeners ? { listeners: opts.listeners } : {}) });
-  return { ...compiled, version: v, rows: raw.length };
+  return { version: v, rows };
+}
+
+/**
+ * `readTable`, then every row validated: invalid rows are skipped and listed. Rejects (keeping
+ * nothing) when the read fails.
+ */
+export async function loadRules(source: RuleSource, opts: LoadOptions = {}): Promise<LoadedRules> {
+  const { version, rows } = await readTable(source, opts);
+  const compiled = compileRules(rows, { version, ...(opts.listeners ? { listeners: opts.listeners } : {}) });
+  return { ...compiled, version, rows: rows.length };
 }
