@@ -1,4 +1,4 @@
-import { ConfigError } from '@x/core-conn';
+import { clipText, ConfigError } from '@x/core-conn';
 
 /** Stable codes of the server's configuration errors. */
 export const CfgErrorCodes = {
@@ -43,7 +43,9 @@ export function formatWhere(w: Where): string {
 export class CfgError extends ConfigError {
   readonly where: Where | undefined;
   constructor(code: string, where: Where | undefined, message: string, options?: { cause?: unknown }) {
-    super(code, where ? `${formatWhere(where)}: ${message}` : message, options);
+    // a quoted value of any length (a 5 MB string in a modparam) is shown clipped
+    const clipped = message.replace(/"([^"\n]{200,})"/g, (_m, inner: string) => `"${clipText(inner)}"`);
+    super(code, where ? `${formatWhere(where)}: ${clipped}` : clipped, options);
     this.name = 'CfgError';
     this.where = where;
   }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError, ErrorCodes } from './errors.js';
+import { clipText, ConfigError, ErrorCodes } from './errors.js';
 import type { Address, SocketOptions, SocketSpec } from './types.js';
 
 /** "ip:port", or "[v6]:port" for IPv6 (the form OpenSIPS prints in tcp:list). */
@@ -32,7 +32,7 @@ export class SocketSpecError extends ConfigError {
 }
 
 function bad(text: string, why: string, offset = 0): SocketSpecError {
-  return new SocketSpecError(`bad socket spec "${text}": ${why}`, offset);
+  return new SocketSpecError(`bad socket spec "${clipText(text)}": ${why}`, offset);
 }
 
 function parsePort(text: string, raw: string, at: number): number {
@@ -48,9 +48,9 @@ function parseHostPort(text: string, hp: string, at: number): { host: string; po
   let rest: string;
   if (hp.startsWith('[')) {
     const end = hp.indexOf(']');
-    if (end < 0) throw bad(text, `missing "]" in "${hp}"`, at);
+    if (end < 0) throw bad(text, `missing "]" in "${clipText(hp)}"`, at);
     host = hp.slice(1, end);
-    if (isIP(host) !== 6) throw bad(text, `"${host}" is not an IPv6 address`, at);
+    if (isIP(host) !== 6) throw bad(text, `"${clipText(host)}" is not an IPv6 address`, at);
     rest = hp.slice(end + 1);
     if (rest !== '' && !rest.startsWith(':')) throw bad(text, `unexpected "${rest}" after "]"`, at);
     rest = rest.slice(1);
@@ -58,14 +58,17 @@ function parseHostPort(text: string, hp: string, at: number): { host: string; po
     else if (rest === '') throw bad(text, 'empty port after ":"', at);
   } else {
     const colons = hp.split(':').length - 1;
-    if (colons > 1) throw bad(text, `IPv6 address "${hp}" must be written in brackets, e.g. [::1]:5060`, at);
+    if (colons > 1) throw bad(text, `IPv6 address "${clipText(hp)}" must be written in brackets, e.g. [::1]:5060`, at);
     const i = hp.indexOf(':');
     host = i < 0 ? hp : hp.slice(0, i);
     rest = i < 0 ? '' : hp.slice(i + 1);
     if (i >= 0 && rest === '') throw bad(text, 'empty port after ":"', at);
     if (host === '') throw bad(text, 'missing host', at);
+    // all digits and dots is an IPv4 address or nothing (no top-level domain is numeric):
+    // tcp:999.1.1.1 is refused here, not at start-up
+    if (/^[\d.]+$/.test(host) && isIP(host) !== 4) throw bad(text, `"${clipText(host)}" is not a valid IPv4 address (four numbers 0..255)`, at);
     if (host !== '*' && isIP(host) !== 4 && !HOSTNAME_RE.test(host)) {
-      throw bad(text, `"${host}" is neither an IPv4 address, a [IPv6] address, a hostname nor "*"`, at);
+      throw bad(text, `"${clipText(host)}" is neither an IPv4 address, a [IPv6] address, a hostname nor "*"`, at);
     }
   }
   return { host: host.toLowerCase(), port: rest === '' ? null : parsePort(text, rest, at + hp.length - rest.length) };
@@ -103,7 +106,7 @@ function words(text: string): Array<{ w: string; at: number }> {
 
 /** The argument of a non-flag option, checked. */
 function optionValue(text: string, kw: string, arg: Exclude<OptionArg, 'flag'>, raw: string | undefined, at: number): number | string {
-  const found = raw === undefined ? 'nothing' : `"${raw}"`;
+  const found = raw === undefined ? 'nothing' : `"${clipText(raw)}"`;
   switch (arg) {
     case 'positive-int': {
       const n = raw !== undefined && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
@@ -164,7 +167,7 @@ export function parseSocketSpec(text: string, defaultPortOf?: (proto: string) =>
       i++;
     } else {
       const o = OPTION_BY_KEYWORD.get(kw);
-      if (!o) throw bad(text, `unknown option "${w}" (expected ${ACCEPTED})`, at);
+      if (!o) throw bad(text, `unknown option "${clipText(w)}" (expected ${ACCEPTED})`, at);
       if (options[o.key] !== undefined) throw bad(text, `"${o.keyword}" given twice`, at);
       if (o.arg === 'flag') (options as Record<string, unknown>)[o.key] = true;
       else {

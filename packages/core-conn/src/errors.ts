@@ -90,3 +90,11 @@ export const ErrorCodes = {
   /** setProfileResolver while a resolver is already set (clear it with null first) */
   RESOLVER_SET: 'ERR_CONN_RESOLVER_SET',
 } as const;
+
+/**
+ * Text quoted in an error message, bounded: at most `max` characters of it, then how long it
+ * was, so a 5 MB value never becomes a 5 MB message (or log line).
+ */
+export function clipText(text: string, max = 120): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}

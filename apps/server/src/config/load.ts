@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CfgError, CfgErrorCodes } from '../errors.js';
-import { parseCfg } from './parser.js';
+import { parseCfg, readCfgFile } from './parser.js';
 import { resolveConfig, type ResolveOptions, type ResolvedConfig } from './resolve.js';
 
 export interface ConfigSource {
@@ -22,7 +21,7 @@ export async function loadConfig(src: ConfigSource, opts: ResolveOptions = {}): 
   } else if (src.configFile !== undefined) {
     file = resolve(src.configFile);
     try {
-      text = await readFile(file, 'utf8');
+      text = readCfgFile(file);
     } catch (err) {
       throw new CfgError(CfgErrorCodes.FILE, undefined, `cannot read config file "${src.configFile}": ${(err as Error).message}`, { cause: err });
     }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { CfgError, CfgErrorCodes, type Where } from '../errors.js';
 import { Scanner, type Token } from './scanner.js';
@@ -22,10 +22,26 @@ export interface ParsedCfg {
 }
 
 export interface ParseOptions {
-  /** reads an included file; default: fs.readFileSync relative to the including file */
+  /** reads an included file; default: readCfgFile (a regular file of at most 1 MiB) relative to the including file */
   readFile?: (path: string) => string;
   /** default 10 */
   maxIncludeDepth?: number;
+}
+
+/** The largest cfg file (main or included) read: a config is text, not data (default 1 MiB). */
+export const MAX_CFG_FILE_BYTES = 1 << 20;
+
+/**
+ * Reads a cfg file: a regular file of at most `max` bytes (`/dev/zero`, a FIFO or a directory
+ * would hang or grow without bound). Throws a plain Error with the reason.
+ */
+export function readCfgFile(path: string, max = MAX_CFG_FILE_BYTES): string {
+  const st = statSync(path);
+  if (!st.isFile()) throw new Error(`not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a file'})`);
+  if (st.size > max) throw new Error(`${st.size} bytes, over the ${max}-byte limit of a cfg file`);
+  const text = readFileSync(path, 'utf8');
+  if (Buffer.byteLength(text) > max) throw new Error(`over the ${max}-byte limit of a cfg file`);
+  return text;
 }
 
 const ROUTE_BLOCKS = new Set([
@@ -67,7 +83,7 @@ function syntax(t: Token, expected: string): CfgError {
  */
 export function parseCfg(text: string, file: string, opts: ParseOptions = {}): ParsedCfg {
   const out: ParsedCfg = { statements: [], files: [file] };
-  const read = opts.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const read = opts.readFile ?? ((p: string) => readCfgFile(p));
   const maxDepth = opts.maxIncludeDepth ?? 10;
 
   const parseOne = (src: string, name: string, depth: number): void => {

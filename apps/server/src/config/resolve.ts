@@ -121,6 +121,31 @@ function parseSocketAt(text: string, where: Where, quoted: boolean, defaultPortO
   }
 }
 
+/**
+ * A socket that cannot be bound next to one declared before (same address and port in the same
+ * port space: UDP, or TCP for tcp/tls-based protocols; a wildcard host covers every address)
+ * fails at start-up with EADDRINUSE: x-server -c reports it at its line.
+ */
+function checkDuplicate(before: SocketEntry[], spec: SocketSpec, transport: string, protocols: ResolvedConfig['protocols'], where: Where): void {
+  if (spec.port === 0 || spec.port === null) return;
+  const space = (t: string): string => (t === 'udp' ? 'udp' : 'tcp');
+  const wild = (h: string): boolean => h === '*' || h === '0.0.0.0' || h === '::';
+  for (const b of before) {
+    const bt = protocols.get(b.spec.proto)?.spec.transport ?? 'tcp';
+    if (b.spec.port !== spec.port || space(bt) !== space(transport)) continue;
+    if (b.spec.host !== spec.host && !wild(b.spec.host) && !wild(spec.host)) continue;
+    const same = b.spec.proto === spec.proto && b.spec.host === spec.host;
+    const what = `${spec.proto}:${formatAddress({ host: spec.host, port: spec.port })}`;
+    throw new CfgError(
+      CfgErrorCodes.BAD_SOCKET,
+      where,
+      same
+        ? `duplicate socket ${what}: already declared at ${formatWhere(b.where)}`
+        : `socket ${what} conflicts with ${b.spec.proto}:${formatAddress({ host: b.spec.host, port: b.spec.port })} declared at ${formatWhere(b.where)}: both need ${space(transport).toUpperCase()} port ${spec.port}${wild(b.spec.host) || wild(spec.host) ? ' (a wildcard address covers every address)' : ''}`,
+    );
+  }
+}
+
 /** offset of `word` as a whole blank-separated word of `text` (case-insensitive), -1 if absent */
 function wordAt(text: string, word: string): number {
   const m = new RegExp(`(^|\\s)${word}(?=\\s|$)`, 'i').exec(text);
@@ -342,6 +367,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
       );
     }
     if (spec.port === null) throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, `protocol ${spec.proto} has no default port: write ${spec.proto}:${spec.host}:PORT`);
+    checkDuplicate(sockets, spec, served.spec.transport, protocols, s.valueWhere);
     sockets.push({ spec, text: s.text, where: s.where, module: served.module });
     for (const o of SOCKET_OPTIONS) {
       const v = spec.options?.[o.key];

@@ -53,7 +53,7 @@ tcp_no_new_conn_rplflag = TCP_NO_CONNECT_RPL
 log_level = 3
 mpath = "/usr/lib/x86_64-linux-gnu/opensips/modules/"
 socket = tcp:127.0.0.1:5060 as 203.0.113.5:5060 tag pub_tcp
-listen = tcp:127.0.0.1
+listen = tcp:127.0.0.2
 socket = hep_udp:127.0.0.1:9060
 socket = hep_tcp:127.0.0.1
 loadmodule "proto_tcp.so"

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, optionsRequest, startX, tempDir, writeFiles, xcli, type Running } from './helpers.js';
+import { ensureBuilt, optionsRequest, startX, tempDir, writeFiles, xcheck, xcli, type Running } from './helpers.js';
 
 // Issue 13: one hostile peer must not slow, blind or stop the server. Each test drives the built
 // x-server on real sockets on 127.0.0.1 (ephemeral ports) and stops it by its PID.
@@ -100,6 +100,53 @@ describe('MI is not open to any local web page (issue 13, item 4)', () => {
     expect(metrics).toMatch(/^x_httpd_refused_auth_total 2$/m);
     await stopped(x);
     expect(x.lines.filter((l) => /MI request refused/.test(l.msg)).length).toBe(4);
+  });
+});
+
+describe('x-server -c catches what start-up would fail on (issue 13, item 9)', () => {
+  const check = async (cfg: string, files: Record<string, string> = {}) => {
+    const dir = tempDir();
+    writeFiles(dir, { 'x.cfg': cfg, ...files });
+    return { ...(await xcheck(join(dir, 'x.cfg'))), dir };
+  };
+  const TCP = 'loadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\n';
+
+  it('a duplicate socket, and two sockets on one TCP port', async () => {
+    const dup = await check(`socket = tcp:127.0.0.1:5070\nsocket = hep_udp:127.0.0.1:5070\nsocket = tcp:127.0.0.1:5070\n${TCP}`);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/x\.cfg:3:10: duplicate socket tcp:127\.0\.0\.1:5070: already declared at .*x\.cfg:1:1/);
+    const clash = await check(`socket = tcp:*:5071\nsocket = hep_tcp:127.0.0.1:5071\n${TCP}`);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toMatch(/x\.cfg:2:10: socket hep_tcp:127\.0\.0\.1:5071 conflicts with tcp:\*:5071 .*both need TCP port 5071/);
+    // hep_udp and hep_tcp on one port are fine (UDP and TCP), as in the default config
+    expect((await check(`socket = hep_udp:127.0.0.1:5072\nsocket = hep_tcp:127.0.0.1:5072\n${TCP}`)).code).toBe(0);
+  });
+
+  it('tcp:999.1.1.1 is not an address', async () => {
+    const r = await check(`socket = tcp:999.1.1.1:5060\n${TCP}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/x\.cfg:1:14: .*"999\.1\.1\.1" is not a valid IPv4 address/);
+  });
+
+  it('include_file of /dev/zero, a directory or a file over 1 MiB is refused at once', async () => {
+    for (const [target, why] of [['/dev/zero', /not a regular file \(a character device\)/], ['.', /not a regular file \(a directory\)/], ['big.cfg', /over the 1048576-byte limit/]] as const) {
+      const r = await check(`include_file "${target}"\n`, { 'big.cfg': `# ${'x'.repeat(2 << 20)}\n` });
+      expect(r.code, target).toBe(1);
+      expect(r.stderr, target).toMatch(why);
+      expect(r.stderr.length).toBeLessThan(2000);
+    }
+    const main = await xcheck('/dev/zero');
+    expect([main.code, main.stderr]).toEqual([1, expect.stringMatching(/not a regular file/)]);
+  });
+
+  it('a huge string (300 KB) is clipped in the error message', async () => {
+    const huge = 'z'.repeat(300_000); // a 5 MB cfg is refused whole by the 1 MiB cap
+    for (const cfg of [`${TCP}modparam("proto_tcp", "tcp_port", "${huge}")\n`, `${huge} = 1\n`, `socket = tcp:${huge}\n${TCP}`, `loadmodule "${huge}"\n`]) {
+      const r = await check(cfg);
+      expect(r.code).toBe(1);
+      expect(r.stderr.length, r.stderr.slice(0, 300)).toBeLessThan(4000);
+      expect(r.stderr).toMatch(/characters\)/);
+    }
   });
 });
 

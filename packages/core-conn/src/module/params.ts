@@ -1,4 +1,4 @@
-import { ConfigError, ErrorCodes } from '../errors.js';
+import { clipText, ConfigError, ErrorCodes } from '../errors.js';
 import type { Module, ParamDef, ParamSchema } from './contract.js';
 
 /** One raw setting of a parameter, as the cfg parser saw it; `where` is "file:line:col". */
@@ -15,7 +15,7 @@ function at(where: string | undefined): string {
 }
 
 function shown(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return typeof v === 'string' ? JSON.stringify(clipText(v)) : clipText(String(v));
 }
 
 function expectation(def: ParamDef): string {
