@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { Address, ConnectionInfo, ListenerInfo, Logger, StatsRegistry } from '@x/core-conn';
 import type { SipMessage } from '@x/proto-tcp';
@@ -41,11 +43,17 @@ export interface RouteScript {
 
 export type RouteTable = Record<string, (ctx: RouteContext) => unknown>;
 
-let generation = 0;
-
-/** Imports the route script; each call re-imports (a query string defeats the ESM cache) so reload picks up edits. */
+/**
+ * Imports the route script. The URL carries a hash of the file's content, so a reload after an
+ * edit imports the new text while a reload of unchanged text reuses the module already loaded:
+ * Node's ESM loader never frees a module, so importing under a new URL on every reload grew the
+ * heap by ~6.5 KB per `reload` (13,000 reloads: +82 MB). Memory now grows only with the number
+ * of distinct versions of the script, not with the number of reloads. (Modules the script itself
+ * imports are loaded once, as before.)
+ */
 export async function loadRouteScript(path: string): Promise<RouteTable> {
-  const url = `${pathToFileURL(path).href}?v=${++generation}`;
+  const hash = createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16);
+  const url = `${pathToFileURL(path).href}?v=${hash}`;
   const ns = (await import(url)) as Record<string, unknown>;
   const out: RouteTable = {};
   for (const [k, v] of Object.entries(ns)) {
