@@ -17,8 +17,12 @@ export interface ServerLogger {
   child(bindings: Record<string, unknown>): PinoLogger<'notice'>;
   setLevel(logLevel: number): void;
   level(): number;
-  /** writes out what the asynchronous destination still buffers (stop, exit) */
-  flush(): void;
+  /**
+   * Resolves once the asynchronous destination has written out what it buffers, in order
+   * (stop, exit). It waits for a write already in flight rather than writing past it: a
+   * synchronous flush during an in-flight write would put the last lines before earlier ones.
+   */
+  flush(): Promise<void>;
 }
 
 export interface LoggerOptions {
@@ -55,12 +59,27 @@ export function createServerLogger(opts: LoggerOptions): ServerLogger {
     },
     level: () => current,
     flush() {
-      const d = dest as { flushSync?: () => void };
+      // sonic-boom (pino.destination): while an asynchronous write is in flight, its 'drain'
+      // comes once every buffered line is out, in order; with nothing in flight a synchronous
+      // write keeps the order too. flushSync during an in-flight write would not.
+      const d = dest as { _writing?: boolean; once?: (ev: 'drain', fn: () => void) => unknown; flushSync?: () => void };
+      if (d._writing === true && typeof d.once === 'function') {
+        return new Promise<void>((resolve) => {
+          // bounded: a destination that never drains (stdout closed) must not hold the stop
+          const timer = setTimeout(resolve, 2000);
+          timer.unref();
+          d.once!('drain', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
       try {
         d.flushSync?.();
       } catch {
         // not ready yet (nothing written) or already closed: nothing to flush
       }
+      return Promise.resolve();
     },
   };
 }

@@ -211,7 +211,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       await closingHttp;
       for (const l of limiters) l.close(); // the last "N similar log lines suppressed" lines
       root.info('stopped');
-      log.flush();
+      await log.flush();
     })());
 
   const reload = async (): Promise<ReloadResult> => {
