@@ -277,14 +277,29 @@ class SipStreamImpl<P> implements SipStream<P> {
  */
 export async function createSipTcp(opts: SipTcpOptions = {}): Promise<SipTcp> {
   const params = resolveParams(opts.params);
+  return openSipStream(opts, 'tcp', params, params.tcp_port, tcpProtocolSpec(params), {});
+}
+
+/**
+ * What createSipTcp and createSipTls share: the engine (given or owned), the protocol
+ * registered unless it already is, the endpoint, then its listeners (closed again if one fails).
+ */
+async function openSipStream<P>(
+  opts: SipTcpOptions | SipTlsOptions,
+  proto: 'tcp' | 'tls',
+  params: P,
+  port: number,
+  spec: unknown,
+  engineDefaults: EngineOptions,
+): Promise<SipStreamImpl<P>> {
   const owned = opts.engine === undefined;
   const log = opts.logger ?? opts.engineOptions?.logger ?? NOOP_LOGGER;
-  const engine = opts.engine ?? createEngine({ ...opts.engineOptions, logger: log });
-  const register = opts.register ?? engine.protocol('tcp') === undefined;
-  if (register) engine.registerProtocol(tcpProtocolSpec(params) as never);
-  const sip: SipTcp = new SipStreamImpl(engine, owned, params, log, 'tcp', params.tcp_port);
+  const engine = opts.engine ?? createEngine({ ...engineDefaults, ...opts.engineOptions, logger: log });
+  const register = opts.register ?? engine.protocol(proto) === undefined;
+  if (register) engine.registerProtocol(spec as never);
+  const sip = new SipStreamImpl(engine, owned, params, log, proto, port);
   try {
-    for (const spec of opts.listen ?? []) await engine.listen(spec);
+    for (const l of opts.listen ?? []) await engine.listen(l);
   } catch (err) {
     await sip.close();
     throw err;
@@ -309,19 +324,7 @@ export interface SipTlsOptions extends Omit<SipTcpOptions, 'params'> {
  */
 export async function createSipTls(opts: SipTlsOptions = {}): Promise<SipTls> {
   const params = resolveTlsParams(opts.params);
-  const owned = opts.engine === undefined;
-  const log = opts.logger ?? opts.engineOptions?.logger ?? NOOP_LOGGER;
-  const engine = opts.engine ?? createEngine({ tlsHandshakeTimeout: params.tls_handshake_timeout, ...opts.engineOptions, logger: log });
-  const register = opts.register ?? engine.protocol('tls') === undefined;
-  if (register) engine.registerProtocol(tlsProtocolSpec(params) as never);
-  const sip: SipTls = new SipStreamImpl(engine, owned, params, log, 'tls', params.tls_port);
-  try {
-    for (const spec of opts.listen ?? []) await engine.listen(spec);
-  } catch (err) {
-    await sip.close();
-    throw err;
-  }
-  return sip;
+  return openSipStream(opts, 'tls', params, params.tls_port, tlsProtocolSpec(params), { tlsHandshakeTimeout: params.tls_handshake_timeout });
 }
 
 /** Attaches a SipTls to an engine that already has the 'tls' protocol (used by proto_tls's init). */
