@@ -75,6 +75,29 @@ export interface TapEvents {
   messagePart: TapMessageEvent;
 }
 
+/**
+ * The engine builds every message event with this one constructor, so all of them share one
+ * shape (every field present, `undefined` when it does not apply): a subscriber's property reads
+ * stay monomorphic, where object literals with optional fields gave it several shapes.
+ * @internal
+ */
+export class MessageEvent implements TapMessageEvent {
+  constructor(
+    public proto: string,
+    public transport: Transport,
+    public conn: ConnectionInfo | undefined,
+    public listener: ListenerInfo | undefined,
+    public local: Address,
+    public remote: Address,
+    public bytes: Buffer,
+    public message: unknown,
+    public kind: 'message' | 'reply' | undefined,
+    public streamed: boolean | undefined,
+    public last: boolean | undefined,
+    public at: number,
+  ) {}
+}
+
 /** The channels themselves (the engine publishes on these; `diagnostics_channel.channel(name)` gives the same objects). */
 export const tap = {
   open: diagnostics_channel.channel(TapChannels.open),

@@ -13,7 +13,7 @@ import type {
   Transport,
 } from '../types.js';
 import { ConnState } from '../types.js';
-import { tap } from '../tap.js';
+import { MessageEvent, tap } from '../tap.js';
 import type { ProtoStats } from './proto-stats.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -371,15 +371,15 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
 
   private publishIn(msg: unknown, wire: Buffer | undefined, streamed: boolean): void {
     const bytes = wire ?? (Buffer.isBuffer(msg) ? msg : EMPTY);
-    tap.messageIn.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, message: msg, ...(streamed ? { streamed } : {}), at: this.readNow });
+    tap.messageIn.publish(new MessageEvent(this.proto, this.transport, this, this.listener, this.local, this.remote, bytes, msg, undefined, streamed || undefined, undefined, this.readNow));
   }
 
   private publishPart(bytes: Buffer, last: boolean): void {
-    tap.messagePart.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, streamed: true, last, at: this.readNow });
+    tap.messagePart.publish(new MessageEvent(this.proto, this.transport, this, this.listener, this.local, this.remote, bytes, undefined, undefined, true, last, this.readNow));
   }
 
   private publishOut(bytes: Buffer, reply: boolean): void {
-    tap.messageOut.publish({ proto: this.proto, transport: this.transport, conn: this, listener: this.listener, local: this.local, remote: this.remote, bytes, kind: reply ? 'reply' : 'message', at: Date.now() });
+    tap.messageOut.publish(new MessageEvent(this.proto, this.transport, this, this.listener, this.local, this.remote, bytes, undefined, reply ? 'reply' : 'message', undefined, undefined, Date.now()));
   }
 
   // ---- write path ---------------------------------------------------------------------

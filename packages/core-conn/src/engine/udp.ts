@@ -5,7 +5,7 @@ import { formatAddress, normalizeHost } from '../address.js';
 import { ConnectionError, ErrorCodes } from '../errors.js';
 import type { Address, DatagramEvent, ErrorEvent, ListenerInfo, ProtocolSpec } from '../types.js';
 import type { ProtoStats } from './proto-stats.js';
-import { tap } from '../tap.js';
+import { MessageEvent, tap } from '../tap.js';
 
 /** Binds a UDP socket on host:port; rejects with a ConnectionError (ERR_CONN_SOCKET). */
 export async function bindUdp(proto: string, host: string, port: number): Promise<{ udp: UdpSocket; address: Address }> {
@@ -44,7 +44,7 @@ export function receiveDatagram(spec: ProtocolSpec, stats: ProtoStats, l: Listen
   }
   stats.rcvMsgs.inc();
   if (tap.messageIn.hasSubscribers) {
-    tap.messageIn.publish({ proto: spec.name, transport: spec.transport, conn: undefined, listener: l, local: l.address, remote, bytes: msg, message, at: Date.now() });
+    tap.messageIn.publish(new MessageEvent(spec.name, spec.transport, undefined, l, l.address, remote, msg, message, undefined, undefined, undefined, Date.now()));
   }
   if (sink.wantsDatagrams()) sink.datagram({ proto: spec.name, listener: l, remote, message, receivedAt: Date.now() });
 }
@@ -52,7 +52,7 @@ export function receiveDatagram(spec: ProtocolSpec, stats: ProtoStats, l: Listen
 /** Sends one datagram from `udp`; resolves once the kernel took it. */
 export function sendDatagram(spec: ProtocolSpec, l: ListenerInfo, udp: UdpSocket, stats: ProtoStats, dest: Address, data: Buffer): Promise<undefined> {
   if (tap.messageOut.hasSubscribers) {
-    tap.messageOut.publish({ proto: spec.name, transport: spec.transport, conn: undefined, listener: l, local: l.address, remote: dest, bytes: data, kind: 'message', at: Date.now() });
+    tap.messageOut.publish(new MessageEvent(spec.name, spec.transport, undefined, l, l.address, dest, data, undefined, 'message', undefined, undefined, Date.now()));
   }
   return new Promise((resolve, reject) => {
     udp.send(data, dest.port, dest.host, (err) => {
