@@ -1,4 +1,4 @@
-import { clipText, ConfigError } from '@x/core-conn';
+import { brandError, clipText, ConfigError } from '@x/core-conn';
 
 /** Stable codes of the server's configuration errors. */
 export const CfgErrorCodes = {
@@ -46,7 +46,7 @@ export class CfgError extends ConfigError {
     // a quoted value of any length (a 5 MB string in a modparam) is shown clipped
     const clipped = message.replace(/"([^"\n]{200,})"/g, (_m, inner: string) => `"${clipText(inner)}"`);
     super(code, where ? `${formatWhere(where)}: ${clipped}` : clipped, options);
-    this.name = 'CfgError';
     this.where = where;
   }
 }
+brandError(CfgError, '@x/server:CfgError');

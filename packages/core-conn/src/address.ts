@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { clipText, ConfigError, ErrorCodes } from './errors.js';
+import { brandError, clipText, ConfigError, ErrorCodes } from './errors.js';
 import type { Address, SocketOptions, SocketSpec } from './types.js';
 
 /** "ip:port", or "[v6]:port" for IPv6 (the form OpenSIPS prints in tcp:list). */
@@ -26,10 +26,10 @@ export class SocketSpecError extends ConfigError {
   readonly offset: number;
   constructor(message: string, offset: number) {
     super(ErrorCodes.BAD_SOCKET_SPEC, message);
-    this.name = 'SocketSpecError';
     this.offset = offset;
   }
 }
+brandError(SocketSpecError, '@x/core-conn:SocketSpecError');
 
 function bad(text: string, why: string, offset = 0): SocketSpecError {
   return new SocketSpecError(`bad socket spec "${clipText(text)}": ${why}`, offset);

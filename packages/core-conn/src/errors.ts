@@ -1,48 +1,89 @@
+const kBrand = Symbol.for('@x/core-conn.error-brand');
+const kName = Symbol.for('@x/core-conn.error-name');
+
 /**
- * Every error @x throws or reports is an `XError` with a stable `code`.
- * Callers test `err.code` (or `err.name`), never the message text, so the checks hold even
- * with two copies of a package in one tree (the js-libp2p / undici convention).
+ * Brands an error class so that `instanceof` holds across two copies of the package that
+ * defines it (two versions of @x/core-conn in one tree, as undici does): every instance
+ * carries `Symbol.for(key)`, and the class's `Symbol.hasInstance` tests for it. `key` must be
+ * unique and stable: `<package>:<ClassName>`. Every subclass that wants its own `instanceof`
+ * across copies brands itself; an unbranded subclass falls back to the ordinary prototype
+ * check. The part of `key` after the last ':' becomes the instances' `name` (an `XError`
+ * subclass gets it without setting `this.name`; a bundler renaming the class changes nothing).
+ * Used by core-conn's classes and by the protocol packages' own.
+ */
+export function brandError(cls: abstract new (...args: never[]) => Error, key: string): void {
+  const sym = Symbol.for(key);
+  Object.defineProperty(cls.prototype, sym, { value: true });
+  Object.defineProperty(cls.prototype, kName, { value: key.slice(key.lastIndexOf(':') + 1) });
+  Object.defineProperty(cls, kBrand, { value: sym });
+}
+
+/** `instanceof` by brand when `cls` has its own (see `brandError`); undefined when it has none. */
+export function brandedInstance(cls: object, v: unknown): boolean | undefined {
+  if (!Object.hasOwn(cls, kBrand)) return undefined;
+  const sym = (cls as Record<symbol, symbol>)[kBrand]!;
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[sym] === true;
+}
+
+/** Options of every @x error: the cause, and for configuration errors the setting at fault. */
+export interface XErrorOptions {
+  cause?: unknown;
+}
+
+/**
+ * Every error @x throws or reports is an `XError` with a stable `code` and its own class
+ * `name`. `instanceof` works across two copies of a package (a `Symbol.for` brand, see
+ * `brandError`); callers may also test `err.code`, never the message text.
  */
 export class XError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: string, message: string, options?: XErrorOptions) {
     super(message, options);
     this.code = code;
-    this.name = 'XError';
+    this.name = (this as unknown as Record<symbol, string | undefined>)[kName] ?? 'XError';
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return brandedInstance(this, v) ?? Function.prototype[Symbol.hasInstance].call(this, v);
   }
 }
+brandError(XError, '@x/core-conn:XError');
 
 /** A peer sent bytes that do not frame as the protocol requires. The connection is closed. */
-export class ProtocolError extends XError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'ProtocolError';
-  }
-}
+export class ProtocolError extends XError {}
+brandError(ProtocolError, '@x/core-conn:ProtocolError');
 
 /** A limit of core-conn was passed (chunks, bytes, read timeout, queue). The connection is closed. */
-export class LimitError extends XError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'LimitError';
-  }
-}
+export class LimitError extends XError {}
+brandError(LimitError, '@x/core-conn:LimitError');
 
 /** Connecting, writing or looking up a connection failed. */
-export class ConnectionError extends XError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'ConnectionError';
-  }
+export class ConnectionError extends XError {}
+brandError(ConnectionError, '@x/core-conn:ConnectionError');
+
+/** Where a configuration error sits: the module parameter (and which setting of a multi one). */
+export interface ConfigErrorOptions extends XErrorOptions {
+  /** the module parameter at fault */
+  param?: string;
+  /** which setting of a multi parameter (0-based, in the order written) */
+  index?: number;
 }
 
-/** An option, a module parameter or a socket spec is invalid. The message says which and why. */
+/**
+ * An option, a module parameter or a socket spec is invalid. The message says which and why;
+ * `param` / `index` (when set) name the module parameter setting at fault, so a host such as
+ * x-server can report it at its file:line:col.
+ */
 export class ConfigError extends XError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'ConfigError';
+  declare readonly param?: string;
+  declare readonly index?: number;
+  constructor(code: string, message: string, options?: ConfigErrorOptions) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.param !== undefined) this.param = options.param;
+    if (options?.index !== undefined) this.index = options.index;
   }
 }
+brandError(ConfigError, '@x/core-conn:ConfigError');
 
 /** Stable codes of core-conn. Protocol packages define their own (ERR_SIP_*, ERR_HEP_*...). */
 export const ErrorCodes = {
@@ -89,6 +130,8 @@ export const ErrorCodes = {
   ALIAS: 'ERR_CONN_ALIAS',
   /** setProfileResolver while a resolver is already set (clear it with null first) */
   RESOLVER_SET: 'ERR_CONN_RESOLVER_SET',
+  /** a framer broke the FramerSink contract (head() inside a streamed message, part()/end() outside one): a bug of the framer; the connection is closed */
+  FRAMER_CONTRACT: 'ERR_CONN_FRAMER_CONTRACT',
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from './module/contract.js';
+import { ConfigError, ErrorCodes } from './errors.js';
 
 /** How many lines a key may log per interval, and how many keys are tracked. */
 export interface LogLimiterOptions {
@@ -45,9 +46,9 @@ export class LogLimiter {
     this.interval = opts.intervalMs ?? 10_000;
     this.maxKeys = opts.maxKeys ?? 1024;
     this.now = opts.now ?? Date.now;
-    if (!Number.isInteger(this.burst) || this.burst < 1) throw new RangeError('burst must be an integer >= 1');
-    if (!(this.interval > 0)) throw new RangeError('intervalMs must be > 0');
-    if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1) throw new RangeError('maxKeys must be an integer >= 1');
+    if (!Number.isInteger(this.burst) || this.burst < 1) throw new ConfigError(ErrorCodes.INVALID_OPTION, `burst must be an integer >= 1, got ${String(this.burst)}`);
+    if (!(this.interval > 0)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `intervalMs must be > 0, got ${String(this.interval)}`);
+    if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1) throw new ConfigError(ErrorCodes.INVALID_OPTION, `maxKeys must be an integer >= 1, got ${String(this.maxKeys)}`);
   }
 
   /** true: log this line; false: it is suppressed (and counted) */

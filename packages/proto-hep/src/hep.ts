@@ -1,5 +1,5 @@
 import { unzipSync } from 'node:zlib';
-import { rateLimitedLogger } from '@x/core-conn';
+import { ConfigError, ErrorCodes, rateLimitedLogger } from '@x/core-conn';
 import type {
   Address,
   ConnectionId,
@@ -95,7 +95,7 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     names.add(name);
   }
   const maxInflated = o.maxInflatedBytes ?? HEP_MAX_INFLATED_BYTES;
-  if (!Number.isInteger(maxInflated) || maxInflated < 1) throw new RangeError(`maxInflatedBytes must be an integer >= 1, got ${String(maxInflated)}`);
+  if (!Number.isInteger(maxInflated) || maxInflated < 1) throw new ConfigError(ErrorCodes.INVALID_OPTION, `maxInflatedBytes must be an integer >= 1, got ${String(maxInflated)}`);
   // what a peer can make us log is rate-limited per source
   const log = o.logger ? rateLimitedLogger(o.logger) : undefined;
   const callbacks: HepCallback[] = [];

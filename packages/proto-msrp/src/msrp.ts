@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { NOOP_LOGGER, XError, type Address, type ConnectionInfo, type Engine, type Logger, type SendOptions } from '@x/core-conn';
+import { brandError, ConfigError, ErrorCodes, NOOP_LOGGER, XError, type Address, type ConnectionInfo, type Engine, type Logger, type SendOptions } from '@x/core-conn';
 import { encodeHeadText, endLine, headerLine } from './codec/encode.js';
 import { MsrpError, MsrpErrorCodes } from './codec/errors.js';
 import { methodId } from './codec/head.js';
@@ -29,9 +29,9 @@ export const MsrpApiErrorCodes = {
 export class MsrpApiError extends XError {
   constructor(code: (typeof MsrpApiErrorCodes)[keyof typeof MsrpApiErrorCodes], message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.name = 'MsrpApiError';
   }
 }
+brandError(MsrpApiError, '@x/proto-msrp:MsrpApiError');
 
 /** Receives the body of a streamed message. Set `onPiece` / `onEnd` in the request handler. */
 export interface MsrpBodyStream {
@@ -340,8 +340,8 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
     stats,
 
     registerHandler(filter, onRequest, onReply) {
-      if (typeof filter.host !== 'string' || filter.host === '') throw new TypeError('registerHandler: host filter must be a non-empty glob');
-      if (!Number.isInteger(filter.port) || filter.port < 0 || filter.port > 65535) throw new TypeError('registerHandler: port must be 0..65535');
+      if (typeof filter.host !== 'string' || filter.host === '') throw new ConfigError(ErrorCodes.INVALID_OPTION, 'registerHandler: host filter must be a non-empty glob');
+      if (!Number.isInteger(filter.port) || filter.port < 0 || filter.port > 65535) throw new ConfigError(ErrorCodes.INVALID_OPTION, 'registerHandler: port must be 0..65535');
       const h: Registered = {
         id: nextHandle++,
         filter: { ...filter },

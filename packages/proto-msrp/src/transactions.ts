@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { ConfigError, ErrorCodes } from '@x/core-conn';
 import { buildTid, coreHash, parseTid, TID_HASH_SIZE, TID_SLOTS } from './codec/tid.js';
 
 /** What a transaction remembers of the request that made it (OpenSIPS's msrp_cell). */
@@ -62,7 +63,7 @@ export class TransactionTable<T = unknown> {
 
   constructor(opts: TransactionTableOptions<T>) {
     const n = opts.slots ?? TID_SLOTS;
-    if (!Number.isInteger(n) || n < 2 || n > TID_SLOTS) throw new RangeError(`slots must be an integer in 2..${TID_SLOTS}`);
+    if (!Number.isInteger(n) || n < 2 || n > TID_SLOTS) throw new ConfigError(ErrorCodes.INVALID_OPTION, `slots must be an integer in 2..${TID_SLOTS}`);
     this.slots = Array.from({ length: n }, () => new Map<string, Transaction<T>>());
     this.onTimeout = opts.onTimeout;
     this.tickMs = opts.tickMs ?? 1000;

@@ -1,3 +1,5 @@
+import { brandError, XError } from '@x/core-conn';
+
 /** Stable codes of the errors @x/tcp-mgm throws. */
 export const TcpMgmErrorCodes = {
   /** db_url is not one of sqlite:///path, postgres://..., mysql://... */
@@ -12,18 +14,19 @@ export const TcpMgmErrorCodes = {
   BAD_PARAM: 'ERR_TCPMGM_BAD_PARAM',
   /** a lookup query (tcp_mgm:match) is invalid */
   BAD_QUERY: 'ERR_TCPMGM_BAD_QUERY',
+  /** a value does not parse (an attrs text, an ip/prefix, a table name) */
+  BAD_VALUE: 'ERR_TCPMGM_BAD_VALUE',
 } as const;
 export type TcpMgmErrorCode = (typeof TcpMgmErrorCodes)[keyof typeof TcpMgmErrorCodes];
 
 /** Every error of this package: a stable `code` and a readable message. */
-export class TcpMgmError extends Error {
-  readonly code: TcpMgmErrorCode;
+export class TcpMgmError extends XError {
+  declare readonly code: TcpMgmErrorCode;
   constructor(code: TcpMgmErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TcpMgmError';
-    this.code = code;
+    super(code, message, options);
   }
 }
+brandError(TcpMgmError, '@x/tcp-mgm:TcpMgmError');
 
 /** A row that cannot become a rule: `id` is the row's id (when it had a usable one), `reason` the problem. */
 export class RowError extends TcpMgmError {
@@ -31,8 +34,8 @@ export class RowError extends TcpMgmError {
   readonly reason: string;
   constructor(id: number | undefined, reason: string) {
     super(TcpMgmErrorCodes.BAD_ROW, `tcp_mgm row ${id === undefined ? '(no id)' : `id ${id}`}: ${reason}`);
-    this.name = 'RowError';
     this.id = id;
     this.reason = reason;
   }
 }
+brandError(RowError, '@x/tcp-mgm:RowError');

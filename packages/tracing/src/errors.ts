@@ -1,3 +1,5 @@
+import { brandError, XError } from '@x/core-conn';
+
 /** Tracing errors: a class with a stable `code`, as every @x package. */
 export const TracingErrorCodes = {
   /** a trace_destination names no hep_id */
@@ -7,11 +9,10 @@ export const TracingErrorCodes = {
 } as const;
 export type TracingErrorCode = (typeof TracingErrorCodes)[keyof typeof TracingErrorCodes];
 
-export class TracingError extends Error {
-  readonly code: TracingErrorCode;
+export class TracingError extends XError {
+  declare readonly code: TracingErrorCode;
   constructor(code: TracingErrorCode, message: string) {
-    super(message);
-    this.name = 'TracingError';
-    this.code = code;
+    super(code, message);
   }
 }
+brandError(TracingError, '@x/tracing:TracingError');

@@ -1,4 +1,5 @@
 import type { Module, ParamSchema } from '@x/core-conn';
+import { CfgError, CfgErrorCodes } from '../errors.js';
 
 /** OpenSIPS module names served by an @x package (the export is found by its `name`). */
 export const MODULE_PACKAGES: Readonly<Record<string, string>> = {
@@ -89,9 +90,6 @@ export type PackageImporter = (pkg: string) => Promise<Record<string, unknown>>;
 const defaultImporter: PackageImporter = (pkg) => import(pkg) as Promise<Record<string, unknown>>;
 
 /**
- * Finds the module descriptor for an OpenSIPS module name. Throws a plain Error with the
- * reason (the caller adds file:line:col).
- */
 /** Whether a module's package is installed here (a module x-server can load now). */
 export function moduleAvailable(name: string): boolean {
   if (Object.hasOwn(BUILTIN_SCHEMAS, name)) return true;
@@ -110,21 +108,25 @@ export function availableModules(): string[] {
   return [...Object.keys(MODULE_PACKAGES), ...Object.keys(BUILTIN_SCHEMAS)].filter(moduleAvailable).sort();
 }
 
+/**
+ * Finds the module descriptor for an OpenSIPS module name. Throws a CfgError with the reason
+ * and no location (the caller adds file:line:col).
+ */
 export async function resolveModule(name: string, importer: PackageImporter = defaultImporter): Promise<LoadedModule> {
   const builtin = BUILTIN_SCHEMAS[name];
   if (builtin) return { kind: 'builtin', name, params: builtin };
   const pkg = MODULE_PACKAGES[name];
   if (!pkg) {
     // only what can be loaded here: a module whose package is not installed is no advice
-    throw new Error(`unknown module "${name}" (modules x-server can load: ${availableModules().join(', ')})`);
+    throw new CfgError(CfgErrorCodes.UNKNOWN_MODULE, undefined, `unknown module "${name}" (modules x-server can load: ${availableModules().join(', ')})`);
   }
   let ns: Record<string, unknown>;
   try {
     ns = await importer(pkg);
   } catch (err) {
-    throw new Error(`module "${name}" needs package ${pkg}, which cannot be loaded: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    throw new CfgError(CfgErrorCodes.UNKNOWN_MODULE, undefined, `module "${name}" needs package ${pkg}, which cannot be loaded: ${(err as Error).message.split('\n')[0] ?? ''}`);
   }
   const found = Object.values(ns).find((v) => isModule(v) && v.name === name);
-  if (!found) throw new Error(`package ${pkg} does not export a module named "${name}"`);
+  if (!found) throw new CfgError(CfgErrorCodes.UNKNOWN_MODULE, undefined, `package ${pkg} does not export a module named "${name}"`);
   return { kind: 'package', name, module: found as Module, packageName: pkg };
 }

@@ -33,14 +33,14 @@ export const MAX_CFG_FILE_BYTES = 1 << 20;
 
 /**
  * Reads a cfg file: a regular file of at most `max` bytes (`/dev/zero`, a FIFO or a directory
- * would hang or grow without bound). Throws a plain Error with the reason.
+ * would hang or grow without bound). Throws a CfgError (no location) with the reason.
  */
 export function readCfgFile(path: string, max = MAX_CFG_FILE_BYTES): string {
   const st = statSync(path);
-  if (!st.isFile()) throw new Error(`not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a file'})`);
-  if (st.size > max) throw new Error(`${st.size} bytes, over the ${max}-byte limit of a cfg file`);
+  if (!st.isFile()) throw new CfgError(CfgErrorCodes.FILE, undefined, `not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a file'})`);
+  if (st.size > max) throw new CfgError(CfgErrorCodes.FILE, undefined, `${st.size} bytes, over the ${max}-byte limit of a cfg file`);
   const text = readFileSync(path, 'utf8');
-  if (Buffer.byteLength(text) > max) throw new Error(`over the ${max}-byte limit of a cfg file`);
+  if (Buffer.byteLength(text) > max) throw new CfgError(CfgErrorCodes.FILE, undefined, `over the ${max}-byte limit of a cfg file`);
   return text;
 }
 

@@ -25,6 +25,7 @@ function successBody(id: Id, result: unknown): string {
 export class MiParamError extends MiError {
   constructor(data: string) {
     super(-32602, 'Invalid params', data);
+    this.name = 'MiParamError';
   }
 }
 

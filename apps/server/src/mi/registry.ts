@@ -1,4 +1,4 @@
-import type { MiCommand } from '@x/core-conn';
+import { ConfigError, ErrorCodes, type MiCommand } from '@x/core-conn';
 
 /** A result the JSON-RPC layer splices in as-is (tcp:list repeats the "Alias port" key, which a JS object cannot). */
 export class RawJson {
@@ -20,8 +20,8 @@ export class MiRegistry {
   private readonly byName = new Map<string, MiCommand>();
 
   add(cmd: MiCommand): void {
-    if (!/^[\w.-]+:[\w.-]+$/.test(cmd.name)) throw new Error(`MI command name "${cmd.name}" is not module:cmd`);
-    if (this.byName.has(cmd.name)) throw new Error(`MI command "${cmd.name}" registered twice`);
+    if (!/^[\w.-]+:[\w.-]+$/.test(cmd.name)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `MI command name "${cmd.name}" is not module:cmd`);
+    if (this.byName.has(cmd.name)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `MI command "${cmd.name}" registered twice`);
     this.byName.set(cmd.name, cmd);
   }
 

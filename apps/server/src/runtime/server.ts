@@ -1,4 +1,4 @@
-import { createEngine, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
+import { ConfigError, createEngine, ErrorCodes, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
 import { dirname } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
@@ -60,7 +60,7 @@ function traceSinkRegistry(): TraceSinkRegistry {
   const sinks = new Map<string, TraceSink>();
   return {
     register(s) {
-      if (sinks.has(s.name)) throw new Error(`trace destination "${s.name}" registered twice`);
+      if (sinks.has(s.name)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `trace destination "${s.name}" registered twice`);
       sinks.set(s.name, s);
     },
     get: (n) => sinks.get(n),

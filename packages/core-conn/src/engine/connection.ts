@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ConnectionError, ErrorCodes, LimitError, ProtocolError } from '../errors.js';
+import { ConnectionError, ErrorCodes, LimitError, ProtocolError, XError } from '../errors.js';
 import type {
   Address,
   CloseReason,
@@ -261,7 +261,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   /** FramerSink, streaming: a message begins; its body follows in part() calls, then end(). */
   head(msg: unknown, wire?: Buffer): void {
     if (this.closed) return;
-    if (this.streaming) throw new Error(`framer of ${this.proto}: head() while a streamed message is in progress`);
+    if (this.streaming) throw new XError(ErrorCodes.FRAMER_CONTRACT, `framer of ${this.proto}: head() while a streamed message is in progress`);
     this.streaming = true;
     const now = this.readNow;
     this.lastUsedAt = now;
@@ -272,7 +272,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   /** FramerSink, streaming: a piece of the body of the message in progress. */
   part(data: Buffer): void {
     if (this.closed) return;
-    if (!this.streaming) throw new Error(`framer of ${this.proto}: part() outside a streamed message`);
+    if (!this.streaming) throw new XError(ErrorCodes.FRAMER_CONTRACT, `framer of ${this.proto}: part() outside a streamed message`);
     if (tap.messagePart.hasSubscribers) this.publishPart(data, false);
     this.owner.onMessagePart(this, data);
   }
@@ -280,7 +280,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   /** FramerSink, streaming: the message in progress is complete; `wire`: its closing bytes, if any. */
   end(wire?: Buffer): void {
     if (this.closed) return;
-    if (!this.streaming) throw new Error(`framer of ${this.proto}: end() outside a streamed message`);
+    if (!this.streaming) throw new XError(ErrorCodes.FRAMER_CONTRACT, `framer of ${this.proto}: end() outside a streamed message`);
     this.streaming = false;
     this.msgAttempts = 0;
     this.readDeadline = 0;

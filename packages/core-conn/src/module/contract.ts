@@ -3,6 +3,7 @@
  * The server knows nothing of a module past this interface.
  */
 import type { Engine } from '../engine/types.js';
+import { brandError, brandedInstance } from '../errors.js';
 import type { ProtocolSpec } from '../types.js';
 
 /** pino-compatible logger surface; the server passes a pino child per module. */
@@ -60,7 +61,13 @@ export class MiError extends Error {
     this.code = code;
     if (data !== undefined) this.data = data;
   }
+
+  /** true also for a MiError of another copy of @x/core-conn (a module's own dependency) */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return brandedInstance(this, v) ?? Function.prototype[Symbol.hasInstance].call(this, v);
+  }
 }
+brandError(MiError, '@x/core-conn:MiError');
 
 /** Counters and gauges shared by MI (`statistics:get`) and Prometheus `/metrics`. Names are `group:name`. */
 export interface Stat {

@@ -3,6 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../engine/types.js';
+import { ProtocolError } from '../errors.js';
 import { createStatsRegistry } from '../stats.js';
 import type { StatsRegistry } from '../module/contract.js';
 import type { CloseEvent, ConnectionId, Framer, ListenerInfo, ProtocolSpec, StreamingSink } from '../types.js';
@@ -47,8 +48,8 @@ export interface FramerComplianceOptions<M> {
 }
 
 function isProtocolError(e: unknown): boolean {
-  // by name, so two copies of core-conn in one tree still agree
-  return e instanceof Error && e.name === 'ProtocolError' && typeof (e as { code?: unknown }).code === 'string';
+  // ProtocolError's instanceof holds across two copies of core-conn in one tree (a Symbol.for brand)
+  return e instanceof ProtocolError && typeof e.code === 'string';
 }
 
 function defaultEquals<M>(a: M, b: M): boolean {

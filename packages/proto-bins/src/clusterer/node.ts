@@ -5,6 +5,7 @@
  * layouts follow OpenSIPS 3.6 (topology.c, clusterer.c), so an OpenSIPS node sees an @x node
  * as one of its own.
  */
+import { ConfigError, ErrorCodes } from '@x/core-conn';
 import { BinError } from '../codec/errors.js';
 import {
   CLUSTERER_BIN_VERSION,
@@ -191,8 +192,8 @@ export class ClustererNode {
     this.now = o.now ?? (() => performance.now());
     this.unixTime = o.unixTime ?? (() => Math.floor(Date.now() / 1000));
     for (const d of o.myNodeInfo) {
-      if (d.nodeId !== undefined && d.nodeId !== o.myNodeId) throw new Error(`my_node_info node_id ${d.nodeId} differs from my_node_id ${o.myNodeId}`);
-      if (this.cluster(d.clusterId)) throw new Error(`my_node_info given twice for cluster ${d.clusterId}`);
+      if (d.nodeId !== undefined && d.nodeId !== o.myNodeId) throw new ConfigError(ErrorCodes.INVALID_OPTION, `my_node_info node_id ${d.nodeId} differs from my_node_id ${o.myNodeId}`);
+      if (this.cluster(d.clusterId)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `my_node_info given twice for cluster ${d.clusterId}`);
       parseNodeUrl(d.url);
       this.clusters.unshift({
         id: d.clusterId,
@@ -214,10 +215,10 @@ export class ClustererNode {
     }
     for (const d of o.neighbors) {
       const cl = this.cluster(d.clusterId);
-      if (!cl) throw new Error(`neighbor_node_info for cluster ${d.clusterId}, which has no my_node_info`);
-      if (d.nodeId === undefined) throw new Error('neighbor_node_info needs a node_id');
-      if (d.nodeId === this.myNodeId) throw new Error(`neighbor_node_info node_id ${d.nodeId} is my_node_id`);
-      if (cl.nodes.some((n) => n.nodeId === d.nodeId)) throw new Error(`node ${d.nodeId} defined twice in cluster ${d.clusterId}`);
+      if (!cl) throw new ConfigError(ErrorCodes.INVALID_OPTION, `neighbor_node_info for cluster ${d.clusterId}, which has no my_node_info`);
+      if (d.nodeId === undefined) throw new ConfigError(ErrorCodes.INVALID_OPTION, 'neighbor_node_info needs a node_id');
+      if (d.nodeId === this.myNodeId) throw new ConfigError(ErrorCodes.INVALID_OPTION, `neighbor_node_info node_id ${d.nodeId} is my_node_id`);
+      if (cl.nodes.some((n) => n.nodeId === d.nodeId)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `node ${d.nodeId} defined twice in cluster ${d.clusterId}`);
       this.addNode(cl, d.nodeId, { url: d.url, sipAddr: d.sipAddr ?? '', priority: d.priority ?? DEFAULT_NO_PING_RETRIES, noPingRetries: d.noPingRetries ?? DEFAULT_NO_PING_RETRIES });
     }
   }
@@ -273,8 +274,8 @@ export class ClustererNode {
    */
   registerCapability(clusterId: number, name: string, handler?: CapabilityHandler, o: { requireSync?: boolean } = {}): void {
     const cl = this.cluster(clusterId);
-    if (!cl) throw new Error(`unknown cluster ${clusterId}`);
-    if (cl.caps.some((c) => c.name === name)) throw new Error(`capability ${name} registered twice in cluster ${clusterId}`);
+    if (!cl) throw new ConfigError(ErrorCodes.INVALID_OPTION, `unknown cluster ${clusterId}`);
+    if (cl.caps.some((c) => c.name === name)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `capability ${name} registered twice in cluster ${clusterId}`);
     cl.caps.unshift({ name, ok: !o.requireSync, enabled: true, ...(handler ? { handler } : {}) });
   }
 

@@ -29,7 +29,7 @@ function code(fn: () => unknown): string {
     fn();
   } catch (e) {
     expect(e).toBeInstanceOf(BinError);
-    expect((e as Error).name).toBe('ProtocolError');
+    expect((e as Error).name).toBe('BinError');
     return (e as BinError).code;
   }
   throw new Error('did not throw');

@@ -1,4 +1,4 @@
-import { ProtocolError } from '@x/core-conn';
+import { brandError, ProtocolError } from '@x/core-conn';
 
 /** Stable codes of @x/proto-bins. Test `err.code`, never the message. */
 export const BinErrorCodes = {
@@ -32,6 +32,6 @@ export type BinErrorCode = (typeof BinErrorCodes)[keyof typeof BinErrorCodes];
 export class BinError extends ProtocolError {
   constructor(code: BinErrorCode, message: string) {
     super(code, message);
-    this.name = 'ProtocolError';
   }
 }
+brandError(BinError, '@x/proto-bins:BinError');

@@ -18,7 +18,7 @@ import {
 } from './index.js';
 
 const typed = (e: unknown): void => {
-  if (!(e instanceof BinError) || !/^ERR_BIN_[A-Z_]+$/.test(e.code) || e.name !== 'ProtocolError') throw e;
+  if (!(e instanceof BinError) || !/^ERR_BIN_[A-Z_]+$/.test(e.code) || e.name !== 'BinError') throw e;
 };
 const i32 = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 const id = fc.integer({ min: 1, max: 64 });

@@ -25,7 +25,7 @@ function errCode(fn: () => void): string | undefined {
   try {
     fn();
   } catch (e) {
-    expect((e as Error).name).toBe('ProtocolError');
+    expect((e as Error).name).toBe('BinError');
     return (e as { code: string }).code;
   }
   return undefined;

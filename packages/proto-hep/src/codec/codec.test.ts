@@ -19,7 +19,7 @@ function code(fn: () => unknown): string {
     fn();
   } catch (e) {
     expect(e).toBeInstanceOf(HepError);
-    expect((e as Error).name).toBe('ProtocolError');
+    expect((e as Error).name).toBe('HepError');
     return (e as HepError).code;
   }
   throw new Error('did not throw');

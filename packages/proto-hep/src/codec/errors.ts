@@ -1,4 +1,4 @@
-import { ProtocolError } from '@x/core-conn';
+import { brandError, ProtocolError } from '@x/core-conn';
 
 /** Stable codes of @x/proto-hep. Test `err.code`, never the message. */
 export const HepErrorCodes = {
@@ -32,6 +32,6 @@ export type HepErrorCode = (typeof HepErrorCodes)[keyof typeof HepErrorCodes];
 export class HepError extends ProtocolError {
   constructor(code: HepErrorCode, message: string) {
     super(code, message);
-    this.name = 'ProtocolError';
   }
 }
+brandError(HepError, '@x/proto-hep:HepError');

@@ -9,7 +9,7 @@ import { packHep } from '../pack.js';
 import { decode, encode, HepError, type HepPacket } from './index.js';
 
 const typed = (e: unknown): void => {
-  if (!(e instanceof HepError) || !/^ERR_HEP_[A-Z_]+$/.test(e.code) || e.name !== 'ProtocolError') throw e;
+  if (!(e instanceof HepError) || !/^ERR_HEP_[A-Z_]+$/.test(e.code) || e.name !== 'HepError') throw e;
 };
 
 const u = (bits: number) => fc.integer({ min: 0, max: 2 ** bits - 1 });

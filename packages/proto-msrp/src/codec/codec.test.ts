@@ -177,7 +177,7 @@ describe('typed errors', () => {
         try {
           p.push(Buffer.from(u), sink);
         } catch (e) {
-          expect((e as Error).name).toBe('ProtocolError');
+          expect((e as Error).name).toBe('MsrpError');
           expect((e as { code: string }).code).toMatch(/^ERR_MSRP_/);
         }
       }),

@@ -1,4 +1,4 @@
-import { ProtocolError } from '@x/core-conn';
+import { brandError, ProtocolError } from '@x/core-conn';
 
 /** Stable codes of @x/proto-msrp. Test `err.code`, never the message. */
 export const MsrpErrorCodes = {
@@ -48,6 +48,6 @@ export type MsrpErrorCode = (typeof MsrpErrorCodes)[keyof typeof MsrpErrorCodes]
 export class MsrpError extends ProtocolError {
   constructor(code: MsrpErrorCode, message: string) {
     super(code, message);
-    this.name = 'ProtocolError';
   }
 }
+brandError(MsrpError, '@x/proto-msrp:MsrpError');

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Address, ConnectionInfo, Logger } from '@x/core-conn';
+import { ConfigError, ErrorCodes, type Address, type ConnectionInfo, type Logger } from '@x/core-conn';
 import { getHeader } from '../codec/message.js';
 import { methodId } from '../codec/head.js';
 import type { MsrpUrl } from '../codec/types.js';
@@ -137,7 +137,7 @@ class Noncer {
 export function attachRelay(api: MsrpApi, p: MsrpRelayParams, opts: { auth: MsrpAuthCallback; logger?: Logger }): MsrpRelay {
   const log = opts.logger;
   const myUrls = p.my_uri.map((u) => parseMyUri(u, log));
-  if (myUrls.length === 0) throw new Error("msrp_relay: no 'my_uri' defined");
+  if (myUrls.length === 0) throw new ConfigError(ErrorCodes.INVALID_OPTION, "msrp_relay: no 'my_uri' defined");
   const sessions = new Map<string, MsrpSession>();
   const noncer = new Noncer();
   const handles: MsrpHandle[] = [];

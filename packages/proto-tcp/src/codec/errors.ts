@@ -1,4 +1,4 @@
-import { ConfigError, ProtocolError } from '@x/core-conn';
+import { brandError, ConfigError, ProtocolError } from '@x/core-conn';
 
 /** Stable error codes of @x/proto-tcp. Test `err.code`, never the message. */
 export const SipErrorCodes = {
@@ -22,10 +22,10 @@ export type SipErrorCode = (typeof SipErrorCodes)[keyof typeof SipErrorCodes];
 /** Bytes that do not frame or parse as SIP. On a connection, the engine closes it ("Protocol error"). */
 export class SipProtocolError extends ProtocolError {
   constructor(code: SipErrorCode, message: string, options?: { cause?: unknown }) {
-    // name stays 'ProtocolError': core-conn and its compliance suite match errors by name
     super(code, message, options);
   }
 }
+brandError(SipProtocolError, '@x/proto-tcp:SipProtocolError');
 
 /** A bad argument of the API (send target, reply status). */
 export class SipConfigError extends ConfigError {
@@ -33,3 +33,4 @@ export class SipConfigError extends ConfigError {
     super(code, message);
   }
 }
+brandError(SipConfigError, '@x/proto-tcp:SipConfigError');

@@ -116,7 +116,7 @@ describe('SipFramer', () => {
     const m = 'INVITE sip:x SIP/2.0\r\nContent-Length: 10\r\nVia: SIP/2.0/TCP h\r\nContent-Length: 0\r\n\r\n';
     const nextReq = 'OPTIONS sip:y SIP/2.0\r\nl: 0\r\n\r\n';
     for (let cut = 1; cut < m.length; cut += 7) {
-      expect(() => feed([B(m.slice(0, cut)), B(m.slice(cut) + nextReq)]), `cut ${cut}`).toThrow(expect.objectContaining({ code: 'ERR_SIP_CONFLICTING_CONTENT_LENGTH', name: 'ProtocolError' }));
+      expect(() => feed([B(m.slice(0, cut)), B(m.slice(cut) + nextReq)]), `cut ${cut}`).toThrow(expect.objectContaining({ code: 'ERR_SIP_CONFLICTING_CONTENT_LENGTH', name: 'SipProtocolError' }));
     }
     expect(() => feed([B('INFO sip:x SIP/2.0\r\nl: 1\r\ncontent_length:2\r\n\r\nab')])).toThrow(expect.objectContaining({ code: 'ERR_SIP_CONFLICTING_CONTENT_LENGTH' }));
   });
@@ -124,7 +124,7 @@ describe('SipFramer', () => {
   it('a start line that is not SIP is ERR_SIP_BAD_MESSAGE: never emitted', () => {
     for (const bad of ['X', 'INVITE sip:x', 'INVITE sip:x SIP/3.0', 'INVITE  sip:x SIP/2.0', 'INVITE sip:x y SIP/2.0', 'SIP/2.0 20 OK', 'SIP/2.0 2000', 'SIP/2.0 200OK', '\x00\x01 a SIP/2.0', 'GET / HTTP/1.1']) {
       const r = rec();
-      expect(() => new SipFramer().push(B(`${bad}\r\nl:0\r\n\r\n`), r.sink), bad).toThrow(expect.objectContaining({ code: 'ERR_SIP_BAD_MESSAGE', name: 'ProtocolError' }));
+      expect(() => new SipFramer().push(B(`${bad}\r\nl:0\r\n\r\n`), r.sink), bad).toThrow(expect.objectContaining({ code: 'ERR_SIP_BAD_MESSAGE', name: 'SipProtocolError' }));
       expect(r.msgs, bad).toEqual([]);
     }
     for (const good of ['INVITE sip:x SIP/2.0', 'x-y.z sip:a@b;c=d sip/2.0', 'SIP/2.0 200', 'SIP/2.0 183 Session Progress', 'SIP/2.0 200 ']) {

@@ -1,5 +1,5 @@
 import type { Framer, FramerSink } from '@x/core-conn';
-import { SipErrorCodes, SipProtocolError } from '../codec/errors.js';
+import { SipConfigError, SipErrorCodes, SipProtocolError } from '../codec/errors.js';
 import { isSipStartLine } from '../codec/headers.js';
 import { HeaderScanner } from '../codec/scanner.js';
 
@@ -44,7 +44,7 @@ export class SipFramer implements Framer<Buffer> {
     this.pingpong = opts.crlfPingpong ?? true;
     this.drop = opts.crlfDrop ?? false;
     this.maxBytes = opts.maxMsgBytes ?? 65535;
-    if (!Number.isInteger(this.maxBytes) || this.maxBytes < 16) throw new RangeError('maxMsgBytes must be an integer >= 16');
+    if (!Number.isInteger(this.maxBytes) || this.maxBytes < 16) throw new SipConfigError('ERR_INVALID_OPTION', `maxMsgBytes must be an integer >= 16, got ${String(this.maxBytes)}`);
   }
 
   get pendingBytes(): number {

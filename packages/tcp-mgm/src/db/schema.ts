@@ -1,3 +1,4 @@
+import { TcpMgmError, TcpMgmErrorCodes } from '../errors.js';
 import type { DbDriver } from './url.js';
 
 /** One column of the tcp_mgm table as OpenSIPS's db/schema/tcp_mgm.xml defines it. */
@@ -59,7 +60,7 @@ function colSql(d: DbDriver, c: ColumnDef): string {
 export function tcpMgmCreateSql(driver: DbDriver, opts: { table?: string; version?: 1 | 2 } = {}): string {
   const table = opts.table ?? 'tcp_mgm';
   const version = opts.version ?? TCP_MGM_TABLE_VERSION;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new Error(`table name "${table}" is not a plain SQL identifier`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `table name "${table}" is not a plain SQL identifier`);
   const cols = TCP_MGM_COLUMNS.filter((c) => version === 1 || !c.v1Only).map((c) => `    ${colSql(driver, c)}`);
   let out = `INSERT INTO version (table_name, table_version) values ('${table}','${version}');\n`;
   out += `CREATE TABLE ${table} (\n${cols.join(',\n')}\n)${driver === 'mysql' ? ' ENGINE=InnoDB' : ''};\n\n`;

@@ -1,3 +1,4 @@
+import { TcpMgmError, TcpMgmErrorCodes } from '../errors.js';
 /**
  * The `attrs` column: `name=value;name=value` (the tcp_mgm blog's `max_msg_chunks=10;foo=20`).
  *
@@ -40,15 +41,15 @@ export function parseAttrs(text: string | null | undefined): ParsedAttrs {
     const eq = tok.indexOf('=');
     const name = (eq < 0 ? tok : tok.slice(0, eq)).trim();
     const value = eq < 0 ? undefined : tok.slice(eq + 1).trim();
-    if (!NAME_RE.test(name)) throw new Error(`attrs: bad attribute name "${name}" in "${text}"`);
+    if (!NAME_RE.test(name)) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `attrs: bad attribute name "${name}" in "${text}"`);
     const key = name.toLowerCase();
-    if (seen.has(key)) throw new Error(`attrs: "${name}" is set twice`);
+    if (seen.has(key)) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `attrs: "${name}" is set twice`);
     seen.add(key);
     const known = KNOWN_ATTRS[key];
     if (known) {
-      if (value === undefined || !INT_RE.test(value)) throw new Error(`attrs: "${name}" needs an integer value (${name}=N), got ${value === undefined ? 'none' : `"${value}"`}`);
+      if (value === undefined || !INT_RE.test(value)) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `attrs: "${name}" needs an integer value (${name}=N), got ${value === undefined ? 'none' : `"${value}"`}`);
       const n = Number(value);
-      if (n < known.min || n > known.max) throw new Error(`attrs: ${name}=${value} is out of range ${known.min}..${known.max}`);
+      if (n < known.min || n > known.max) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `attrs: ${name}=${value} is out of range ${known.min}..${known.max}`);
       if (key === 'max_msg_chunks') out.maxMsgChunks = n;
       else out.parallelRead = n;
       continue;

@@ -1,3 +1,4 @@
+import { TcpMgmError, TcpMgmErrorCodes } from '../errors.js';
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -145,12 +146,12 @@ export function parseCidr(text: string): { family: 4 | 6; prefix: number; net: n
   const slash = s.indexOf('/');
   const host = slash < 0 ? s : s.slice(0, slash);
   const ip = parseIp(host);
-  if (!ip) throw new Error(`"${text}" is not an IP address or ip/prefix`);
+  if (!ip) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `"${text}" is not an IP address or ip/prefix`);
   const max = ip.family === 4 ? 32 : 128;
   let prefix = max;
   if (slash >= 0) {
     const p = s.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p) || Number(p) > max) throw new Error(`"${text}": prefix length must be 0..${max}`);
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `"${text}": prefix length must be 0..${max}`);
     prefix = Number(p);
   }
   return { family: ip.family, prefix, net: applyMask(ip.words, maskWords(ip.family, prefix)) };
