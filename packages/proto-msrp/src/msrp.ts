@@ -138,7 +138,11 @@ export interface AttachMsrpOptions {
   /** transaction slots of one second (default 30) and tick period (default 1000 ms): tests shorten them */
   transactionSlots?: number;
   tickMs?: number;
-  /** cert_check_on_conn_reusage: msrps connections are reused only when the peer certificate names the destination */
+  /**
+   * cert_check_on_conn_reusage: an msrps connection this side opened is reused only when its
+   * peer certificate names the destination (IP SAN, DNS SAN or CN); else a new one is made.
+   * Connections the peer opened are always used.
+   */
   certCheckOnReuse?: boolean;
 }
 
@@ -286,7 +290,11 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
 
   function sendOpts(proto: 'msrp' | 'msrps', dest: Address, extra: SendOptions): SendOptions {
     const o: SendOptions & { reuse?: (c: ConnectionInfo) => boolean } = { ...extra };
-    if (proto === 'msrps' && opts.certCheckOnReuse) o.reuse = (c) => certMatches(c.tls?.peerCertificate, dest.host);
+    // cert_check_on_conn_reusage: a connection this side opened is reused only when the
+    // certificate it was given names the destination. One the peer opened (a client reached
+    // on its inbound connection, its URL naming an ephemeral port) carries no server
+    // certificate of the peer's to check and is the only way to reach it: always used.
+    if (proto === 'msrps' && opts.certCheckOnReuse) o.reuse = (c) => c.accepted || certMatches(c.tls?.peerCertificate, dest.host);
     return o;
   }
 
