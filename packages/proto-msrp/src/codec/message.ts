@@ -5,9 +5,25 @@ import type { ByteRange, MsrpHeader, MsrpMessage, MsrpMethodId, MsrpStatus, Msrp
 
 /** The first header of that name (case-insensitive), or undefined. */
 export function getHeader(msg: { headers: MsrpHeader[] }, name: string): string | undefined {
-  const l = name.toLowerCase();
-  for (const h of msg.headers) if (h.name.length === l.length && h.name.toLowerCase() === l) return h.value;
+  const headers = msg.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h.name.length === name.length && (h.name === name || sameIgnoreCase(h.name, name))) return h.value;
+  }
   return undefined;
+}
+
+/** ASCII case-insensitive equality of two strings of the same length, with no lower-case copies */
+function sameIgnoreCase(a: string, b: string): boolean {
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0x41 && x <= 0x5a) x += 0x20;
+    if (y >= 0x41 && y <= 0x5a) y += 0x20;
+    if (x !== y) return false;
+  }
+  return true;
 }
 
 /** The method id of a request (SEND, REPORT, AUTH or OTHER); undefined for a response. */

@@ -1,5 +1,5 @@
 import { MsrpError, MsrpErrorCodes } from './errors.js';
-import { checkStartPrefix, parseHead } from './head.js';
+import { checkStartAt, parseHeadBytes } from './head.js';
 import type { ContinuationFlag, MsrpMessage } from './types.js';
 
 /** Where an MsrpParser reports. `head`/`body`/`end` are called only for streamed messages. */
@@ -36,31 +36,56 @@ const enum State {
   EndLine,
 }
 
-type HeadScan = { kind: 'need'; scanFrom: number } | { kind: 'body' | 'eom'; headEnd: number; next: number };
+/** scanHead results: where the head ends (after its last CRLF) and the next byte after the empty line / dashes */
+let scanEnd = 0;
+let scanNext = 0;
+const NEED = 0;
+const BODY = 1;
+const EOM = 2;
 
 /**
- * Scans `b[0..len)` (the start of a message) for the end of its headers from `from` (a
- * position of a CRLF not yet decided, or the scan start). After each CRLF: CRLF means a
+ * Scans `b[from..len)` (the start of a message) for the end of its headers, `from` being a
+ * position of a CRLF not yet decided, or the scan start. After each CRLF: CRLF means a
  * body follows; "-------" means the end-line follows; "--" not followed by 5 more dashes is
- * an error (OpenSIPS's rule).
+ * an error (OpenSIPS's rule). Returns NEED (scanEnd = where to resume), BODY or EOM
+ * (scanEnd = end of the head, scanNext = the byte after the empty line / the seven dashes).
  */
-function scanHead(b: Buffer, from: number, len: number): HeadScan {
+function scanHead(b: Buffer, from: number, len: number): number {
   let p = from;
   for (;;) {
     const i = b.indexOf(CR, p);
-    if (i < 0 || i >= len) return { kind: 'need', scanFrom: len };
-    if (i + 1 >= len) return { kind: 'need', scanFrom: i };
+    if (i < 0 || i >= len) {
+      scanEnd = len;
+      return NEED;
+    }
+    if (i + 1 >= len) {
+      scanEnd = i;
+      return NEED;
+    }
     if (b[i + 1] !== LF) {
       p = i + 1;
       continue;
     }
-    if (i + 3 >= len) return { kind: 'need', scanFrom: i };
-    if (b[i + 2] === CR && b[i + 3] === LF) return { kind: 'body', headEnd: i + 2, next: i + 4 };
-    if (b[i + 2] === DASH && b[i + 3] === DASH) {
-      if (i + 8 >= len) return { kind: 'need', scanFrom: i };
+    if (i + 3 >= len) {
+      scanEnd = i;
+      return NEED;
+    }
+    const c2 = b[i + 2];
+    if (c2 === CR && b[i + 3] === LF) {
+      scanEnd = i + 2;
+      scanNext = i + 4;
+      return BODY;
+    }
+    if (c2 === DASH && b[i + 3] === DASH) {
+      if (i + 8 >= len) {
+        scanEnd = i;
+        return NEED;
+      }
       for (let k = 4; k < 9; k++)
         if (b[i + k] !== DASH) throw new MsrpError(MsrpErrorCodes.END_OF_HEADERS, 'a header line starting with "--" that is not the seven dashes of the end-line');
-      return { kind: 'eom', headEnd: i + 2, next: i + 9 };
+      scanEnd = i + 2;
+      scanNext = i + 9;
+      return EOM;
     }
     p = i + 2;
   }
@@ -138,84 +163,126 @@ export class MsrpParser {
 
   push(chunk: Buffer, sink: MsrpParserSink): void {
     let i = 0;
-    while (i < chunk.length) {
-      if (this.state === State.Head) i = this.pushHead(chunk, i);
+    const n = chunk.length;
+    while (i < n) {
+      if (this.state === State.Head) i = this.pushHead(chunk, i, sink);
       else if (this.state === State.Body) i = this.pushBody(chunk, i, sink);
       else i = this.pushEndLine(chunk, i, sink);
     }
   }
 
-  private pushHead(chunk: Buffer, i: number): number {
+  private pushHead(chunk: Buffer, i: number, sink: MsrpParserSink): number {
+    const n = chunk.length;
     if (this.headLen === 0) {
-      // fast path: scan the chunk in place
-      const view = i === 0 ? chunk : chunk.subarray(i);
-      const tl = checkStartPrefix(view, view.length);
+      // fast path: scan the chunk in place, no copy and no view
+      const tl = checkStartAt(chunk, i, n);
       if (tl >= 0) {
-        const r = scanHead(view, 5 + tl, view.length);
-        if (r.kind !== 'need') {
-          if (r.headEnd > this.maxHead) this.tooBig();
-          this.startMessage(view.toString('latin1', 0, r.headEnd), r.kind);
-          return i + r.next;
+        const kind = scanHead(chunk, i + 5 + tl, n);
+        if (kind !== NEED) {
+          const headEnd = scanEnd;
+          const next = scanNext;
+          if (headEnd - i > this.maxHead) this.tooBig();
+          this.startMessage(parseHeadBytes(chunk, i, headEnd, kind === BODY), kind);
+          return kind === BODY ? this.bodyFast(chunk, next, sink) : this.endFast(chunk, next, sink);
         }
       }
-      if (view.length > this.maxHead + DL) this.tooBig();
-      this.appendHead(view);
+      if (n - i > this.maxHead + DL) this.tooBig();
+      this.appendHead(chunk, i, n);
       this.tidKnown = tl >= 0;
       this.scanFrom = tl >= 0 ? 5 + tl : 0;
-      return chunk.length;
+      return n;
     }
     const before = this.headLen;
     const room = this.maxHead + DL - before;
-    const take = Math.min(room, chunk.length - i);
+    const take = Math.min(room, n - i);
     if (take <= 0) this.tooBig();
-    this.appendHead(chunk.subarray(i, i + take));
+    this.appendHead(chunk, i, i + take);
     if (!this.tidKnown) {
-      const tl = checkStartPrefix(this.headBuf, this.headLen);
+      const tl = checkStartAt(this.headBuf, 0, this.headLen);
       if (tl < 0) return i + take;
       this.tidKnown = true;
       this.scanFrom = 5 + tl;
     }
-    const r = scanHead(this.headBuf, this.scanFrom, this.headLen);
-    if (r.kind === 'need') {
-      this.scanFrom = r.scanFrom;
+    const kind = scanHead(this.headBuf, this.scanFrom, this.headLen);
+    if (kind === NEED) {
+      this.scanFrom = scanEnd;
       if (this.headLen >= this.maxHead + DL) this.tooBig();
       return i + take;
     }
-    if (r.headEnd > this.maxHead) this.tooBig();
-    const text = this.headBuf.toString('latin1', 0, r.headEnd);
-    this.startMessage(text, r.kind);
-    return i + (r.next - before);
+    const headEnd = scanEnd;
+    const next = scanNext;
+    if (headEnd > this.maxHead) this.tooBig();
+    this.startMessage(parseHeadBytes(this.headBuf, 0, headEnd, kind === BODY), kind);
+    this.headLen = headEnd;
+    return i + (next - before);
   }
 
   private tooBig(): never {
     throw new MsrpError(MsrpErrorCodes.TOO_BIG, `the start line and headers of a message pass ${this.maxHead} bytes`);
   }
 
-  private appendHead(b: Buffer): void {
-    const need = this.headLen + b.length;
+  private appendHead(b: Buffer, from: number, to: number): void {
+    const need = this.headLen + (to - from);
     if (need > this.headBuf.length) {
       const nb = Buffer.allocUnsafe(Math.max(need, this.headBuf.length * 2));
       this.headBuf.copy(nb, 0, 0, this.headLen);
       this.headBuf = nb;
     }
-    b.copy(this.headBuf, this.headLen);
+    b.copy(this.headBuf, this.headLen, from, to);
     this.headLen = need;
   }
 
-  private startMessage(headText: string, kind: 'body' | 'eom'): void {
-    const { msg, tid } = parseHead(headText, kind === 'body');
+  private startMessage(msg: MsrpMessage, kind: number): void {
     this.msg = msg;
-    this.tid = tid;
-    this.headLen = this.headLen ? headText.length : 0;
+    this.tid = msg.tid;
+    this.headLen = 0;
     this.scanFrom = 0;
     this.tidKnown = false;
-    if (kind === 'body') {
+    if (kind === BODY) {
       this.state = State.Body;
-      this.pieces = [];
+      if (this.pieces.length !== 0) this.pieces = [];
       this.bodyLen = 0;
       this.carryLen = 0;
       this.streaming = false;
     } else this.enterEndLine();
+  }
+
+  /** Right after a head parsed in place: a body and its end-line wholly in this chunk are taken without state changes. */
+  private bodyFast(chunk: Buffer, i: number, sink: MsrpParserSink): number {
+    const at = chunk.indexOf(DELIM, i);
+    if (at < 0 || at - i > this.maxBody) return i;
+    this.msg!.body = chunk.subarray(i, at);
+    this.state = State.EndLine;
+    this.eolLen = 0;
+    return this.endFast(chunk, at + DL, sink);
+  }
+
+  /** The end-line, when wholly in this chunk; else the byte-by-byte state. */
+  private endFast(chunk: Buffer, i: number, sink: MsrpParserSink): number {
+    const tid = this.tid;
+    const tl = tid.length;
+    if (i + tl + 3 > chunk.length) {
+      this.enterEndLine();
+      return i;
+    }
+    for (let k = 0; k < tl; k++) if (chunk[i + k] !== tid.charCodeAt(k)) this.badEndLine();
+    const f = chunk[i + tl]!;
+    if (f !== 0x24 && f !== 0x2b && f !== 0x23) this.badFlag();
+    if (chunk[i + tl + 1] !== CR || chunk[i + tl + 2] !== LF) throw new MsrpError(MsrpErrorCodes.END_LINE, 'no CRLF after the end-line');
+    const msg = this.msg!;
+    if (f !== 0x24) msg.continuation = f === 0x2b ? '+' : '#';
+    this.state = State.Head;
+    this.msg = null;
+    this.eolLen = 0;
+    sink.message(msg);
+    return i + tl + 3;
+  }
+
+  private badEndLine(): never {
+    throw new MsrpError(MsrpErrorCodes.END_LINE, `the end-line does not carry the transaction id "${this.tid}"`);
+  }
+  private badFlag(): never {
+    throw new MsrpError(MsrpErrorCodes.END_LINE, `the end-line's flag is not '$', '+' or '#' (transaction "${this.tid}")`);
   }
 
   private enterEndLine(): void {
@@ -303,10 +370,9 @@ export class MsrpParser {
       const c = chunk[i]!;
       const k = this.eolLen;
       if (k < tl) {
-        if (c !== this.tid.charCodeAt(k))
-          throw new MsrpError(MsrpErrorCodes.END_LINE, `the end-line does not carry the transaction id "${this.tid}"`);
+        if (c !== this.tid.charCodeAt(k)) this.badEndLine();
       } else if (k === tl) {
-        if (c !== 0x24 && c !== 0x2b && c !== 0x23) throw new MsrpError(MsrpErrorCodes.END_LINE, `the end-line's flag is not '$', '+' or '#' (transaction "${this.tid}")`);
+        if (c !== 0x24 && c !== 0x2b && c !== 0x23) this.badFlag();
       } else if (k === tl + 1) {
         if (c !== CR) throw new MsrpError(MsrpErrorCodes.END_LINE, 'no CRLF after the end-line');
       } else if (c !== LF) throw new MsrpError(MsrpErrorCodes.END_LINE, 'no CRLF after the end-line');
