@@ -1,13 +1,17 @@
 // Shared by the module tests: a line protocol for the engine, a capturing logger, a rules file,
 // a module started on an engine the way x-server starts it, and clients from chosen 127.0.0.x.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'libsql';
 import { createStatsRegistry, ProtocolError, type Engine, type Framer, type Logger, type MiCommand, type ModuleInstance, type ProtocolSpec, type StatsRegistry } from '@x/core-conn';
 import { createTestEngine } from '@x/core-conn/testing';
 import { tcpMgmCreateSql, tcpMgmModule, versionTableSql, type TcpMgmApi } from '../src/index.js';
+
+const execFileP = promisify(execFile);
 
 /** "line\n" messages; bytes without a newline are a partial message. */
 export function lineSpec(name = 'tcp', async = false): ProtocolSpec<string> {
@@ -113,4 +117,39 @@ export function clientFrom(from: string, host: string, port: number): Promise<So
     });
     s.once('error', reject);
   });
+}
+
+/** One established TCP socket as `ss -tno` shows it: its addresses and its timer, if any. */
+export interface SsSocket {
+  local: string;
+  localPort: number;
+  peer: string;
+  peerPort: number;
+  /** e.g. { name: 'keepalive', ms: 36_000 } */
+  timer?: { name: string; ms: number };
+}
+
+/** ss's timer text ("119min", "1min5sec", "36sec", "9.500ms", "200ms") in ms. */
+export function ssTimerMs(text: string): number {
+  const m = /^(?:(\d+)min)?(?:(\d+)(?:sec|\.))?(?:(\d+)ms)?$/.exec(text);
+  if (!m || text === '') throw new Error(`unexpected ss timer "${text}"`);
+  return Number(m[1] ?? 0) * 60_000 + Number(m[2] ?? 0) * 1000 + Number(m[3] ?? 0);
+}
+
+/**
+ * The established TCP sockets of this machine with `port` at either end, from iproute2's `ss`
+ * (the kernel's view: a keepalive timer is there only when SO_KEEPALIVE is set on the socket,
+ * and it counts down from TCP_KEEPIDLE while the connection is idle).
+ */
+export async function ssSockets(port: number): Promise<SsSocket[]> {
+  const { stdout } = await execFileP('ss', ['-Htno', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { timeout: 10_000 });
+  const out: SsSocket[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*\d+\s+\d+\s+\[?([^\s\]]+?)\]?:(\d+)\s+\[?([^\s\]]+?)\]?:(\d+)(?:.*?timer:\((\w+),([^,]+),\d+\))?/.exec(line);
+    if (!m) continue;
+    const s: SsSocket = { local: m[1]!, localPort: Number(m[2]), peer: m[3]!, peerPort: Number(m[4]) };
+    if (m[5]) s.timer = { name: m[5], ms: ssTimerMs(m[6]!) };
+    out.push(s);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import { startProcess } from '@x/test-peers';
 import { MiError, toTcpListEntry, type ConnectionInfo } from '@x/core-conn';
 import { waitForEvent } from '@x/core-conn/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientFrom, COLS, RulesFile, startWithRules, type Started } from './helpers.js';
+import { clientFrom, COLS, RulesFile, ssSockets, ssTimerMs, startWithRules, type Started } from './helpers.js';
 
 const D = { connect_timeout: 100, con_lifetime: 120, msg_read_timeout: 4, send_threshold: 0, no_new_conn: 0, alias_mode: 0, keepalive: 1, keepcount: 9, keepidle: 7200, keepinterval: 75 };
 type RuleRow = Partial<typeof D> & { proto?: string; remote_addr?: string | null; remote_port?: number; local_addr?: string | null; local_port?: number; priority?: number; attrs?: string | null };
@@ -88,12 +88,92 @@ describe('rules pick the profile at accept', () => {
   });
 });
 
+describe('keepalive and keepidle, as the kernel shows them (ss -tno)', () => {
+  it('ss timer text in ms', () => {
+    expect([ssTimerMs('119min'), ssTimerMs('1min5sec'), ssTimerMs('36sec'), ssTimerMs('9.500ms'), ssTimerMs('200ms')]).toEqual([7_140_000, 65_000, 36_000, 9500, 200]);
+    expect(() => ssTimerMs('soon')).toThrow();
+  });
+
+  it('accept: keepidle 37 s, keepalive off, off but forced on by keepidle 53 s, and the default profile (OS idle time)', async () => {
+    const off = { keepalive: 0, keepcount: 0, keepidle: 0, keepinterval: 0 };
+    const s = await setup([
+      { remote_addr: '127.0.0.2', keepalive: 1, keepidle: 37 },
+      { remote_addr: '127.0.0.3', ...off },
+      // OpenSIPS: any non-zero keep* value turns SO_KEEPALIVE on, whatever the keepalive column says
+      { remote_addr: '127.0.0.5', ...off, keepidle: 53 },
+    ]);
+    const conns = new Map<string, number>();
+    for (const from of ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']) conns.set(from, (await accepted(s, from, s.port)).conn.profile.id);
+    expect([...conns.values()]).toEqual([1, 2, 0, 3]);
+    // the server's side of each connection: local port = the listener's
+    const byPeer = new Map((await ssSockets(s.port)).filter((x) => x.localPort === s.port).map((x) => [x.peer, x.timer]));
+    expect(byPeer.size).toBe(4);
+    const t2 = byPeer.get('127.0.0.2');
+    expect(t2?.name).toBe('keepalive');
+    expect(t2!.ms).toBeLessThanOrEqual(37_000);
+    expect(t2!.ms).toBeGreaterThan(20_000); // counting down from 37 s, not the OS's 7200 s
+    expect(byPeer.get('127.0.0.3')).toBeUndefined(); // no SO_KEEPALIVE: no timer at all on an idle socket
+    const t5 = byPeer.get('127.0.0.5');
+    expect(t5?.name).toBe('keepalive');
+    expect(t5!.ms).toBeLessThanOrEqual(53_000);
+    expect(t5!.ms).toBeGreaterThan(37_000);
+    const t4 = byPeer.get('127.0.0.4'); // default profile: keepalive on, idle time the kernel's (tcp_keepalive_time)
+    expect(t4?.name).toBe('keepalive');
+    expect(t4!.ms).toBeGreaterThan(60_000);
+  });
+
+  it('send: a new outbound connection gets the keepidle of the rule matching its destination', async () => {
+    const port = await sinkPort();
+    const s = await setup([{ remote_addr: '127.0.0.1', remote_port: port, keepidle: 41 }]);
+    const conn = await s.engine.send('tcp', { host: '127.0.0.1', port }, Buffer.from('x\n'));
+    expect(conn?.profile).toMatchObject({ id: 1, keepidle: 41 });
+    await s.engine.drained(conn!.id);
+    // our side: remote port = the sink's; wait until the sink acknowledged the line (no retransmit timer in the way)
+    const mine = await waitForSs(port, (x) => x.peerPort === port && x.timer?.name === 'keepalive');
+    expect(mine.timer!.ms).toBeLessThanOrEqual(41_000);
+    expect(mine.timer!.ms).toBeGreaterThan(20_000);
+  });
+});
+
+/** a TCP server on 127.0.0.1 that reads and drops everything (reading: so it sees the FIN when the engine closes) */
+async function sinkPort(): Promise<number> {
+  const sink: Server = createServer((c) => {
+    c.on('error', () => undefined);
+    c.resume();
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise<void>((r) => sink.close(() => r())));
+  return (sink.address() as { port: number }).port;
+}
+
+/** polls ss (an external observer: there is no event for "the kernel re-armed a timer") a bounded number of times */
+async function waitForSs(port: number, pred: (x: Awaited<ReturnType<typeof ssSockets>>[number]) => boolean): Promise<Awaited<ReturnType<typeof ssSockets>>[number]> {
+  let last: unknown;
+  for (let i = 0; i < 50; i++) {
+    const list = await ssSockets(port);
+    const hit = list.find(pred);
+    if (hit) return hit;
+    last = list;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no such socket in ss: ${JSON.stringify(last)}`);
+}
+
+describe('IPv6', () => {
+  it('a ::1 connection gets the IPv6 rule (the /64 before any-remote), a 127.0.0.2 one the IPv4 rule', async () => {
+    const s = await setup([{ remote_addr: null, msg_read_timeout: 3 }, { remote_addr: '::/64', msg_read_timeout: 6 }, { remote_addr: '127.0.0.0/8', msg_read_timeout: 8 }], ['tcp:[::1]:0', 'tcp:127.0.0.1:0']);
+    const [v6, v4] = s.engine.listeners();
+    const acc = waitForEvent(s.engine, 'accept', (c) => c.remote.host === '::1');
+    const sock = await clientFrom('::1', '::1', v6!.address.port);
+    cleanup.push(() => void sock.destroy());
+    expect((await acc).profile).toMatchObject({ id: 2, msgReadTimeout: 6 });
+    expect((await accepted(s, '127.0.0.2', v4!.address.port)).conn.profile).toMatchObject({ id: 3, msgReadTimeout: 8 });
+  });
+});
+
 describe('rules on send', () => {
   it('no_new_conn: a send to a matching destination never opens a connection; others do', async () => {
-    const sink: Server = createServer((c) => c.on('error', () => undefined));
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise<void>((r) => sink.close(() => r())));
-    const port = (sink.address() as { port: number }).port;
+    const port = await sinkPort();
     const s = await setup([{ remote_addr: '127.0.0.1', remote_port: port, no_new_conn: 1 }]);
     await expect(s.engine.send('tcp', { host: '127.0.0.1', port }, Buffer.from('x\n'))).rejects.toMatchObject({ code: 'ERR_CONN_NO_NEW_CONN' });
     s.file.exec(`UPDATE tcp_mgm SET no_new_conn = 0;`);

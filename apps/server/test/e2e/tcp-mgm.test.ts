@@ -26,8 +26,8 @@ function clientFrom(from: string, port: number): Promise<Socket> {
   });
 }
 
-/** sends an OPTIONS whose top Via names port 5099 and waits for the 200 */
-async function options(s: Socket, i: number): Promise<void> {
+/** sends an OPTIONS whose top Via names port `viaPort` (5099), with `;alias` if asked, and waits for the 200 */
+async function options(s: Socket, i: number, opts: { viaPort?: number; alias?: boolean } = {}): Promise<void> {
   const got = new Promise<string>((resolve) => {
     let buf = '';
     s.on('data', (d: Buffer) => {
@@ -35,8 +35,10 @@ async function options(s: Socket, i: number): Promise<void> {
       if (buf.includes('\r\n\r\n')) resolve(buf);
     });
   });
-  s.write(optionsRequest(i, 5099));
+  const req = optionsRequest(i, opts.viaPort ?? 5099);
+  s.write(opts.alias ? req.replace(';branch=', ';alias;branch=') : req);
   expect(await got).toMatch(/^SIP\/2\.0 200 OK/);
+  s.removeAllListeners('data');
 }
 
 async function mi(...args: string[]): Promise<unknown> {
@@ -51,6 +53,15 @@ async function conns(): Promise<Map<string, Record<string, unknown>>> {
   return new Map(l.Connections.map((c) => [String(c.Remote).split(':')[0]!, c]));
 }
 
+/** every "Alias port" of the connection from `remote`, from the raw MI answer (list_tcp_conns repeats the key as OpenSIPS does; JSON.parse would keep the last) */
+async function aliasPorts(remote: string): Promise<number[]> {
+  const r = await fetch(x.miUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'list_tcp_conns', id: 1 }) });
+  const text = await r.text();
+  const entry = text.split('}').find((e) => e.includes(`"Remote":"${remote}"`));
+  expect(entry, text).toBeDefined();
+  return [...entry!.matchAll(/"Alias port":(\d+)/g)].map((m) => Number(m[1]));
+}
+
 const closed = (s: Socket): Promise<void> => new Promise((r) => (s.destroyed ? r() : s.once('close', () => r())));
 
 beforeAll(async () => {
@@ -60,7 +71,9 @@ beforeAll(async () => {
     versionTableSql('sqlite') +
       tcpMgmCreateSql('sqlite') +
       "INSERT INTO tcp_mgm (proto, remote_addr, msg_read_timeout, alias_mode) VALUES ('tcp', '127.0.0.2', 1, 2);\n" +
-      "INSERT INTO tcp_mgm (proto, remote_addr, msg_read_timeout, alias_mode) VALUES ('tcp', '127.0.0.3', 60, 0);\n",
+      "INSERT INTO tcp_mgm (proto, remote_addr, msg_read_timeout, alias_mode) VALUES ('tcp', '127.0.0.3', 60, 0);\n" +
+      // one source per alias_mode, for the alias_mode tests
+      "INSERT INTO tcp_mgm (id, proto, remote_addr, alias_mode) VALUES (10, 'tcp', '127.0.0.10', 0), (11, 'tcp', '127.0.0.11', 1), (12, 'tcp', '127.0.0.12', 2);\n",
   );
   writeFiles(dir, { 'x.cfg': defaultCfgOnPort0().replace('route_script = "./routes.mjs"', `route_script = "${join(import.meta.dirname, '..', '..', 'config', 'routes.mjs')}"`) });
   x = await startX(join(dir, 'x.cfg'));
@@ -74,7 +87,7 @@ afterAll(async () => {
 
 describe('x-server + tcp_mgm (SQLite)', () => {
   it('loads the rules from the file the default config names', () => {
-    expect(x.lines.some((l) => l.msg === '2 TCP paths loaded from tcp_mgm (version 2), 0 rows skipped')).toBe(true);
+    expect(x.lines.some((l) => l.msg === '5 TCP paths loaded from tcp_mgm (version 2), 0 rows skipped')).toBe(true);
   });
 
   it('127.0.0.2 and 127.0.0.3 get their own profiles: list_tcp_conns, alias_mode, msg_read_timeout', async () => {
@@ -104,6 +117,29 @@ describe('x-server + tcp_mgm (SQLite)', () => {
     c.write('OPTIONS sip:half');
     await closed(c);
     const list = (await mi('tcp_mgm:list')) as { Rules: Array<{ id: number; msg_read_timeout: number }> };
-    expect(list.Rules.map((r) => [r.id, r.msg_read_timeout])).toEqual([[1, 1], [2, 1]]);
+    expect(list.Rules.map((r) => [r.id, r.msg_read_timeout])).toEqual([[1, 1], [2, 1], [10, 4], [11, 4], [12, 4]]);
+  });
+});
+
+describe('alias_mode of a rule, on the connections it matches (RFC 5923 Via alias)', () => {
+  it('0: never an alias, even with ;alias in the Via', async () => {
+    const c = await clientFrom('127.0.0.10', x.ports.get('tcp')!);
+    await options(c, 10, { alias: true });
+    await options(c, 11);
+    expect(await aliasPorts(`127.0.0.10:${c.localPort}`)).toEqual([c.localPort]);
+  });
+
+  it('1: an alias only for a Via with ;alias', async () => {
+    const c = await clientFrom('127.0.0.11', x.ports.get('tcp')!);
+    await options(c, 20, { viaPort: 5098 });
+    expect(await aliasPorts(`127.0.0.11:${c.localPort}`)).toEqual([c.localPort]);
+    await options(c, 21, { viaPort: 5099, alias: true });
+    expect(await aliasPorts(`127.0.0.11:${c.localPort}`)).toEqual([c.localPort, 5099]);
+  });
+
+  it('2: always an alias, the top Via port, ;alias or not', async () => {
+    const c = await clientFrom('127.0.0.12', x.ports.get('tcp')!);
+    await options(c, 30, { viaPort: 5098 });
+    expect(await aliasPorts(`127.0.0.12:${c.localPort}`)).toEqual([c.localPort, 5098]);
   });
 });
