@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'libsql';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRules, openRuleSource, tcpMgmCreateSql, versionTableSql, type TcpMgmError } from '../src/index.js';
+import { COLUMNS_V1, COLUMNS_V2, loadRules, openRuleSource, readTable, tcpMgmCreateSql, versionTableSql, type RuleSource, type TcpMgmError } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpmgm-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,6 +75,50 @@ describe('SQLite', () => {
     await src.close();
     expect(err.code).toBe(code);
     expect(err.message).toMatch(msg);
+  });
+
+  it('the table is read in one batch; a BLOB value (which that batch cannot carry) falls back to row by row, same answer', async () => {
+    const path = makeDb(versionTableSql('sqlite') + tcpMgmCreateSql('sqlite') + "INSERT INTO tcp_mgm (remote_addr, attrs, keepidle) VALUES ('10.0.0.1', 'a=1', 30), (NULL, NULL, 0);");
+    const src = await openRuleSource({ driver: 'sqlite', path });
+    const plain = await readTable(src);
+    await src.exec("INSERT INTO tcp_mgm (remote_addr, attrs) VALUES ('10.0.0.3', X'623D32');");
+    const blob = await readTable(src);
+    await src.close();
+    expect(plain.rows).toEqual([
+      expect.objectContaining({ id: 1, proto: 'any', remote_addr: '10.0.0.1', attrs: 'a=1', keepidle: 30, keepinterval: 75 }),
+      expect.objectContaining({ id: 2, remote_addr: null, attrs: null, keepidle: 0 }),
+    ]);
+    expect(blob.rows.slice(0, 2)).toEqual(plain.rows);
+    expect(Buffer.isBuffer(blob.rows[2]!.attrs)).toBe(true);
+    const src2 = await openRuleSource({ driver: 'sqlite', path });
+    const r = await loadRules(src2);
+    await src2.close();
+    expect(r.rules.paths.find((p) => p.id === 3)!.profile.attrs).toEqual({ b: 2 });
+  });
+
+  it('an empty table loads no rules', async () => {
+    const src = await openRuleSource({ driver: 'sqlite', path: makeDb(versionTableSql('sqlite') + tcpMgmCreateSql('sqlite')) });
+    const r = await loadRules(src);
+    await src.close();
+    expect([r.rows, r.rules.size, r.skipped]).toEqual([0, 0, []]);
+  });
+
+  it.each([[1, COLUMNS_V1], [2, COLUMNS_V2]] as const)('version %i: each selected column lands under its own name', async (version, cols) => {
+    let asked: readonly string[] = [];
+    const src: RuleSource = {
+      driver: 'sqlite',
+      tableVersion: async () => version,
+      select: async (_t, c) => {
+        asked = c;
+        return [c.map((_, i) => i)];
+      },
+      exec: async () => undefined,
+      close: async () => undefined,
+    };
+    const { rows } = await readTable(src, { columns: { keepidle: 'idle' } });
+    expect(asked).toEqual(cols.map((c) => (c === 'keepidle' ? 'idle' : c)));
+    expect(rows).toEqual([Object.fromEntries(cols.map((c, i) => [c, i]))]);
+    expect(Object.keys(rows[0]!)).toEqual([...cols]);
   });
 
   it('a missing file is an error unless asked to create it', async () => {

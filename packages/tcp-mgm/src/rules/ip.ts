@@ -154,5 +154,8 @@ export function parseCidr(text: string): { family: 4 | 6; prefix: number; net: n
     if (!/^\d{1,3}$/.test(p) || Number(p) > max) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `"${text}": prefix length must be 0..${max}`);
     prefix = Number(p);
   }
-  return { family: ip.family, prefix, net: applyMask(ip.words, maskWords(ip.family, prefix)) };
+  // ip.words is this call's own array: mask it in place (one array less per rule on a 100k-row load)
+  const mask = maskWords(ip.family, prefix);
+  for (let i = 0; i < ip.words.length; i++) ip.words[i] = (ip.words[i]! & mask[i]!) >>> 0;
+  return { family: ip.family, prefix, net: ip.words };
 }

@@ -1,6 +1,6 @@
 import type { ConnectionProfile, ListenerInfo } from '@x/core-conn';
 import { RowError } from '../errors.js';
-import { parseAttrs } from './attrs.js';
+import { parseAttrs, type ParsedAttrs } from './attrs.js';
 import { maskWords, parseCidr, parseIp, type IpWords } from './ip.js';
 
 /** The columns of a version-2 tcp_mgm table (OpenSIPS master / 4.0), in OpenSIPS's read order. */
@@ -58,7 +58,9 @@ export interface CompileContext {
 }
 
 function isSpecified(v: unknown): v is string {
-  return typeof v === 'string' && v.trim() !== '' && v.trim().toLowerCase() !== 'any';
+  if (typeof v !== 'string') return false;
+  const t = v.trim();
+  return t !== '' && (t.length !== 3 || t.toLowerCase() !== 'any');
 }
 
 function intCol(row: TcpMgmRow, col: ColumnName, id: number | undefined, min: number, max: number): number {
@@ -87,6 +89,8 @@ function strCol(row: TcpMgmRow, col: ColumnName, id: number | undefined, nullabl
 }
 
 const EMPTY_ATTRS: ConnectionProfile['attrs'] = Object.freeze({});
+/** a NULL or empty attrs column: nothing to parse, nothing to allocate */
+const NO_ATTRS: ParsedAttrs = Object.freeze({ extra: Object.freeze({}) as ParsedAttrs['extra'] });
 const U32 = 2 ** 32 - 1;
 const I32 = 2 ** 31 - 1;
 
@@ -167,11 +171,13 @@ export function compileRow(row: TcpMgmRow, ctx: CompileContext): TcpPath {
 
   const priority = intCol(row, 'priority', id, -(2 ** 31), I32);
   const attrsText = strCol(row, 'attrs', id, true);
-  let attrs;
-  try {
-    attrs = parseAttrs(attrsText);
-  } catch (err) {
-    throw new RowError(id, (err as Error).message);
+  let attrs: ParsedAttrs = NO_ATTRS;
+  if (attrsText !== null && attrsText !== '') {
+    try {
+      attrs = parseAttrs(attrsText);
+    } catch (err) {
+      throw new RowError(id, (err as Error).message);
+    }
   }
   const aliasMode = intCol(row, 'alias_mode', id, 0, I32);
   if (aliasMode > 2) throw new RowError(id, `alias_mode ${aliasMode} is invalid (0 never, 1 RFC 5923 Via alias, 2 always)`);
@@ -187,7 +193,7 @@ export function compileRow(row: TcpMgmRow, ctx: CompileContext): TcpPath {
   // every value is range-checked above, so the profile is built directly (makeProfile's checks
   // would repeat them, and a 100k-row load should not allocate twice per row)
   let profileAttrs: ConnectionProfile['attrs'] = EMPTY_ATTRS;
-  if (attrs.maxMsgChunks !== undefined || Object.keys(attrs.extra).length > 0) {
+  if (attrs !== NO_ATTRS && (attrs.maxMsgChunks !== undefined || Object.keys(attrs.extra).length > 0)) {
     profileAttrs = { ...attrs.extra };
     if (attrs.maxMsgChunks !== undefined) profileAttrs.maxMsgChunks = attrs.maxMsgChunks;
     Object.freeze(profileAttrs);

@@ -58,6 +58,16 @@ for (const [name, start, driver] of [
       expect(r.rules.paths[0]).toMatchObject({ priority: -2, profile: { parallelRead: 2, keepidle: 30 } });
     });
 
+    it('an empty table loads no rules; a BIGINT value past the column range is a skipped row naming the value', async () => {
+      await src.exec(tcpMgmCreateSql(driver, { table: 'empty' }));
+      expect(await loadRules(src, { table: 'empty' })).toMatchObject({ rows: 0, skipped: [] });
+      const big = tcpMgmCreateSql(driver, { table: 'big' }).replace(/^ {4}keepidle INT(?:EGER| UNSIGNED)/m, '    keepidle BIGINT');
+      await src.exec(big + "INSERT INTO big (remote_addr, keepidle) VALUES ('10.0.0.1', 5000000000);\nINSERT INTO big (remote_addr, keepidle) VALUES ('10.0.0.2', 60);");
+      const r = await loadRules(src, { table: 'big' });
+      expect(r.skipped).toEqual([{ id: 1, reason: 'column keepidle: 5000000000 is out of range 0..2147483647' }]);
+      expect(r.rules.paths.map((p) => [p.id, p.profile.keepidle])).toEqual([[2, 60]]);
+    });
+
     it('a table without a version row is refused (nothing loaded)', async () => {
       await src.exec(tcpMgmCreateSql(driver, { table: 'nover' }).split('\n').slice(1).join('\n'));
       await expect(loadRules(src, { table: 'nover' })).rejects.toMatchObject({ code: 'ERR_TCPMGM_VERSION' });
