@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Stat, StatsRegistry } from '@x/core-conn';
+import type { CloseCount, Stat, StatsRegistry } from '@x/core-conn';
 
 /** `core:rcv_requests` -> `x_core_rcv_requests` (+ `_total` for counters, Prometheus's convention). */
 export function metricName(s: Pick<Stat, 'group' | 'name' | 'kind'>): string {
@@ -17,8 +17,21 @@ export interface Metrics {
  * Prometheus view of the shared StatsRegistry. Statistics appear as modules register them, so
  * each scrape adds metrics for new ones; values are read in `collect`, never copied ahead.
  */
-export function createMetrics(stats: StatsRegistry): Metrics {
+export function createMetrics(stats: StatsRegistry, sources: { closes?: () => CloseCount[] } = {}): Metrics {
   const statsReg = new Registry();
+  const closes = sources.closes;
+  if (closes) {
+    new Counter({
+      name: 'x_conn_closes_total',
+      help: 'connections closed, by protocol and reason (eof, eof_partial, read_timeout, lifetime, protocol_error, max_chunks, msg_too_big, queue_full, write_timeout, read_error, write_error, tls_handshake, connect_failed, mi, proto_layer, shutdown, other)',
+      labelNames: ['proto', 'reason'],
+      registers: [statsReg],
+      collect() {
+        this.reset();
+        for (const c of closes()) this.inc({ proto: c.proto, reason: c.reason }, c.count);
+      },
+    });
+  }
   const processReg = new Registry();
   collectDefaultMetrics({ register: processReg });
   const known = new Set<string>();

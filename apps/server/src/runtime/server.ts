@@ -283,7 +283,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     }
 
     if (cfg.httpd) {
-      const metrics = createMetrics(stats);
+      const metrics = createMetrics(stats, { closes: () => engine.closeCounts() });
       const hp = cfg.modules.find((m) => m.loaded.name === 'httpd')?.params ?? {};
       const tokenParam = cfg.modules.find((m) => m.loaded.name === 'mi_http')?.params.auth_token;
       const token = typeof tokenParam === 'string' ? tokenParam : '';

@@ -82,6 +82,26 @@ describe('log amplification (issue 13, item 1)', () => {
   });
 });
 
+describe('closes are visible (issue 13, item 7)', () => {
+  it('each close is logged with its reason at its level and counted in x_conn_closes_total{proto,reason}', async () => {
+    const { x } = await start(BASE.replace('log_level = 3', 'log_level = 4'), 'export function request() {}\n');
+    const port = x.ports.get('tcp')!;
+    const bad = await client(port);
+    bad.sock.write('X\r\nl:0\r\n\r\n');
+    await bad.closed;
+    const eof = await client(port);
+    eof.sock.end();
+    await eof.closed;
+    const pe = 'x_conn_closes_total\\{proto="tcp",reason="protocol_error"\\}';
+    expect(await fetchMetricWhen(x, pe, (v) => v === 1)).toBe(1);
+    expect(await fetchMetricWhen(x, 'x_conn_closes_total\\{proto="tcp",reason="eof"\\}', (v) => v === 1)).toBe(1);
+    await stopped(x);
+    const closes = x.lines.filter((l) => /^connection closed: /.test(l.msg));
+    expect(closes.find((l) => l.reason === 'protocol_error')).toMatchObject({ level: 40, msg: 'connection closed: Protocol error', proto: 'tcp' });
+    expect(closes.find((l) => l.reason === 'eof')).toMatchObject({ level: 20, msg: 'connection closed: EOF received' });
+  });
+});
+
 describe('MI is not open to any local web page (issue 13, item 4)', () => {
   it('text/plain or a foreign Origin cannot run kill; the bearer token of mi_http auth_token is required and x-cli sends it', async () => {
     const { x } = await start(`${BASE}modparam("mi_http", "auth_token", "t0ken-e2e")\nmodparam("httpd", "conn_timeout", 2)\n`, 'export function request() {}\n');

@@ -209,6 +209,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     // A read on a connection whose partial-message deadline already passed closes it
     // instead of reading (as OpenSIPS checks before each read job).
     if (this.readDeadline !== 0 && now > this.readDeadline) {
+      this.stats.limitCloses.inc();
       this.close('Timeout waiting for a complete message', new LimitError(ErrorCodes.READ_TIMEOUT, `no complete message within ${this.profile.msgReadTimeout} s`));
       return;
     }

@@ -32,6 +32,7 @@ import { acceptTls, clientTlsInfo, timeClientHandshake } from './tls-handshake.j
 import type { Engine, EngineOptions } from './types.js';
 import { bindUdp, receiveDatagram, sendDatagram, type UdpSink } from './udp.js';
 import { tap } from '../tap.js';
+import { CloseLog, type CloseCount } from './closes.js';
 
 interface Proto {
   spec: ProtocolSpec;
@@ -66,6 +67,7 @@ class EngineImpl implements Engine, ConnOwner {
   private readonly startupSec: number;
   private sweepTimer: NodeJS.Timeout | null;
   private stopped = false;
+  private readonly closeLog: CloseLog;
 
   constructor(opts: EngineOptions) {
     this.defaultProfile = makeProfile(opts.defaultProfile ?? {});
@@ -76,6 +78,7 @@ class EngineImpl implements Engine, ConnOwner {
     this.tls = new TlsDomains(opts.tlsDomains ?? []);
     this.log = opts.logger ?? NOOP_LOGGER;
     this.stats = opts.stats ?? createStatsRegistry();
+    this.closeLog = new CloseLog(this.log, opts.logLimit);
     const first = opts.firstConnectionId;
     if (first !== undefined && (!Number.isInteger(first) || first < 0 || first >= 2 ** 32)) {
       throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "firstConnectionId" expects an integer in 0..4294967295, got ${JSON.stringify(first)}`);
@@ -201,6 +204,10 @@ class EngineImpl implements Engine, ConnOwner {
     return conn;
   }
 
+  closeCounts(): CloseCount[] {
+    return this.closeLog.list();
+  }
+
   connection(id: ConnectionId): ConnectionInfo | undefined {
     return this.conns.get(id);
   }
@@ -316,6 +323,7 @@ class EngineImpl implements Engine, ConnOwner {
       if (p) p.live--;
     }
     conn.stats.closed.inc();
+    this.closeLog.record(conn, reason, error);
     if (tap.close.hasSubscribers) tap.close.publish(error ? { proto: conn.proto, transport: conn.transport, conn, reason, error } : { proto: conn.proto, transport: conn.transport, conn, reason });
     if (error && error instanceof ProtocolError) this.emit('error', { conn, error });
     else if (error && !(error instanceof LimitError) && (error as { code?: string }).code !== ErrorCodes.EOF) this.emit('error', { conn, error });
@@ -632,6 +640,7 @@ class EngineImpl implements Engine, ConnOwner {
     for (const c of [...this.conns.values()]) c.close('Shutdown');
     this.listenerList.length = 0;
     await Promise.all(closing);
+    this.closeLog.close();
   }
 }
 

@@ -11,6 +11,8 @@ import type {
   SocketSpec,
 } from '../types.js';
 import type { Logger, StatsRegistry } from '../module/contract.js';
+import type { LogLimiterOptions } from '../log-limit.js';
+import type { CloseCount } from './closes.js';
 
 /** A TLS domain, as tls_mgm defines one. PEM contents or file paths. */
 export interface TlsDomainConfig {
@@ -48,6 +50,12 @@ export interface EngineOptions {
   sweepInterval?: number;
   /** the first connection id (default: random, as OpenSIPS); for deterministic tests and traces */
   firstConnectionId?: number;
+  /**
+   * rate limit of the engine's own log lines that peers can cause (connection closes,
+   * refusals, accept errors): per reason and peer address, `burst` lines per `intervalMs`
+   * (default 10 per 10 s), then one "N ... suppressed" line
+   */
+  logLimit?: LogLimiterOptions;
 }
 
 /** The connection engine every protocol shares. */
@@ -78,6 +86,12 @@ export interface Engine {
    */
   write(id: ConnectionId, data: Buffer): void;
   connection(id: ConnectionId): ConnectionInfo | undefined;
+  /**
+   * Connections closed since start, per protocol and reason code (`eof`, `eof_partial`,
+   * `read_timeout`, `lifetime`, `protocol_error`, ...: CLOSE_REASON_CODES); what the server
+   * exports as x_conn_closes_total{proto,reason}.
+   */
+  closeCounts(): CloseCount[];
   connections(proto?: string): ConnectionInfo[];
   /** adds an alias port to a connection (RFC 5923 / tcp_accept_aliases); false when refused */
   addAlias(id: ConnectionId, port: number): boolean;
