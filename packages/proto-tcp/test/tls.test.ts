@@ -50,6 +50,12 @@ describe('proto_tls: the proto_tcp framer and API on the tls protocol', () => {
     expect(() => resolveTlsParams({ tls_port: 0 })).toThrow(/proto_tls: parameter "tls_port"/);
   });
 
+  it("tls_async_max_postponed_chunks is passed as is (OpenSIPS's proto_tls; only proto_tcp forces >= 2); no tls_async_local_write_timeout: proto_tcp's 10 ms", () => {
+    const write = (p: Parameters<typeof resolveTlsParams>[0]) => protoTlsModule.protocols!(resolveTlsParams(p))[0]!.write;
+    expect(write({ tls_async_max_postponed_chunks: 1 })).toEqual({ async: true, sendTimeout: 100, maxPostponedChunks: 1, localConnectTimeout: 100, localWriteTimeout: 10 });
+    expect(write({ tls_async_max_postponed_chunks: 0, tls_send_timeout: 7, tls_async_local_connect_timeout: 9 })).toMatchObject({ maxPostponedChunks: 0, sendTimeout: 7, localConnectTimeout: 9 });
+  });
+
   it('a client and a server exchange OPTIONS over TLS (server and client domains); the reply carries received/rport', async () => {
     const server = await tls(['tls:127.0.0.1:0']);
     const client = await tls([]);

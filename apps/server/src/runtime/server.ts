@@ -1,4 +1,4 @@
-import { ConfigError, createEngine, ErrorCodes, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
+import { ConfigError, createEngine, ErrorCodes, profileFromGlobals, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
 import { dirname } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
@@ -143,17 +143,8 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     else root.warn(`open_files_limit: cannot raise RLIMIT_NOFILE to ${g.open_files_limit}: ${r.error}`);
   }
   const engine = createEngine({
-    defaultProfile: {
-      conLifetime: g.tcp_connection_lifetime,
-      connectTimeout: g.tcp_connect_timeout,
-      msgReadTimeout: g.tcp_max_msg_time,
-      keepalive: g.tcp_keepalive,
-      keepcount: g.tcp_keepcount,
-      keepidle: g.tcp_keepidle,
-      keepinterval: g.tcp_keepinterval,
-      aliasMode: g.tcp_accept_aliases as 0 | 1 | 2,
-      sendThreshold: g.tcp_threshold,
-    },
+    // the core's tcp_* globals, through core-conn's one mapping of OpenSIPS's profile fields
+    defaultProfile: profileFromGlobals(g),
     maxConnections: g.tcp_max_connections,
     // proto_tls's tls_handshake_timeout bounds the engine's TLS handshakes (default 100 ms, as OpenSIPS)
     ...tlsHandshakeOf(cfg),

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { FramerSink } from '@x/core-conn';
 import type { BinError} from '../codec/index.js';
 import { BinBuilder, encode, encodeGenericMsg, type BinPacket } from '../codec/index.js';
-import { binSpec, binsSpec } from '../module/params.js';
+import { binSpec, binsSpec, PROTO_BIN_DEFAULTS, PROTO_BINS_DEFAULTS } from '../module/params.js';
 import { BinFramer } from './framer.js';
 
 class Sink implements FramerSink<BinPacket> {
@@ -125,5 +125,10 @@ describe('bins spec', () => {
     expect(s.write).toEqual({ async: true, sendTimeout: 100, maxPostponedChunks: 32, localConnectTimeout: 100, localWriteTimeout: 10 });
     expect(binSpec()).toMatchObject({ name: 'bin', transport: 'tcp', defaultPort: 5555, maxMsgChunks: 32 });
     expect(binSpec().write.maxPostponedChunks).toBe(1024);
+  });
+
+  it("passes *_async_max_postponed_chunks as is, as OpenSIPS's proto_bin/proto_bins (only proto_tcp forces >= 2)", () => {
+    expect(binsSpec({ ...PROTO_BINS_DEFAULTS, bins_async_max_postponed_chunks: 1 }).write.maxPostponedChunks).toBe(1);
+    expect(binSpec({ ...PROTO_BIN_DEFAULTS, bin_async_max_postponed_chunks: 0, bin_send_timeout: 7 }).write).toMatchObject({ maxPostponedChunks: 0, sendTimeout: 7 });
   });
 });

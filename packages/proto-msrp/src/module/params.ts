@@ -1,16 +1,5 @@
-import type { ParamSchema, ProtocolSpec } from '@x/core-conn';
+import { paramDefaults, writeOptionsOf, type ParamSchema, type ParamsOf, type ProtocolSpec, type WriteQuirks } from '@x/core-conn';
 import { MsrpFramer, type MsrpFrame } from '../framer/framer.js';
-
-/** proto_msrp's modparams as the module receives them after validation. */
-export interface ProtoMsrpParams {
-  send_timeout: number;
-  max_msg_chunks: number;
-  tls_handshake_timeout: number;
-  cert_check_on_conn_reusage: boolean;
-  trace_destination?: string;
-  trace_on: boolean;
-  trace_filter_route?: string;
-}
 
 export const protoMsrpParamSchema = {
   send_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'a write on an MSRP connection not finished within this closes the connection' },
@@ -22,13 +11,13 @@ export const protoMsrpParamSchema = {
   trace_filter_route: { type: 'string', doc: 'route run when a connection is first traced; if it drops, that connection is never traced' },
 } as const satisfies ParamSchema;
 
-export const PROTO_MSRP_DEFAULTS: Readonly<ProtoMsrpParams> = Object.freeze({
-  send_timeout: 100,
-  max_msg_chunks: 4,
-  tls_handshake_timeout: 100,
-  cert_check_on_conn_reusage: false,
-  trace_on: false,
-});
+/** proto_msrp's modparams as the module receives them after validation (derived from the schema). */
+export type ProtoMsrpParams = ParamsOf<typeof protoMsrpParamSchema>;
+
+export const PROTO_MSRP_DEFAULTS: Readonly<ProtoMsrpParams> = paramDefaults('proto_msrp', protoMsrpParamSchema);
+
+/** proto_msrp has only `send_timeout`: its writes are synchronous (no async params in OpenSIPS). */
+const MSRP_WRITE_QUIRKS: WriteQuirks = { fixed: { async: false, maxPostponedChunks: 1024 } };
 
 /** Head and whole-body bounds: OpenSIPS's 64 KiB buffer each; larger bodies stream. */
 export const MSRP_MAX_HEAD = 65535;
@@ -44,7 +33,7 @@ function spec(name: 'msrp' | 'msrps', p: ProtoMsrpParams): ProtocolSpec<MsrpFram
     // head + a whole body + the carry of a streamed one
     maxMsgBytes: MSRP_MAX_HEAD + MSRP_MAX_BODY + 512,
     // OpenSIPS's MSRP writes are synchronous, bounded by send_timeout
-    write: { async: false, sendTimeout: p.send_timeout, maxPostponedChunks: 1024, localConnectTimeout: 100, localWriteTimeout: 10 },
+    write: writeOptionsOf('', p, MSRP_WRITE_QUIRKS),
   };
   if (name === 'msrps') s.tlsHandshakeTimeout = p.tls_handshake_timeout;
   return s;

@@ -1,24 +1,6 @@
-import type { ParamSchema, ProtocolSpec } from '@x/core-conn';
+import { paramDefaults, writeOptionsOf, writeParamSchema, type ParamSchema, type ParamsOf, type ProtocolSpec } from '@x/core-conn';
 import { SipFramer } from '../framer/framer.js';
 import { SIP_MAX_MSG_BYTES } from './params.js';
-
-/** proto_tls's modparams (OpenSIPS 3.6 modules/proto_tls), typed as the module receives them. */
-export interface ProtoTlsParams {
-  tls_port: number;
-  tls_crlf_pingpong: boolean;
-  tls_crlf_drop: boolean;
-  tls_max_msg_chunks: number;
-  tls_send_timeout: number;
-  tls_handshake_timeout: number;
-  tls_async: boolean;
-  tls_async_max_postponed_chunks: number;
-  tls_async_local_connect_timeout: number;
-  tls_async_handshake_timeout: number;
-  cert_check_on_conn_reusage: boolean;
-  trace_destination?: string;
-  trace_on: boolean;
-  trace_filter_route?: string;
-}
 
 /** The proto_tls parameters with OpenSIPS 3.6's defaults and units. */
 export const protoTlsParamSchema = {
@@ -26,11 +8,9 @@ export const protoTlsParamSchema = {
   tls_crlf_pingpong: { type: 'bool', default: true, doc: 'answer a CRLF CRLF ping at a message boundary with a CRLF pong' },
   tls_crlf_drop: { type: 'bool', default: false, doc: 'a read ending in a lone CRLF at a boundary completes it as a keepalive (needs tls_crlf_pingpong)' },
   tls_max_msg_chunks: { type: 'int', default: 4, min: 0, doc: 'reads a message may take; the Nth incomplete read closes the connection (0 = unlimited)' },
-  tls_send_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'sync mode (tls_async=0): a write not finished within this closes the connection' },
+  // OpenSIPS's proto_tls has no tls_async_local_write_timeout: proto_tcp's default applies
+  ...writeParamSchema('tls', { only: ['async', 'send_timeout', 'async_max_postponed_chunks', 'async_local_connect_timeout'] }),
   tls_handshake_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'a TLS handshake (accepted or opened) not done within this closes the connection' },
-  tls_async: { type: 'bool', default: true, doc: 'queue writes (async) instead of sync writes bounded by tls_send_timeout' },
-  tls_async_max_postponed_chunks: { type: 'int', default: 32, min: 0, doc: 'async mode: unflushed chunks a connection may hold before it is closed (forced >= 2 when async)' },
-  tls_async_local_connect_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'async mode: connect timeout of a new outbound connection (bounded by the profile connect timeout)' },
   tls_async_handshake_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: "accepted, no effect: OpenSIPS's wait for an async handshake to progress before handing it to a worker; node:tls runs every handshake on the event loop, bounded by tls_handshake_timeout" },
   cert_check_on_conn_reusage: { type: 'bool', default: false, doc: "accepted, no effect yet: reuse of a connection is not checked against the destination's client domain" },
   trace_destination: { type: 'string', doc: 'reserved for @x/tracing (accepted, not used by this package)' },
@@ -38,28 +18,17 @@ export const protoTlsParamSchema = {
   trace_filter_route: { type: 'string', doc: 'reserved for @x/tracing (accepted, not used by this package)' },
 } as const satisfies ParamSchema;
 
+/** proto_tls's modparams (OpenSIPS 3.6 modules/proto_tls), typed as the module receives them (derived from the schema). */
+export type ProtoTlsParams = ParamsOf<typeof protoTlsParamSchema>;
+
 /** The defaults, as a typed object. */
-export const PROTO_TLS_DEFAULTS: Readonly<ProtoTlsParams> = Object.freeze({
-  tls_port: 5061,
-  tls_crlf_pingpong: true,
-  tls_crlf_drop: false,
-  tls_max_msg_chunks: 4,
-  tls_send_timeout: 100,
-  tls_handshake_timeout: 100,
-  tls_async: true,
-  tls_async_max_postponed_chunks: 32,
-  tls_async_local_connect_timeout: 100,
-  tls_async_handshake_timeout: 10,
-  cert_check_on_conn_reusage: false,
-  trace_on: false,
-});
+export const PROTO_TLS_DEFAULTS: Readonly<ProtoTlsParams> = paramDefaults('proto_tls', protoTlsParamSchema);
 
 /**
  * Builds the 'tls' protocol spec: the SIP framer of proto_tcp over core-conn's TLS transport
  * (the server's tls_mgm domains pick certificates per connection).
  */
 export function tlsProtocolSpec(params: ProtoTlsParams): ProtocolSpec<Buffer> {
-  const async = params.tls_async;
   const crlfPingpong = params.tls_crlf_pingpong;
   const crlfDrop = params.tls_crlf_drop;
   return {
@@ -69,13 +38,7 @@ export function tlsProtocolSpec(params: ProtoTlsParams): ProtocolSpec<Buffer> {
     createFramer: () => new SipFramer({ crlfPingpong, crlfDrop, maxMsgBytes: SIP_MAX_MSG_BYTES }),
     maxMsgChunks: params.tls_max_msg_chunks,
     maxMsgBytes: SIP_MAX_MSG_BYTES,
-    write: {
-      async,
-      sendTimeout: params.tls_send_timeout,
-      maxPostponedChunks: async ? Math.max(2, params.tls_async_max_postponed_chunks) : params.tls_async_max_postponed_chunks,
-      localConnectTimeout: params.tls_async_local_connect_timeout,
-      // OpenSIPS has no tls_async_local_write_timeout: proto_tcp's default
-      localWriteTimeout: 10,
-    },
+    // OpenSIPS's proto_tls passes tls_async_max_postponed_chunks as is (only proto_tcp forces >= 2)
+    write: writeOptionsOf('tls', params),
   };
 }

@@ -1,4 +1,4 @@
-import type { ConnectionProfile, ListenerInfo } from '@x/core-conn';
+import { DEFAULT_PROFILE, OPENSIPS_PROFILE_FIELDS, profileFromOpenSips, type ConnectionProfile, type ListenerInfo } from '@x/core-conn';
 import { RowError } from '../errors.js';
 import { parseAttrs, type ParsedAttrs } from './attrs.js';
 import { maskWords, parseCidr, parseIp, type IpWords } from './ip.js';
@@ -198,20 +198,12 @@ export function compileRow(row: TcpMgmRow, ctx: CompileContext): TcpPath {
     if (attrs.maxMsgChunks !== undefined) profileAttrs.maxMsgChunks = attrs.maxMsgChunks;
     Object.freeze(profileAttrs);
   }
-  const profile: ConnectionProfile = Object.freeze({
-    id,
-    connectTimeout,
-    conLifetime: intCol(row, 'con_lifetime', id, 0, I32),
-    msgReadTimeout: intCol(row, 'msg_read_timeout', id, 0, I32),
-    sendThreshold: intCol(row, 'send_threshold', id, 0, I32),
-    noNewConn: intCol(row, 'no_new_conn', id, 0, U32) !== 0,
-    aliasMode: aliasMode as 0 | 1 | 2,
-    parallelRead,
-    keepalive: intCol(row, 'keepalive', id, 0, U32) !== 0,
-    keepcount: intCol(row, 'keepcount', id, 0, I32),
-    keepidle: intCol(row, 'keepidle', id, 0, I32),
-    keepinterval: intCol(row, 'keepinterval', id, 0, I32),
-    attrs: profileAttrs,
-  });
+  // the other profile columns, in tcp_mgm's order, through core-conn's one mapping of
+  // OpenSIPS's profile fields (0/1 columns become booleans); every value is range-checked here
+  const values: Record<string, number> = { id, connect_timeout: connectTimeout, alias_mode: aliasMode, parallel_read: parallelRead };
+  for (const f of OPENSIPS_PROFILE_FIELDS) {
+    if (values[f.column] === undefined) values[f.column] = intCol(row, f.column as ColumnName, id, 0, f.type === 'bool' ? U32 : I32);
+  }
+  const profile = profileFromOpenSips(values, DEFAULT_PROFILE, { attrs: profileAttrs, checked: true });
   return { id, proto, remote, remotePort, local, localPort, priority, attrsText, profile };
 }
