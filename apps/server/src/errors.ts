@@ -48,5 +48,22 @@ export class CfgError extends ConfigError {
     super(code, where ? `${formatWhere(where)}: ${clipped}` : clipped, options);
     this.where = where;
   }
+
+  /**
+   * Every error of one configuration (parse and check), so an operator fixes a file in one
+   * round: the first error's code and place, a message listing them all (one per line), and
+   * the list in `errors`. One error is returned as it is.
+   */
+  static all(errors: readonly CfgError[]): CfgError {
+    if (errors.length === 1) return errors[0]!;
+    const first = errors[0]!;
+    const agg = new CfgError(first.code, undefined, `${errors.length} errors in the configuration:\n${errors.map((e) => `  ${e.message}`).join('\n')}`);
+    (agg as { where: Where | undefined }).where = first.where;
+    agg.errors = errors;
+    return agg;
+  }
+
+  /** all the errors this one stands for (itself alone unless it came from `CfgError.all`) */
+  errors: readonly CfgError[] = [this];
 }
 brandError(CfgError, '@x/server:CfgError');

@@ -11,7 +11,11 @@ export interface ConfigSource {
   configName?: string;
 }
 
-/** Reads, parses and checks a configuration. Throws CfgError. */
+/**
+ * Reads, parses and checks a configuration. Throws a CfgError; when a file has several errors,
+ * one CfgError lists them all (`errors`): the statements that parse are still checked, so a
+ * syntax error and an unknown parameter further down show in the same run.
+ */
 export async function loadConfig(src: ConfigSource, opts: ResolveOptions = {}): Promise<ResolvedConfig> {
   let text: string;
   let file: string;
@@ -28,5 +32,14 @@ export async function loadConfig(src: ConfigSource, opts: ResolveOptions = {}): 
   } else {
     throw new CfgError(CfgErrorCodes.FILE, undefined, 'give configFile or configText');
   }
-  return resolveConfig(parseCfg(text, file), opts);
+  const errors: CfgError[] = [];
+  const parsed = parseCfg(text, file, { errors });
+  try {
+    const cfg = await resolveConfig(parsed, opts);
+    if (errors.length === 0) return cfg;
+  } catch (err) {
+    if (!(err instanceof CfgError)) throw err;
+    for (const e of err.errors) if (!errors.includes(e)) errors.push(e);
+  }
+  throw CfgError.all(errors);
 }

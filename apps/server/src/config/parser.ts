@@ -22,11 +22,20 @@ export interface ParsedCfg {
 }
 
 export interface ParseOptions {
+  /**
+   * Collects errors instead of throwing the first: a statement that does not parse is recorded
+   * here and parsing goes on at the next line (at most MAX_ERRORS), so every error of a file is
+   * reported in one run. Without it, the first error is thrown.
+   */
+  errors?: CfgError[];
   /** reads an included file; default: readCfgFile (a regular file of at most 1 MiB) relative to the including file */
   readFile?: (path: string) => string;
   /** default 10 */
   maxIncludeDepth?: number;
 }
+
+/** Parsing stops after this many errors (a binary file given as a cfg would give one per line). */
+export const MAX_ERRORS = 100;
 
 /** The largest cfg file (main or included) read: a config is text, not data (default 1 MiB). */
 export const MAX_CFG_FILE_BYTES = 1 << 20;
@@ -107,14 +116,15 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
       if (t.kind === 'punct' && t.text === ';') s.next();
     };
 
-    for (;;) {
+    const one = (): boolean => {
       const t = s.next();
-      if (t.kind === 'eof') return;
-      if (t.kind === 'punct' && t.text === ';') continue;
+      if (t.kind === 'eof') return true;
+      if (t.kind === 'punct' && t.text === ';') return false;
       if (t.kind !== 'ident') throw syntax(t, 'a statement (' + EXPECTED_STATEMENT + ')');
       const kw = t.text.toLowerCase();
 
       if (ROUTE_BLOCKS.has(kw)) {
+        s.skipBlock();
         throw new CfgError(
           CfgErrorCodes.UNKNOWN_STATEMENT,
           t.where,
@@ -126,7 +136,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         if (v.kind !== 'string') throw syntax(v, 'a quoted module name or path after loadmodule, e.g. loadmodule "proto_tcp.so"');
         out.statements.push({ type: 'loadmodule', path: v.value, where: t.where, valueWhere: v.where });
         optionalSemicolon();
-        continue;
+        return false;
       }
       if (kw === 'include_file' || kw === 'import_file') {
         const v = s.next();
@@ -142,7 +152,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         out.files.push(path);
         optionalSemicolon();
         parseOne(body, path, depth + 1);
-        continue;
+        return false;
       }
       if (kw === 'modparam') {
         expectPunct('(', '"(" after modparam');
@@ -156,7 +166,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         expectPunct(')', '")" closing modparam');
         optionalSemicolon();
         out.statements.push({ type: 'modparam', module: m.value, param: p.value, value: v.v, where: t.where, moduleWhere: m.where, paramWhere: p.where, valueWhere: v.where });
-        continue;
+        return false;
       }
       const eq = s.peek();
       if (eq.kind !== 'punct' || eq.text !== '=') {
@@ -168,7 +178,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
           const v = s.next() as Extract<Token, { kind: 'string' }>;
           optionalSemicolon();
           out.statements.push({ type: 'socket', keyword: kw, text: v.value, where: t.where, valueWhere: v.where, quoted: true });
-          continue;
+          return false;
         }
         const bond = s.bondHeader();
         if (bond) {
@@ -186,24 +196,24 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
           }
           optionalSemicolon();
           out.statements.push({ type: 'bond', name: bond.name, members, where: t.where, valueWhere: bond.where, nameWhere: bond.nameWhere });
-          continue;
+          return false;
         }
         const rest = s.restOfLine();
         if (rest.text === '') throw new CfgError(CfgErrorCodes.SYNTAX, rest.where, `expected proto:host[:port] after "${kw} =", found end of line`);
         out.statements.push({ type: 'socket', keyword: kw, text: rest.text, where: t.where, valueWhere: rest.where });
-        continue;
+        return false;
       }
       if (ADDRESS_VALUED_GLOBALS.has(kw)) {
         if (s.atQuote()) {
           const v = s.next() as Extract<Token, { kind: 'string' }>;
           optionalSemicolon();
           out.statements.push({ type: 'global', name: kw, value: { kind: 'string', value: v.value }, where: t.where, valueWhere: v.where });
-          continue;
+          return false;
         }
         const rest = s.restOfLine();
         if (rest.text === '') throw new CfgError(CfgErrorCodes.SYNTAX, rest.where, `expected an address after "${kw} =", found end of line`);
         out.statements.push({ type: 'global', name: kw, value: { kind: 'string', value: rest.text.replace(/;\s*$/, '') }, where: t.where, valueWhere: rest.where });
-        continue;
+        return false;
       }
       if (NAME_VALUED_GLOBALS.has(kw)) {
         const n = s.next();
@@ -211,7 +221,7 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
         optionalSemicolon();
         const text = n.kind === 'string' ? n.value : n.text;
         out.statements.push({ type: 'global', name: kw, value: { kind: 'string', value: text }, where: t.where, valueWhere: n.where });
-        continue;
+        return false;
       }
       const v = value(`a quoted string or an integer after "${t.text} ="`);
       if (AUTO_SCALED_GLOBALS.has(kw)) {
@@ -225,6 +235,22 @@ export function parseCfg(text: string, file: string, opts: ParseOptions = {}): P
       }
       optionalSemicolon();
       out.statements.push({ type: 'global', name: kw, value: v.v, where: t.where, valueWhere: v.where });
+      return false;
+    };
+    for (;;) {
+      let mark = s.mark();
+      try {
+        s.skipTrivia();
+        mark = s.mark();
+        if (one()) return;
+      } catch (err) {
+        if (!(err instanceof CfgError) || opts.errors === undefined) throw err;
+        opts.errors.push(err);
+        if (opts.errors.length >= MAX_ERRORS || s.dead) return;
+        if (!s.skipped) s.resync(mark, err.where);
+        s.skipped = false;
+      }
+      if (opts.errors !== undefined && opts.errors.length >= MAX_ERRORS) return;
     }
   };
 

@@ -37,6 +37,86 @@ export class Scanner {
     }
   }
 
+  /** set when the rest of the text cannot be read (an unterminated comment): no resync helps */
+  dead = false;
+
+  /** set by skipBlock: the statement in error was skipped whole, no resync needed */
+  skipped = false;
+
+  /**
+   * Skips a `{ ... }` block (a route block of a stock opensips.cfg, whose script language this
+   * dialect does not read), braces balanced, strings and comments respected; to the end of the
+   * text when unbalanced.
+   */
+  skipBlock(): void {
+    const t = this.text;
+    let i = this.pos;
+    let depth = 0;
+    let opened = false;
+    while (i < t.length) {
+      const c = t[i]!;
+      if (c === '"' || c === "'") {
+        i++;
+        while (i < t.length && t[i] !== c && t[i] !== '\n') i += t[i] === '\\' ? 2 : 1;
+      } else if (c === '#' || (c === '/' && t[i + 1] === '/')) {
+        while (i < t.length && t[i] !== '\n') i++;
+        continue;
+      } else if (c === '/' && t[i + 1] === '*') {
+        const end = t.indexOf('*/', i + 2);
+        i = end < 0 ? t.length : end + 2;
+        continue;
+      } else if (c === '{') {
+        depth++;
+        opened = true;
+      } else if (c === '}') {
+        depth--;
+        if (opened && depth === 0) {
+          i++;
+          break;
+        }
+      }
+      i++;
+    }
+    this.advance(Math.min(i, t.length) - this.pos);
+    this.skipped = true;
+  }
+
+  /** the position, for `resync` */
+  mark(): { pos: number; line: number; col: number } {
+    return { pos: this.pos, line: this.line, col: this.col };
+  }
+
+  /**
+   * After an error in the statement that began at `start`, moves to where the next statement
+   * may begin: the error's line when its token opens that line (a statement cut short at the end
+   * of the previous line), else the line after the error. Always moves forward.
+   */
+  resync(start: { pos: number; line: number }, at: Where | undefined): void {
+    const errLine = at !== undefined && at.file === this.file ? at.line : Math.max(this.line, start.line);
+    let pos = 0;
+    let line = 1;
+    while (line < errLine && pos < this.text.length) {
+      const nl = this.text.indexOf('\n', pos);
+      if (nl < 0) { pos = this.text.length; break; }
+      pos = nl + 1;
+      line++;
+    }
+    const lead = at !== undefined && at.file === this.file ? this.text.slice(pos, pos + at.col - 1) : 'x';
+    if (!(errLine > start.line && /^[ \t]*$/.test(lead))) {
+      const nl = this.text.indexOf('\n', pos);
+      pos = nl < 0 ? this.text.length : nl + 1;
+      line++;
+    }
+    if (pos <= start.pos) {
+      const nl = this.text.indexOf('\n', start.pos);
+      pos = nl < 0 ? this.text.length : nl + 1;
+      line = start.line + 1;
+    }
+    this.pos = pos;
+    this.line = line;
+    this.col = 1;
+  }
+
   private syntax(where: Where, msg: string): CfgError {
     return new CfgError(CfgErrorCodes.SYNTAX, where, msg);
   }
@@ -54,7 +134,10 @@ export class Scanner {
       } else if (c === '/' && this.text[this.pos + 1] === '*') {
         const start = this.here();
         const end = this.text.indexOf('*/', this.pos + 2);
-        if (end < 0) throw this.syntax(start, 'unterminated comment: "/*" without "*/"');
+        if (end < 0) {
+          this.dead = true;
+          throw this.syntax(start, 'unterminated comment: "/*" without "*/"');
+        }
         this.advance(end + 2 - this.pos);
       } else {
         return;
