@@ -9,6 +9,10 @@
 //                     per package. Versions, changelogs and the lockfile ARE written locally.
 //   --offline         install from the pnpm store only (the lockfile refresh never fetches).
 //   --registry <url>  the registry to publish to (default: npm's configuration).
+//   --skip-build      use each package's dist/ as it is (built by CI from the same tree, or
+//                     copied in); refuses to go on when a publishable package has none.
+//   --skip-pack-proof leave out the pack/install/import proof (release-test's pack.test.ts),
+//                     for a caller that runs that proof itself on the same build.
 //
 // Plain Node ESM, no dependencies: it drives the workspace's own changesets, pnpm and turbo.
 import { spawn } from 'node:child_process';
@@ -16,15 +20,17 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const USAGE = 'usage: pnpm release [--dry-run] [--offline] [--registry <url>]';
+const USAGE = 'usage: pnpm release [--dry-run] [--offline] [--registry <url>] [--skip-build] [--skip-pack-proof]';
 
 function parseArgs(argv) {
-  const opts = { dryRun: false, offline: false, registry: undefined };
+  const opts = { dryRun: false, offline: false, registry: undefined, skipBuild: false, skipPackProof: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') continue;
     if (a === '--dry-run') opts.dryRun = true;
     else if (a === '--offline') opts.offline = true;
+    else if (a === '--skip-build') opts.skipBuild = true;
+    else if (a === '--skip-pack-proof') opts.skipPackProof = true;
     else if (a === '--registry' || a.startsWith('--registry=')) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!v || !/^https?:\/\//.test(v)) throw new Error(`--registry needs an http(s) URL\n${USAGE}`);
@@ -127,18 +133,31 @@ async function main() {
 
   const before = new Map(workspacePackages(root).map((p) => [p.manifest.name, p.manifest.version]));
 
+  if (opts.skipBuild) {
+    // checked before anything is written, so a refused run leaves the tree as it was
+    const unbuilt = workspacePackages(root).filter((p) => !p.manifest.private && !existsSync(join(p.dir, 'dist')));
+    if (unbuilt.length > 0) throw new Error(`--skip-build: no dist/ in ${unbuilt.map((p) => relative(root, p.dir)).join(', ')}`);
+  }
+
   step('changeset version');
   await run(['exec', 'changeset', 'version']);
 
   step('refresh the lockfile');
   await run(['install', '--no-frozen-lockfile', opts.offline ? '--offline' : '--prefer-offline']);
 
-  step('build (turbo)');
-  await run(['run', 'build']);
+  if (opts.skipBuild) {
+    step('build skipped (--skip-build): publishing the dist/ already there');
+  } else {
+    step('build (turbo)');
+    await run(['run', 'build']);
+  }
 
   // Only the pack proof: the versioning proof (test/version.test.ts) runs this script itself.
-  step('pack, install and import every publishable package (release-test pack.test.ts)');
-  await run(['--filter', '@x/release-test', 'exec', 'vitest', 'run', 'test/pack.test.ts']);
+  if (opts.skipPackProof) step('pack proof skipped (--skip-pack-proof)');
+  else {
+    step('pack, install and import every publishable package (release-test pack.test.ts)');
+    await run(['--filter', '@x/release-test', 'exec', 'vitest', 'run', 'test/pack.test.ts']);
+  }
 
   const after = workspacePackages(root);
   const bumped = after.filter((p) => before.get(p.manifest.name) !== p.manifest.version);

@@ -40,17 +40,21 @@ beforeAll(async () => {
   for (const p of packages) {
     if (!existsSync(join(p.dir, 'dist'))) buildLog += `\n${p.manifest.name}: no dist/ (run \`pnpm build\` first)`;
   }
-  for (const p of packages) {
-    const before = new Set(await readdir(packDir));
-    try {
-      await run('corepack', ['pnpm', 'pack', '--pack-destination', packDir], { cwd: p.dir, timeout: 60_000 });
-    } catch (e) {
-      buildLog += `\npack ${p.manifest.name}: ${String(e)}`;
-      continue;
-    }
-    const made = (await readdir(packDir)).filter((f) => !before.has(f) && f.endsWith('.tgz'));
-    if (made[0]) tarballs.set(p.manifest.name, join(packDir, made[0]));
-  }
+  // one destination per package, all packed at once (pnpm pack is mostly waiting on I/O)
+  await Promise.all(
+    packages.map(async (p) => {
+      const dest = join(packDir, p.manifest.name.replace(/\W/g, '_'));
+      try {
+        await run('corepack', ['pnpm', 'pack', '--pack-destination', dest], { cwd: p.dir, timeout: 60_000 });
+      } catch (e) {
+        buildLog += `\npack ${p.manifest.name}: ${String(e)}`;
+        return;
+      }
+      const made = (await readdir(dest)).filter((f) => f.endsWith('.tgz'));
+      if (made.length !== 1) buildLog += `\npack ${p.manifest.name}: ${made.length} tarballs in ${dest}`;
+      else tarballs.set(p.manifest.name, join(dest, made[0]!));
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -65,8 +69,9 @@ describe('publishable packages', () => {
     expect(packages.map((p) => p.manifest.name)).not.toContain('@x/config');
   });
 
-  describe.each(packages.map((p) => [p.manifest.name, p] as [string, WorkspacePackage]))('%s', (name, pkg) => {
-    it('packs only dist/**, bin/*.mjs, README.md, package.json and LICENSE, with every export and bin target present', async () => {
+  // each package's checks are independent: run them side by side (npm installs wait on I/O)
+  describe.concurrent.each(packages.map((p) => [p.manifest.name, p] as [string, WorkspacePackage]))('%s', (name, pkg) => {
+    it('packs only dist/**, bin/*.mjs, README.md, package.json and LICENSE, with every export and bin target present', async ({ expect }) => {
       const tgz = tarballs.get(name);
       expect(tgz, `no tarball for ${name}; build/pack log:\n${buildLog}`).toBeDefined();
       const { stdout } = await run('tar', ['-tzf', tgz!]);
@@ -97,7 +102,7 @@ describe('publishable packages', () => {
       expect(JSON.stringify(packed.peerDependencies ?? {})).not.toContain('workspace:');
     });
 
-    it('installs from tarballs with npm and imports with the workspace build\'s exports', async () => {
+    it('installs from tarballs with npm and imports with the workspace build\'s exports', async ({ expect }) => {
       const tgz = tarballs.get(name);
       expect(tgz, `no tarball for ${name}; build/pack log:\n${buildLog}`).toBeDefined();
       const deps = runtimeWorkspaceDeps(pkg, all);

@@ -2,13 +2,13 @@
 // @x/core-conn, `pnpm release --dry-run` must bump core-conn (minor) and exactly the packages
 // that depend on it at runtime (patch, transitively), say it would publish exactly those that
 // are public, upload nothing, and the packed dependents must point at the new version.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest, repoRoot, run, workspacePackages } from './workspace.js';
 import type { Manifest, WorkspacePackage } from './workspace.js';
@@ -20,6 +20,8 @@ let clone = '';
 let before: WorkspacePackage[] = [];
 let plan: { releases: { name: string; type: string; oldVersion: string; newVersion: string }[] } = { releases: [] };
 let releaseOut = '';
+let refusedOut = '';
+let changesetsLeft: string[] = [];
 let registryUrl = '';
 let registry: Server | undefined;
 /** Every request the throwaway registry received: a dry run must send none. */
@@ -61,6 +63,9 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'x-release-version-'));
   clone = join(tmp, 'repo');
   await run('git', ['clone', '--quiet', root, clone], { timeout: 60_000 });
+  // changesets measures from the base branch "main": a clone of another branch (a worktree) has
+  // none locally; name the cloned commit so, as it is on a clone of main
+  await run('git', ['rev-parse', '--verify', '--quiet', 'refs/heads/main'], { cwd: clone }).catch(() => run('git', ['branch', 'main', 'HEAD'], { cwd: clone }));
   // Pending changesets of other work would blur what this one releases: keep only ours.
   const dir = join(clone, '.changeset');
   for (const f of readdirSync(dir)) if (f.endsWith('.md') && f !== 'README.md') rmSync(join(dir, f));
@@ -83,8 +88,20 @@ beforeAll(async () => {
   await run('corepack', ['pnpm', 'install', '--offline', '--no-frozen-lockfile', '--ignore-scripts'], {
     cwd: clone, env: cloneEnv(), timeout: 90_000, maxBuffer: 16 << 20,
   });
+  // --skip-build with nothing built is refused before anything is written
+  refusedOut = await run('corepack', ['pnpm', 'release', '--dry-run', '--offline', '--skip-build', '--skip-pack-proof', '--registry', registryUrl], {
+    cwd: clone, env: cloneEnv(), timeout: 60_000, maxBuffer: 16 << 20,
+  }).then((r) => `exit 0\n${r.stdout}\n${r.stderr}`, (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  changesetsLeft = readdirSync(join(clone, '.changeset')).filter((f) => f.endsWith('.md') && f !== 'README.md');
+
+  // CI builds once: the clone publishes the workspace's build (same sources: only versions
+  // differ), and the pack proof is pack.test.ts of this same run, so neither is redone here.
+  for (const p of before) {
+    const built = join(root, relative(clone, p.dir), 'dist');
+    if (!p.manifest.private && existsSync(built)) cpSync(built, join(p.dir, 'dist'), { recursive: true });
+  }
   try {
-    const r = await run('corepack', ['pnpm', 'release', '--dry-run', '--offline', '--registry', registryUrl], {
+    const r = await run('corepack', ['pnpm', 'release', '--dry-run', '--offline', '--skip-build', '--skip-pack-proof', '--registry', registryUrl], {
       cwd: clone, env: cloneEnv(), timeout: 240_000, maxBuffer: 64 << 20,
     });
     releaseOut = `${r.stdout}\n${r.stderr}`;
@@ -100,6 +117,19 @@ afterAll(async () => {
 });
 
 describe('pnpm release --dry-run for a core-conn-only change', () => {
+  it('--skip-build with a package unbuilt is refused before any version is written', () => {
+    expect(refusedOut).not.toMatch(/^exit 0/);
+    expect(refusedOut).toMatch(/--skip-build: no dist\/ in .*packages\/core-conn/);
+    expect(changesetsLeft).toEqual(['release-test-probe.md']);
+    expect(refusedOut).not.toContain('changeset version');
+  });
+
+  it('publishes the workspace build as it is and leaves the pack proof to pack.test.ts', () => {
+    expect(releaseOut).toContain('build skipped (--skip-build)');
+    expect(releaseOut).toContain('pack proof skipped (--skip-pack-proof)');
+    expect(releaseOut).not.toContain('build (turbo)');
+  });
+
   it('plans core-conn minor and a patch for each runtime dependent, nothing else', () => {
     const expected = expectedBumps(versionable(before));
     // `none` is changesets' word for "range refreshed, not released" (an ignored devDependent).
