@@ -46,6 +46,32 @@ describe('modparam module regex (OpenSIPS: whole name, case-insensitive)', () =>
   });
 });
 
+describe('modparam("proto_tls", "bins_…"): the spelling of OpenSIPS\'s proto_bins documentation', () => {
+  const real = (text: string) => resolveConfig(parseCfg(text, '/etc/x/a.cfg'));
+  const bins = 'socket = bins:127.0.0.1\nloadmodule "tls_mgm.so"\nloadmodule "proto_bins.so"\n';
+
+  it('sets proto_bins\'s parameter, with a note, and leaves proto_tls alone', async () => {
+    const r = await real(`${bins}loadmodule "proto_tls.so"\nmodparam("proto_tls", "bins_handshake_timeout", 250)\nmodparam("PROTO_TLS", "bins_port", 5566)\nmodparam("proto_bins", "bins_max_msg_chunks", 8)\nmodparam("proto_tls", "tls_port", 5071)`);
+    const params = (name: string) => r.modules.find((m) => m.loaded.name === name)!.params;
+    expect(params('proto_bins')).toMatchObject({ bins_handshake_timeout: 250, bins_port: 5566, bins_max_msg_chunks: 8 });
+    expect(params('proto_tls')).toMatchObject({ tls_port: 5071 });
+    expect(params('proto_tls')).not.toHaveProperty('bins_port');
+    expect(r.notes).toContain('/etc/x/a.cfg:5:1: modparam("proto_tls", "bins_handshake_timeout") sets proto_bins\'s "bins_handshake_timeout" (the spelling of OpenSIPS\'s proto_bins documentation)');
+    // proto_tls need not be loaded at all
+    const alone = await real(`${bins}modparam("proto_tls", "bins_send_timeout", 300)`);
+    expect(alone.modules.find((m) => m.loaded.name === 'proto_bins')!.params).toMatchObject({ bins_send_timeout: 300 });
+  });
+
+  it('the value is checked against proto_bins\'s schema; without proto_bins loaded the error names it', async () => {
+    await expect(real(`${bins}modparam("proto_tls", "bins_handshake_timeout", 0)`)).rejects.toMatchObject({ code: 'ERR_CFG_BAD_VALUE', message: expect.stringMatching(/proto_bins: parameter "bins_handshake_timeout" expects an integer >= 1, got 0/) });
+    await expect(real(`${bins}modparam("proto_tls", "bins_nope", 1)`)).rejects.toMatchObject({ code: 'ERR_CFG_UNKNOWN_PARAM', message: expect.stringContaining('unknown parameter "bins_nope" for module "proto_bins" (matched by "proto_tls")') });
+    await expect(real('loadmodule "proto_tls.so"\nmodparam("proto_tls", "bins_port", 5557)')).rejects.toMatchObject({
+      code: 'ERR_CFG_NO_MODULE_MATCH',
+      message: '/etc/x/a.cfg:2:10: "bins_port" is a proto_bins parameter (OpenSIPS\'s documentation spells it modparam("proto_tls", "bins_port")): loadmodule "proto_bins.so" before it',
+    });
+  });
+});
+
 describe('resolveConfig', () => {
   it('maps globals, sockets with default ports, builtins and tls domains', async () => {
     const r = await load([

@@ -173,6 +173,20 @@ function compileModuleRegex(re: string, where: Where): RegExp {
   }
 }
 
+/**
+ * OpenSIPS's proto_bins documentation writes its parameters as `modparam("proto_tls", "bins_…")`.
+ * Such a modparam (the module named exactly proto_tls, any case; a bins_ parameter) sets
+ * proto_bins's parameter: returns "proto_bins", or undefined for every other modparam. Without
+ * proto_bins loaded it is an error that says which module the parameter belongs to.
+ */
+function seedSpelling(module: string, param: string, loaded: readonly string[], where: Where): string | undefined {
+  if (module.toLowerCase() !== 'proto_tls' || !param.startsWith('bins_')) return undefined;
+  if (!loaded.includes('proto_bins')) {
+    throw new CfgError(CfgErrorCodes.NO_MODULE_MATCH, where, `"${param}" is a proto_bins parameter (OpenSIPS's documentation spells it modparam("proto_tls", "${param}")): loadmodule "proto_bins.so" before it`);
+  }
+  return 'proto_bins';
+}
+
 /** OpenSIPS's whole-name, case-insensitive regex match of modparam's first argument. */
 export function moduleMatches(re: string, moduleName: string): boolean {
   return compileModuleRegex(re, { file: '', line: 0, col: 0 }).test(moduleName);
@@ -266,7 +280,9 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         break;
       }
       case 'modparam': {
-        const re = compileModuleRegex(st.module, st.moduleWhere);
+        const moved = seedSpelling(st.module, st.param, loaded.map((l) => l.loaded.name), st.moduleWhere);
+        if (moved !== undefined) notes.push(`${formatWhere(st.where)}: modparam("${st.module}", "${st.param}") sets ${moved}'s "${st.param}" (the spelling of OpenSIPS's proto_bins documentation)`);
+        const re = compileModuleRegex(moved ?? st.module, st.moduleWhere);
         const matching = loaded.filter((l) => re.test(l.loaded.name));
         if (matching.length === 0) {
           throw new CfgError(
