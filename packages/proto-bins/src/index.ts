@@ -5,4 +5,4 @@ export * from './clusterer/node.js';
 export { attachBin, binsTraceMi, type BinApi, type BinHandler, type BinReceived, type BinCounts, type AttachBinOptions } from './bin.js';
 export * from './module/params.js';
 export { protoBinModule, protoBinsModule } from './module/module.js';
-export { clustererModule, clustererParamSchema, attachClusterer, type ClustererParams, type ClustererApi, type AttachClustererOptions } from './clusterer/module.js';
+export { clustererModule, clustererParamSchema, attachClusterer, type ClustererParams, type ClustererApi, type ClusterSendCode, type AttachClustererOptions } from './clusterer/module.js';

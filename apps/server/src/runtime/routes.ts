@@ -22,6 +22,8 @@ export interface RouteContext<M = unknown> {
   readonly listener: ListenerInfo | undefined;
   /** a logger bound to this route */
   readonly log: Logger;
+  /** the loaded modules' APIs by module name (`ctx.modules.get('clusterer').cluster_send_req(...)`) */
+  readonly modules: ReadonlyMap<string, unknown>;
   /** stateless reply (SIP requests); rejects where the protocol has no reply */
   reply(code: number, reason: string): Promise<void>;
   /** stop processing: counted in core:drop_requests / drop_replies; a hep route that drops skips the packet */
@@ -85,7 +87,9 @@ function fmt(a: Address): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger): RouteContext<M> {
+const NO_MODULES: ReadonlyMap<string, unknown> = new Map();
+
+export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger, modules: ReadonlyMap<string, unknown> = NO_MODULES): RouteContext<M> {
   const remote = input.remote ?? input.connection?.remote;
   const listener = input.listener ?? input.connection?.listener;
   const local = listener?.address ?? input.local ?? input.connection?.local;
@@ -101,6 +105,7 @@ export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger)
     socket: local && proto ? `${proto}:${fmt(local)}` : undefined,
     listener,
     log,
+    modules,
     reply: (code, reason) => (input.reply ? input.reply(code, reason) : Promise.reject(new Error(`route "${route}" cannot reply`))),
     drop() {
       dropped = true;

@@ -170,9 +170,9 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
   routeLog.level = pinoLevelOf(xlogLevel);
   const routeLimited = rateLimitedLogger(routeLog);
   limiters.push(routeLimited.limiter);
-  const runner = new RouteRunner(() => routes, routeLimited, core);
-  const traceSinks = traceSinkRegistry();
   const apis = new Map<string, unknown>();
+  const runner = new RouteRunner(() => routes, routeLimited, core, apis);
+  const traceSinks = traceSinkRegistry();
   const mi = new MiRegistry();
   const started: Array<{ name: string; instance: ModuleInstance; unwire: () => void }> = [];
   let http: Httpd | undefined;

@@ -108,6 +108,8 @@ export class RouteRunner {
     private readonly table: () => RouteTable,
     private readonly logger: Logger,
     private readonly core: CoreStats,
+    /** the loaded modules' APIs, as route contexts show them (ctx.modules) */
+    private readonly modules?: ReadonlyMap<string, unknown>,
   ) {}
 
   has(name: string): boolean {
@@ -117,7 +119,7 @@ export class RouteRunner {
   run<M>(name: string, input: RouteInput<M>, onError?: () => void, onDrop?: () => void): { ctx: RouteContext<M>; result: unknown } | undefined {
     const fn = this.table()[name];
     if (typeof fn !== 'function') return undefined;
-    const ctx = makeContext(name, input, this.logger);
+    const ctx = makeContext(name, input, this.logger, this.modules);
     this.core.routeRuns.inc();
     const fail = (err: unknown): void => {
       onError?.();

@@ -1,8 +1,9 @@
 import { ConfigError, defineModule, ErrorCodes, MiError, type Engine, type Logger, type MiCommand, type ModuleInstance, type ParamSchema, type StatsRegistry } from '@x/core-conn';
 import { attachBin, type BinApi } from '../bin.js';
 import { CLUSTERER_EXTRA_CAP, CLUSTERER_INTERNAL_CAP } from '../codec/clusterer.js';
+import { BinError, BinErrorCodes } from '../codec/errors.js';
 import { parseNodeInfo, parseNodeUrl, type NodeInfoDef } from './node-info.js';
-import { ClustererNode, CLUSTERER_TIMING_DEFAULTS, type NodeAddress } from './node.js';
+import { ClustererNode, CLUSTERER_TIMING_DEFAULTS, SendResult, type NodeAddress } from './node.js';
 
 /** clusterer's modparams after validation. */
 export interface ClustererParams {
@@ -46,9 +47,63 @@ export const clustererParamSchema = {
   sharing_tag: { type: 'string', multi: true, doc: 'accepted for compatibility; sharing tags are not implemented' },
 } as const satisfies ParamSchema;
 
+/**
+ * What OpenSIPS's clusterer script functions return: 1 sent (to the node or a next hop; a
+ * broadcast: to at least one node), -1 this node is disabled in the cluster, -2 the destination
+ * (every node, for a broadcast) is unreachable in the known topology, -3 the send failed or the
+ * arguments are wrong (unknown cluster, empty reply tag).
+ */
+export type ClusterSendCode = 1 | -1 | -2 | -3;
+
+/**
+ * The clusterer's API (`ctx.modules.get('clusterer')` in a route script or a module): the node
+ * itself, and OpenSIPS's script functions for GENERIC_MSG with their names and return codes.
+ * A received GENERIC_MSG runs the route script's `E_CLUSTERER_REQ_RECEIVED` or
+ * `E_CLUSTERER_RPL_RECEIVED` export (ctx.cluster_id, ctx.src_id, ctx.msg, ctx.tag), a node going
+ * Up or Down its `E_CLUSTERER_NODE_STATE_CHANGED` (ctx.cluster_id, ctx.node_id, ctx.new_state 1/0).
+ */
 export interface ClustererApi {
   node: ClustererNode;
+  /**
+   * cluster_send_req(cluster_id, dst_id, msg[, tag]): a request-like GENERIC_MSG to one node;
+   * `tag` is the exchange tag generated for it ("<cluster_id>-<my_node_id>-<24 random>"), which
+   * the other side's cluster_send_rpl carries back.
+   */
+  cluster_send_req(clusterId: number, dstId: number, msg: string): { code: ClusterSendCode; tag: string };
+  /** cluster_send_rpl(cluster_id, dst_id, msg, tag): a reply-like GENERIC_MSG carrying the request's tag */
+  cluster_send_rpl(clusterId: number, dstId: number, msg: string, tag: string): ClusterSendCode;
+  /**
+   * cluster_broadcast_req(cluster_id, msg[, tag[, include_self]]): a request-like GENERIC_MSG to
+   * every node of the cluster; `includeSelf` also runs this node's own E_CLUSTERER_REQ_RECEIVED
+   * (without sending it a packet).
+   */
+  cluster_broadcast_req(clusterId: number, msg: string, includeSelf?: boolean): { code: ClusterSendCode; tag: string };
   close(): void;
+}
+
+const TAG_CHARS = 24;
+
+/** OpenSIPS's generate_msg_tag: "<cluster_id>-<my_node_id>-" and 24 characters of [A-Za-z0-9...]. */
+function messageTag(clusterId: number, myId: number): string {
+  let t = `${clusterId}-${myId}-`;
+  for (let i = 0; i < TAG_CHARS; i++) {
+    // OpenSIPS: 'A' + rand() % ('z' - 'A'), the 6 characters between 'Z' and 'a' mapped to digits
+    let r = 65 + Math.floor(Math.random() * (122 - 65));
+    if (r > 90 && r < 97) r = 48 + (r - 90);
+    t += String.fromCharCode(r);
+  }
+  return t;
+}
+
+/** ClustererNode's SendResult as the script functions return it */
+function scriptCode(rc: SendResult): ClusterSendCode {
+  return rc === SendResult.SUCCESS ? 1 : rc === SendResult.CURR_DISABLED ? -1 : rc === SendResult.DEST_DOWN ? -2 : -3;
+}
+
+function checkArgs(clusterId: unknown, msg: unknown, dstId?: unknown): void {
+  if (!Number.isInteger(clusterId)) throw new BinError(BinErrorCodes.INVALID, `cluster_id must be an integer, got ${JSON.stringify(clusterId)}`);
+  if (dstId !== undefined && !Number.isInteger(dstId)) throw new BinError(BinErrorCodes.INVALID, `dst_id must be an integer, got ${JSON.stringify(dstId)}`);
+  if (typeof msg !== 'string') throw new BinError(BinErrorCodes.INVALID, `msg must be a string, got ${typeof msg}`);
 }
 
 export interface AttachClustererOptions {
@@ -129,6 +184,21 @@ export function attachClusterer(engine: Engine, p: Partial<ClustererParams> & { 
   setImmediate(() => node.tick()).unref();
   return {
     node,
+    cluster_send_req(clusterId, dstId, msg) {
+      checkArgs(clusterId, msg, dstId);
+      const tag = messageTag(clusterId, node.myNodeId);
+      return { code: scriptCode(node.sendGenericMsg(clusterId, dstId, msg, tag, true)), tag };
+    },
+    cluster_send_rpl(clusterId, dstId, msg, tag) {
+      checkArgs(clusterId, msg, dstId);
+      if (typeof tag !== 'string' || tag === '') return -1; // OpenSIPS: "Empty tag"
+      return scriptCode(node.sendGenericMsg(clusterId, dstId, msg, tag, false));
+    },
+    cluster_broadcast_req(clusterId, msg, includeSelf = false) {
+      checkArgs(clusterId, msg);
+      const tag = messageTag(clusterId, node.myNodeId);
+      return { code: scriptCode(node.broadcastGenericMsg(clusterId, msg, tag, includeSelf)), tag };
+    },
     close() {
       clearInterval(timer);
       for (const off of offs) off();
@@ -192,6 +262,23 @@ export const clustererModule = defineModule<ClustererParams, ClustererApi>({
     }
     const bin = (ctx.modules.get('proto_bins') ?? ctx.modules.get('proto_bin')) as BinApi | undefined;
     const api = attachClusterer(ctx.engine, params, { logger: ctx.logger, stats: ctx.stats, ...(bin ? { bin } : {}) });
-    return { api, mi: miCommands(api), destroy: () => api.close() };
+    // OpenSIPS's clusterer events, as route-script exports of the same names
+    const offGeneric = api.node.onGenericMsg((e) => {
+      const fields = { cluster_id: e.clusterId, src_id: e.sourceId, msg: e.message, tag: e.tag };
+      void ctx.routes(e.reqLike ? 'E_CLUSTERER_REQ_RECEIVED' : 'E_CLUSTERER_RPL_RECEIVED', { message: e.message, fields });
+    });
+    const offNode = api.node.onNodeEvent((e) => {
+      const fields = { cluster_id: e.clusterId, node_id: e.nodeId, new_state: e.state === 'up' ? 1 : 0 };
+      void ctx.routes('E_CLUSTERER_NODE_STATE_CHANGED', { message: fields, fields });
+    });
+    return {
+      api,
+      mi: miCommands(api),
+      destroy: () => {
+        offGeneric();
+        offNode();
+        api.close();
+      },
+    };
   },
 });
