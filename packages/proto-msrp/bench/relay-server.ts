@@ -39,3 +39,4 @@ if (mode === 'x') {
   tlsServer({ cert, key }, onConn).listen(tlsPort, '127.0.0.1');
 }
 process.stdout.write('ready\n');
+process.on('SIGTERM', () => process.exit(0));

@@ -1,9 +1,11 @@
 export * from './codec/index.js';
 export { TransactionTable, type Transaction, type TransactionTableOptions, type NewTransaction } from './transactions.js';
-export { MsrpFramer, type MsrpFrame, type MsrpFramerOptions } from './framer/framer.js';
+export { MsrpFramer, type MsrpFramerOptions } from './framer/framer.js';
 export {
   attachMsrp,
   certMatches,
+  MSRP_FLOW_HIGH,
+  MSRP_FLOW_LOW,
   MsrpApiError,
   MsrpApiErrorCodes,
   type MsrpApi,
@@ -19,7 +21,7 @@ export {
   type AttachMsrpOptions,
 } from './msrp.js';
 export { globToRegExp } from './glob.js';
-export { protoMsrpParamSchema, PROTO_MSRP_DEFAULTS, MSRP_MAX_HEAD, MSRP_MAX_BODY, msrpSpec, msrpsSpec, type ProtoMsrpParams } from './module/params.js';
+export { protoMsrpParamSchema, PROTO_MSRP_DEFAULTS, MSRP_MAX_HEAD, MSRP_MAX_BODY, MSRP_MAX_QUEUED_BYTES, msrpSpec, msrpsSpec, type ProtoMsrpParams } from './module/params.js';
 export { protoMsrpModule } from './module/module.js';
 export {
   attachRelay,

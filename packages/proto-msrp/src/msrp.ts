@@ -8,7 +8,6 @@ import { getHeader } from './codec/message.js';
 import { buildTid, coreHash, TID_HASH_SIZE } from './codec/tid.js';
 import type { ContinuationFlag, MsrpHeader, MsrpMessage, MsrpRequest, MsrpResponse, MsrpUrl } from './codec/types.js';
 import { parsePath, topUrl } from './codec/url.js';
-import type { MsrpFrame } from './framer/framer.js';
 import { globToRegExp } from './glob.js';
 import { TransactionTable, type Transaction } from './transactions.js';
 
@@ -129,12 +128,21 @@ export interface MsrpApi {
   /** Relays a reply back on the request's inbound connection, path rotated, id restored. */
   forwardReply(rpl: MsrpReceived<MsrpResponse>, t: Transaction<TransData>): void;
   readonly transactions: TransactionTable<TransData>;
-  readonly stats: { requestsIn: number; repliesIn: number; dropped: number; timeouts: number };
+  /** `pauses`: times an inbound connection was paused by flow control */
+  readonly stats: { requestsIn: number; repliesIn: number; dropped: number; timeouts: number; pauses: number };
   close(): void;
 }
 
 export interface AttachMsrpOptions {
   logger?: Logger;
+  /**
+   * Flow control of what this layer relays (forwarded requests and their streamed bodies,
+   * replies, REPORTs): once a connection written on behalf of another holds more than
+   * `highWater` bytes unsent, the connection whose message caused it stops being read until
+   * the queue is down to `lowWater` (default 1 MiB / 256 KiB). A fast sender relayed into a
+   * slow reader is thus slowed by TCP itself, with the relay's memory flat.
+   */
+  flowControl?: { highWater?: number; lowWater?: number };
   /** transaction slots of one second (default 30) and tick period (default 1000 ms): tests shorten them */
   transactionSlots?: number;
   tickMs?: number;
@@ -154,6 +162,10 @@ interface Registered extends MsrpHandle {
 }
 
 const noopLog: Logger = NOOP_LOGGER;
+
+/** Flow control defaults: an outbound queue past 1 MiB pauses the inbound connection until it is down to 256 KiB. */
+export const MSRP_FLOW_HIGH = 1 << 20;
+export const MSRP_FLOW_LOW = 256 << 10;
 
 function latin1(s: string): Buffer {
   return Buffer.from(s, 'latin1');
@@ -184,7 +196,10 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
   const handlers: Registered[] = [];
   let nextHandle = 1;
   const streams = new Map<number, MsrpReceived>();
-  const stats = { requestsIn: 0, repliesIn: 0, dropped: 0, timeouts: 0 };
+  const stats = { requestsIn: 0, repliesIn: 0, dropped: 0, timeouts: 0, pauses: 0 };
+  const high = opts.flowControl?.highWater ?? MSRP_FLOW_HIGH;
+  const low = opts.flowControl?.lowWater ?? MSRP_FLOW_LOW;
+  if (!(high >= 0) || !(low >= 0) || low > high) throw new TypeError(`attachMsrp: flowControl needs 0 <= lowWater <= highWater, got ${low} / ${high}`);
   let closed = false;
 
   const table = new TransactionTable<TransData>({
@@ -206,34 +221,44 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
     return conn.proto === 'msrps' ? 'msrps' : 'msrp';
   }
 
+  function isMsrp(conn: ConnectionInfo): boolean {
+    return conn.proto === 'msrp' || conn.proto === 'msrps';
+  }
+
   function onMessage(ev: { conn: ConnectionInfo; message: unknown; receivedAt: number }): void {
-    if (closed || (ev.conn.proto !== 'msrp' && ev.conn.proto !== 'msrps')) return;
-    const f = ev.message as MsrpFrame;
-    if (f.type === 'body' || f.type === 'end') {
-      const r = streams.get(ev.conn.id);
-      if (!r || r.msg !== f.msg) return;
-      if (f.type === 'body') r.stream?.onPiece?.(f.piece);
-      else {
-        streams.delete(ev.conn.id);
-        r.stream?.onEnd?.(f.msg.continuation);
-      }
-      return;
-    }
-    const msg = f.msg;
+    if (!closed && isMsrp(ev.conn)) dispatch(ev.conn, ev.message as MsrpMessage, ev.receivedAt, false);
+  }
+  /** a message whose body streams (core-conn's head): its pieces follow as messagePart, then messageEnd */
+  function onMessageStart(ev: { conn: ConnectionInfo; message: unknown; receivedAt: number }): void {
+    if (!closed && isMsrp(ev.conn)) dispatch(ev.conn, ev.message as MsrpMessage, ev.receivedAt, true);
+  }
+  function onMessagePart(ev: { conn: ConnectionInfo; data: Buffer }): void {
+    if (closed) return;
+    streams.get(ev.conn.id)?.stream?.onPiece?.(ev.data);
+  }
+  function onMessageEnd(ev: { conn: ConnectionInfo }): void {
+    if (closed) return;
+    const r = streams.get(ev.conn.id);
+    if (!r) return;
+    streams.delete(ev.conn.id);
+    r.stream?.onEnd?.(r.msg.continuation);
+  }
+
+  function dispatch(conn: ConnectionInfo, msg: MsrpMessage, receivedAt: number, streamed: boolean): void {
     let toPath: MsrpUrl[];
     try {
       toPath = parsePath(getHeader(msg, 'To-Path') ?? '');
     } catch (err) {
-      // OpenSIPS: a To-Path that does not parse drops the message (no reply)
+      // OpenSIPS: a To-Path that does not parse drops the message (no reply); a streamed
+      // body's pieces then find no stream and are dropped too
       stats.dropped++;
-      log.warn({ conn: ev.conn.id, err: (err as Error).message }, 'MSRP message with a bad To-Path dropped');
-      if (f.type === 'head') streams.set(ev.conn.id, { msg, conn: ev.conn, proto: protoOf(ev.conn), receivedAt: ev.receivedAt, toPath: [], stream: {} });
+      log.warn({ conn: conn.id, err: (err as Error).message }, 'MSRP message with a bad To-Path dropped');
       return;
     }
-    const rec: MsrpReceived = { msg, conn: ev.conn, proto: protoOf(ev.conn), receivedAt: ev.receivedAt, toPath };
-    if (f.type === 'head') {
+    const rec: MsrpReceived = { msg, conn, proto: protoOf(conn), receivedAt, toPath };
+    if (streamed) {
       rec.stream = {};
-      streams.set(ev.conn.id, rec);
+      streams.set(conn.id, rec);
     }
     if (msg.kind === 'response') {
       stats.repliesIn++;
@@ -267,9 +292,53 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
   }
   function onClose(ev: { conn: ConnectionInfo }): void {
     streams.delete(ev.conn.id);
+    holds.delete(ev.conn.id);
   }
   engine.on('message', onMessage);
+  engine.on('messageStart', onMessageStart);
+  engine.on('messagePart', onMessagePart);
+  engine.on('messageEnd', onMessageEnd);
   engine.on('close', onClose);
+
+  // ---- flow control (core-conn's pause / resume / drained) ----
+
+  /** paused inbound connection id -> what it waits for (outbound connection ids, sends still connecting) */
+  const holds = new Map<number, Set<unknown>>();
+
+  /** Stops reading `inId` until `until` settles (and every other wait of it has). */
+  function hold(inId: number, key: unknown, until: Promise<unknown>): void {
+    let waits = holds.get(inId);
+    if (waits?.has(key)) return;
+    if (!waits) {
+      if (!engine.pause(inId)) return;
+      waits = new Set();
+      holds.set(inId, waits);
+      stats.pauses++;
+    }
+    waits.add(key);
+    const w = waits;
+    const release = (): void => {
+      w.delete(key);
+      if (w.size === 0 && holds.get(inId) === w) {
+        holds.delete(inId);
+        engine.resume(inId);
+      }
+    };
+    until.then(release, release);
+  }
+
+  /** After a write on `outId` for what `inId` sent: past the high-water mark, `inId` is not read until `outId` drained to the low one. */
+  function throttle(inId: number, outId: number): void {
+    const out = engine.connection(outId);
+    if (out === undefined || out.queuedBytes <= high || holds.get(inId)?.has(outId)) return;
+    hold(inId, outId, engine.drained(outId, low));
+  }
+
+  /** A send relayed for `inId`: throttled on the connection it went to, or `inId` held while that connection is made. */
+  function relayed(inId: number, sent: Sent): void {
+    if (sent.conn) throttle(inId, sent.conn.id);
+    else hold(inId, sent.done, sent.done);
+  }
 
   async function resolveDest(url: MsrpUrl): Promise<Address> {
     if (url.port === 0) throw new MsrpApiError(MsrpApiErrorCodes.NO_DESTINATION, `URL ${url.whole} has no port`);
@@ -298,13 +367,38 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
     return o;
   }
 
-  async function send(proto: 'msrp' | 'msrps', dest: Address, bytes: Buffer, so: SendOptions): Promise<ConnectionInfo> {
-    try {
-      const c = await engine.send(proto, dest, bytes, sendOpts(proto, dest, so));
-      return c!;
-    } catch (err) {
-      throw new MsrpApiError(MsrpApiErrorCodes.SEND_FAILED, `failed to send MSRP to ${dest.host}:${dest.port}: ${(err as Error).message}`, { cause: err });
-    }
+  interface Sent {
+    /** the connection the bytes were queued on, when an existing one was reused (known at once) */
+    conn: ConnectionInfo | undefined;
+    /** settles once sent (sync mode: in the kernel) */
+    done: Promise<ConnectionInfo>;
+  }
+
+  /**
+   * engine.send, also telling at once which existing connection took the bytes (the one the
+   * reuse predicate accepted: core-conn asks it synchronously and uses the first accepted),
+   * so that flow control can watch that connection before the send settles.
+   */
+  function sendCapture(proto: 'msrp' | 'msrps', dest: Address, bytes: Buffer, so: SendOptions): Sent {
+    const o = sendOpts(proto, dest, so);
+    const check = o.reuse;
+    let picked: ConnectionInfo | undefined;
+    o.reuse = (c) => {
+      if (check && !check(c)) return false;
+      picked = c;
+      return true;
+    };
+    const done = engine.send(proto, dest, bytes, o).then(
+      (c) => c!,
+      (err: unknown) => {
+        throw new MsrpApiError(MsrpApiErrorCodes.SEND_FAILED, `failed to send MSRP to ${dest.host}:${dest.port}: ${(err as Error).message}`, { cause: err });
+      },
+    );
+    return { conn: picked, done };
+  }
+
+  function send(proto: 'msrp' | 'msrps', dest: Address, bytes: Buffer, so: SendOptions): Promise<ConnectionInfo> {
+    return sendCapture(proto, dest, bytes, so).done;
   }
 
   function write(connId: number, bytes: Buffer): void {
@@ -427,6 +521,7 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
       const fromValue = getHeader(m, 'From-Path')!;
       const to = methodId(m.method) === 'SEND' ? parsePath(fromValue)[0]!.whole : fromValue;
       write(req.conn.id, replyBytes(m.tid, code, reason, to, req.toPath[0]!.whole, headers));
+      throttle(req.conn.id, req.conn.id);
     },
 
     sendReplyOnTransaction(t, code, reason, headers = []) {
@@ -461,11 +556,13 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
         `MSRP ${tid} REPORT\r\nTo-Path: ${fromFull}\r\nFrom-Path: ${toTop}\r\nMessage-ID: ${mid}\r\n` +
         `Byte-Range: ${br}\r\nStatus: ${statusValue}\r\n${endLine(tid, '$')}`;
       write(connId, latin1(s));
+      if ('msg' in from) throttle(from.conn.id, connId);
     },
 
     async forwardRequest(req, handle, fo = {}) {
       const m = req.msg;
-      // A streamed body keeps coming while this resolves and connects: catch it at once.
+      // A streamed body keeps coming while this resolves (at most the rest of the read that
+      // carried the head) and connects (the inbound connection is then paused): catch it.
       const pending: Buffer[] = [];
       let sink: ((b: Buffer) => void) | undefined;
       let endFlag: ContinuationFlag | undefined;
@@ -492,7 +589,8 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
       const next = req.toPath[hops]!;
       let dest: Address;
       try {
-        dest = fo.dest ?? (await resolveDest(next));
+        // an IP address is used at once: the forward then leaves within the read that brought the request
+        dest = fo.dest ?? (next.port !== 0 && isIP(next.host) ? { host: next.host, port: next.port } : await resolveDest(next));
       } catch (err) {
         return fail(err);
       }
@@ -531,22 +629,30 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
         if (!req.stream) {
           const tail = endLine(tid, m.continuation);
           const bytes = m.body !== undefined ? Buffer.concat([latin1(`${head}\r\n`), m.body, latin1(`\r\n${tail}`)]) : latin1(head + tail);
-          await send(proto, dest, bytes, so);
+          const sent = sendCapture(proto, dest, bytes, so);
+          relayed(req.conn.id, sent);
+          await sent.done;
         } else {
-          // streamed body: the head now, the pieces as they come, the end-line at the end
-          const c = await send(proto, dest, latin1(`${head}\r\n`), so);
+          // streamed body: the head now, the pieces as they come, the end-line at the end;
+          // past the high-water mark on the outbound connection the inbound one is paused
+          const sent = sendCapture(proto, dest, latin1(`${head}\r\n`), so);
+          relayed(req.conn.id, sent);
+          const c = sent.conn ?? (await sent.done);
           const out = (b: Buffer): void => {
             try {
               engine.write(c.id, b);
             } catch (err) {
               log.warn({ err: (err as Error).message }, 'MSRP streamed forward failed: inbound connection closed');
               engine.close(req.conn.id, 'Closed by Proto layer');
+              return;
             }
+            throttle(req.conn.id, c.id);
           };
           for (const b of pending.splice(0)) out(b);
           sink = out;
           onEndOut = (flag) => out(latin1(`\r\n${endLine(tid, flag)}`));
           if (endFlag !== undefined) onEndOut(endFlag);
+          if (sent.conn) await sent.done;
         }
       } catch (err) {
         if (t) table.drop(t);
@@ -561,6 +667,7 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
       if (rpl.toPath.length < 2) throw new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, 'cannot forward a reply with no second URL in To-Path');
       const head = rotated(rpl.msg, t.recvTid, []);
       write(inConn, latin1(head + endLine(t.recvTid, rpl.msg.continuation)));
+      throttle(rpl.conn.id, inConn);
     },
 
     close() {
@@ -568,7 +675,12 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
       closed = true;
       table.stop();
       engine.off('message', onMessage);
+      engine.off('messageStart', onMessageStart);
+      engine.off('messagePart', onMessagePart);
+      engine.off('messageEnd', onMessageEnd);
       engine.off('close', onClose);
+      for (const id of holds.keys()) engine.resume(id);
+      holds.clear();
       for (const t of table.clear()) t.data.reject?.(new MsrpApiError(MsrpApiErrorCodes.CLOSED, 'the MSRP layer closed'));
       handlers.length = 0;
     },

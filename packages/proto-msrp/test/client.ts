@@ -14,8 +14,8 @@ export class Client {
 
   constructor(readonly name: string, readonly proto: 'msrp' | 'msrps' = 'msrp') {}
 
-  async start(relay: Address, sendOpts: SendOptions = {}): Promise<this> {
-    this.n = await node({ tls: this.proto === 'msrps' });
+  async start(relay: Address, sendOpts: SendOptions = {}, nodeOpts: Parameters<typeof node>[0] = {}): Promise<this> {
+    this.n = await node({ tls: this.proto === 'msrps', ...nodeOpts });
     const c = await this.n.api.connect(this.proto, relay, sendOpts);
     this.connId = c.id;
     this.url = `${this.proto}://127.0.0.1:${c.local.port}/${this.name};tcp`;

@@ -33,8 +33,8 @@ export async function tlsDomains(): Promise<TlsDomainConfig[]> {
 }
 
 /** An engine with msrp (and msrps when tls) registered, the MSRP layer attached, listening on 127.0.0.1:0 when asked. */
-export async function node(o: { listen?: boolean; tls?: boolean; api?: AttachMsrpOptions; maxMsgChunks?: number } = {}): Promise<Node> {
-  const params = { send_timeout: 1000, max_msg_chunks: o.maxMsgChunks ?? 4, tls_handshake_timeout: 2000, cert_check_on_conn_reusage: false, trace_on: false };
+export async function node(o: { listen?: boolean; tls?: boolean; api?: AttachMsrpOptions; maxMsgChunks?: number; sendTimeout?: number } = {}): Promise<Node> {
+  const params = { send_timeout: o.sendTimeout ?? 1000, max_msg_chunks: o.maxMsgChunks ?? 4, tls_handshake_timeout: 2000, cert_check_on_conn_reusage: false, trace_on: false };
   const engine = createTestEngine([msrpSpec(params) as never, msrpsSpec(params) as never], o.tls ? { tlsDomains: await tlsDomains(), tlsHandshakeTimeout: 2000 } : {});
   const api = attachMsrp(engine, o.api);
   const n: Node = { engine, api };

@@ -1,18 +1,6 @@
-import type { Framer, FramerSink } from '@x/core-conn';
+import type { Framer, StreamingSink } from '@x/core-conn';
 import { MsrpParser, type MsrpParserSink } from '../codec/parser.js';
 import type { MsrpMessage } from '../codec/types.js';
-
-/**
- * What the MSRP framer hands to core-conn, one per completed item:
- * - `message`: a whole message (body, if any, at most the framer's body bound);
- * - `head`, `body`, `end`: a message whose body passed the bound, in pieces as they arrive.
- *   `msg` is the same object in all of them; `end` comes with `msg.continuation` set.
- */
-export type MsrpFrame =
-  | { type: 'message'; msg: MsrpMessage }
-  | { type: 'head'; msg: MsrpMessage }
-  | { type: 'body'; msg: MsrpMessage; piece: Buffer }
-  | { type: 'end'; msg: MsrpMessage };
 
 export interface MsrpFramerOptions {
   /** start line + headers bound (default 65535) */
@@ -22,31 +10,35 @@ export interface MsrpFramerOptions {
 }
 
 /**
- * The msrp / msrps stream framer: MsrpParser behind core-conn's Framer contract. Any framing
- * error throws an MsrpError (a ProtocolError), so core-conn closes the connection. A body
- * over the bound reaches the module as `head`, `body`... `end` frames: never held whole.
- * Each streamed piece counts as progress for core-conn's chunk limit and read timeout (until
- * core-conn's streaming contract, a streamed piece is delivered as a message).
+ * The msrp / msrps stream framer: MsrpParser behind core-conn's streaming framer contract.
+ * A message whose body is at most `maxBodyBytes` is reported whole (`sink.message`); a larger
+ * one streams: `sink.head(msg)` (the message without its body), `sink.part(piece)` for each
+ * piece of the body as it is read (views of the reads, never held), `sink.end()` at its
+ * end-line, when `msg.continuation` (the same object as the head's) is set. The framer
+ * buffers at most a head, a whole body and a few bytes of a possible delimiter, so
+ * `maxMsgBytes` bounds only that, never a streamed body. Any framing error throws an
+ * MsrpError (a ProtocolError): core-conn closes the connection.
  */
-export class MsrpFramer implements Framer<MsrpFrame> {
+export class MsrpFramer implements Framer<MsrpMessage> {
   private readonly parser: MsrpParser;
-  private sink: FramerSink<MsrpFrame> | null = null;
+  private sink: StreamingSink<MsrpMessage> | null = null;
   private readonly psink: MsrpParserSink = {
-    message: (msg) => this.sink!.message({ type: 'message', msg }),
-    head: (msg) => this.sink!.message({ type: 'head', msg }),
-    body: (piece, msg) => this.sink!.message({ type: 'body', msg, piece }),
-    end: (msg) => this.sink!.message({ type: 'end', msg }),
+    message: (msg) => this.sink!.message(msg),
+    head: (msg) => this.sink!.head(msg),
+    body: (piece) => this.sink!.part(piece),
+    end: () => this.sink!.end(),
   };
 
   constructor(opts: MsrpFramerOptions = {}) {
     this.parser = new MsrpParser({ maxHeadBytes: opts.maxHeadBytes ?? 65535, maxBodyBytes: opts.maxBodyBytes ?? 65535, stream: true });
   }
 
+  /** bytes held of an unfinished message: a head, a whole body not yet ended, a possible delimiter's start */
   get pendingBytes(): number {
     return this.parser.pendingBytes;
   }
 
-  push(chunk: Buffer, sink: FramerSink<MsrpFrame>): void {
+  push(chunk: Buffer, sink: StreamingSink<MsrpMessage>): void {
     this.sink = sink;
     this.parser.push(chunk, this.psink);
   }
