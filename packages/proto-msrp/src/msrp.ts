@@ -90,7 +90,14 @@ export interface SendRequestOptions {
   from: string;
   /** extra headers, written after From-Path (the first one is also an MD5 source of the id, as OpenSIPS) */
   headers?: MsrpHeader[];
-  body?: Buffer | string;
+  /**
+   * The body: whole, or streamed from an (async) iterable of byte pieces (a Readable, a
+   * generator): the head goes at once, each piece as it comes (waiting for the connection to
+   * drain past the flow-control mark), the end-line after the last. A streamed body that turns
+   * out to hold CRLF + "-------" is cut there: the message ends with '#' (aborted) and the send
+   * rejects with ERR_MSRP_INVALID.
+   */
+  body?: Buffer | string | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   contentType?: string;
   continuation?: ContinuationFlag;
   /** send here instead of resolving the top To-Path URL */
@@ -162,6 +169,8 @@ interface Registered extends MsrpHandle {
 }
 
 const noopLog: Logger = NOOP_LOGGER;
+/** CRLF + seven dashes: a body holding it would end its message early */
+const DELIM_TEXT = '\r\n-------';
 
 /** Flow control defaults: an outbound queue past 1 MiB pauses the inbound connection until it is down to 256 KiB. */
 export const MSRP_FLOW_HIGH = 1 << 20;
@@ -409,6 +418,51 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
     }
   }
 
+  /** A request whose body streams from `pieces`: head, pieces (flow-controlled), end-line. */
+  async function streamOut(
+    proto: 'msrp' | 'msrps',
+    dest: Address | undefined,
+    connectionId: number | undefined,
+    so: SendOptions,
+    head: Buffer,
+    pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    tid: string,
+    flag: ContinuationFlag,
+  ): Promise<void> {
+    let id: number;
+    if (connectionId !== undefined) {
+      write(connectionId, head);
+      id = connectionId;
+    } else {
+      const sent = sendCapture(proto, dest!, head, so);
+      id = (sent.conn ?? (await sent.done)).id;
+    }
+    // the last bytes written, to find a delimiter straddling two pieces
+    let tail = Buffer.alloc(0);
+    for await (const p of pieces) {
+      const piece = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+      if (piece.length === 0) continue;
+      const keep = DELIM_TEXT.length - 1;
+      const joint = Buffer.concat([tail, piece.subarray(0, keep)]);
+      if (joint.indexOf(DELIM_TEXT, 0, 'latin1') >= 0 || piece.indexOf(DELIM_TEXT, 0, 'latin1') >= 0) {
+        write(id, latin1(`\r\n${endLine(tid, '#')}`));
+        throw new MsrpError(MsrpErrorCodes.INVALID, 'the streamed body holds CRLF + "-------": the message was aborted (#)');
+      }
+      write(id, Buffer.from(piece));
+      // the last `keep` bytes of everything so far (pieces may be shorter than that)
+      const t2 = Buffer.concat([tail, piece.subarray(Math.max(0, piece.length - keep))]);
+      tail = Buffer.from(t2.subarray(Math.max(0, t2.length - keep)));
+      if ((engine.connection(id)?.queuedBytes ?? 0) > high) {
+        try {
+          await engine.drained(id, low);
+        } catch (err) {
+          throw new MsrpApiError(MsrpApiErrorCodes.SEND_FAILED, `connection ${id} closed while a body streamed: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    }
+    write(id, latin1(`\r\n${endLine(tid, flag)}`));
+  }
+
   function replyBytes(tid: string, code: number, reason: string | undefined, to: string, from: string, headers: MsrpHeader[]): Buffer {
     if (!Number.isInteger(code) || code < 100 || code > 999) throw new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, `invalid status reply ${code}, must be [100..999]`);
     let s = `MSRP ${tid} ${code}${reason !== undefined ? ` ${reason}` : ''}\r\nTo-Path: ${to}\r\nFrom-Path: ${from}\r\n`;
@@ -469,8 +523,10 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
       if (!['SEND', 'REPORT', 'AUTH'].includes(o.method)) throw new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, `unsupported method ${o.method}`);
       if (o.to.length === 0) throw new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, 'an empty To-Path');
       const urls = o.to.map((u) => (typeof u === 'string' ? parsePath(u)[0]! : u));
-      const body = o.body === undefined ? undefined : typeof o.body === 'string' ? Buffer.from(o.body) : o.body;
-      if (body && o.contentType === undefined) throw new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, 'a body needs a content type');
+      const ob = o.body;
+      const pieces = ob !== undefined && typeof ob !== 'string' && !Buffer.isBuffer(ob) ? (ob as AsyncIterable<Uint8Array> | Iterable<Uint8Array>) : undefined;
+      const body = ob === undefined || pieces ? undefined : typeof ob === 'string' ? Buffer.from(ob) : (ob as Buffer);
+      if ((body || pieces) && o.contentType === undefined) throw new MsrpApiError(MsrpApiErrorCodes.BAD_REQUEST, 'a body needs a content type');
       const top = urls[0]!;
       const proto = top.secured ? 'msrps' : 'msrp';
       const dest = o.dest ?? (o.connectionId === undefined ? await resolveDest(top) : undefined);
@@ -496,6 +552,17 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
       }
       let s = `MSRP ${tid} ${o.method}\r\nTo-Path: ${urls.map((u) => u.whole).join(' ')}\r\nFrom-Path: ${o.from}\r\n`;
       for (const h of extra) s += headerLine(h);
+      if (pieces) {
+        // the reply (a relay answers at the head) or the timeout may come while the body streams
+        result.catch(() => {});
+        try {
+          await streamOut(proto, dest, o.connectionId, listenerId !== undefined ? { listenerId } : {}, latin1(`${s}Content-Type: ${o.contentType}\r\n\r\n`), pieces, tid, o.continuation ?? '$');
+        } catch (err) {
+          if (t) table.drop(t);
+          throw err;
+        }
+        return result;
+      }
       let bytes: Buffer;
       if (body) {
         if (body.indexOf('\r\n-------', 0, 'latin1') >= 0) {

@@ -103,3 +103,35 @@ describe('msrp_relay flow control', () => {
     expect(aliceIn().paused).toBe(false);
   }, 120_000);
 });
+
+describe('sendRequest with a streamed body', () => {
+  it('a 3 MiB body from an async generator goes out in pieces, flow-controlled, and arrives whole through the relay', async () => {
+    const { a, b, to, from } = await setup();
+    const piece = (i: number): Buffer => Buffer.alloc(64 << 10, i & 0xff);
+    async function* gen(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 48; i++) yield piece(i);
+    }
+    const rpl = await a.n.api.sendRequest({
+      method: 'SEND', to, from, connectionId: a.connId, contentType: 'application/octet-stream', body: gen(),
+      headers: [{ name: 'Message-ID', value: 'gen1' }, { name: 'Byte-Range', value: `1-${48 << 16}/${48 << 16}` }],
+    });
+    expect(rpl!.msg.status).toBe(200);
+    await waitUntil(() => b.streams[0]?.flag !== undefined, 30_000, 'the streamed body at bob');
+    expect(b.streams[0]!.flag).toBe('$');
+    expect(Buffer.concat(b.streams[0]!.pieces).equals(Buffer.concat(Array.from({ length: 48 }, (_, i) => piece(i))))).toBe(true);
+  }, 60_000);
+
+  it('a streamed body that holds CRLF + "-------" across pieces is aborted (the pieces before the one completing it are sent) with "#" and the send rejects ERR_MSRP_INVALID', async () => {
+    const { a, b, to, from } = await setup();
+    const pieces = [Buffer.alloc(100_000, 0x61), Buffer.from('x\r\n---'), Buffer.from('-'), Buffer.from('---more')];
+    await expect(
+      a.n.api.sendRequest({
+        method: 'SEND', to, from, connectionId: a.connId, contentType: 'text/plain', body: pieces,
+        headers: [{ name: 'Message-ID', value: 'bad1' }, { name: 'Byte-Range', value: '1-*/*' }],
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_MSRP_INVALID' });
+    await waitUntil(() => b.streams[0]?.flag !== undefined, 30_000, 'the aborted message at bob');
+    expect(b.streams[0]!.flag).toBe('#');
+    expect(Buffer.concat(b.streams[0]!.pieces).toString('latin1')).toBe(`${'a'.repeat(100_000)}x\r\n----`);
+  }, 60_000);
+});
