@@ -1,5 +1,6 @@
 // Hostile peers on real sockets: each bad connection is closed with a typed error, and a
 // healthy connection on the same listener keeps exchanging messages and loses none.
+import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CloseEvent } from '@x/core-conn';
@@ -24,6 +25,14 @@ async function setup(tls = false): Promise<{ got: MsrpReceived<MsrpRequest>[]; c
     api.sendReply(req, 200, 'OK');
   });
   return { got, closes };
+}
+
+/** Writes `bytes` and waits until the server has read them (one read each, no timer) or the socket closed. */
+async function readOnce(s: Socket, bytes: Buffer, closed: () => boolean): Promise<void> {
+  const rcv = n!.engine.stats.get('msrp:rcv_bytes')!;
+  const before = rcv.value();
+  s.write(bytes);
+  await waitUntil(() => rcv.value() >= before + bytes.length || closed(), 10_000, 'the server to read the piece');
 }
 
 /** A healthy client sends `count` AUTHs in a row and gets every 200. */
@@ -51,10 +60,7 @@ describe('hostile MSRP peers', () => {
     const s = await raw(n!.listener!);
     const bad = collect(s);
     s.write('MSRP big SEND\r\nTo-Path: msrp://h:1;tcp\r\nFrom-Path: msrp://h:2;tcp\r\nMessage-ID: 1\r\nContent-Type: text/plain\r\n\r\n');
-    for (let i = 0; i < 10 && !bad.closed(); i++) {
-      s.write('x'.repeat(1000));
-      await new Promise((r) => setTimeout(r, 20)); // separate reads
-    }
+    for (let i = 0; i < 10 && !bad.closed(); i++) await readOnce(s, Buffer.from('x'.repeat(1000)), bad.closed);
     await waitUntil(() => bad.closed());
     expect(closes.some((c) => c.reason === 'Too many read chunks')).toBe(true);
     await healthy(5);
@@ -79,10 +85,7 @@ describe('hostile MSRP peers', () => {
     s.setNoDelay(true);
     const c = collect(s);
     const bytes = Buffer.from(auth('slow'));
-    for (let i = 0; i < bytes.length && !c.closed(); i++) {
-      s.write(bytes.subarray(i, i + 1));
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    for (let i = 0; i < bytes.length && !c.closed(); i++) await readOnce(s, bytes.subarray(i, i + 1), c.closed);
     await waitUntil(() => c.closed() || got.some((r) => r.msg.tid === 'slow'));
     // OpenSIPS's max_msg_chunks default of 4: a 1-byte-per-read sender is cut off
     expect(c.closed()).toBe(true);
