@@ -62,6 +62,36 @@ async function client(relay: Node, name: string, o: Parameters<typeof node>[0] =
 }
 
 describe('MSRP API over TCP', () => {
+  it('IPv6: a request to msrp://[::1]:port is forwarded (the brackets are not part of the address)', async () => {
+    const r = await mk();
+    const l = await r.engine.listen('msrp:[::1]:0');
+    const h = r.api.registerHandler(
+      { host: '*', port: 0, secured: false },
+      (req, api) => {
+        // as msrp_relay: a SEND is answered here, the far 200 is swallowed
+        api.sendReply(req, 200, 'OK');
+        void api.forwardRequest(req, h).catch(() => {});
+      },
+      () => {},
+    );
+    const b = await mk();
+    const conn = await b.api.connect('msrp', { host: '::1', port: l.address.port });
+    const got: string[] = [];
+    b.api.registerHandler({ host: '*', port: 0, secured: false }, (req, api) => {
+      got.push(getHeader(req.msg, 'To-Path')!);
+      api.sendReply(req, 200, 'OK');
+    });
+    const a = await mk();
+    const bobUrl = `msrp://[::1]:${conn.local.port}/bob;tcp`;
+    const rpl = await a.api.sendRequest({
+      method: 'SEND', to: [`msrp://[::1]:${l.address.port}/s;tcp`, bobUrl], from: 'msrp://[::1]:9/alice;tcp',
+      headers: [{ name: 'Message-ID', value: 'v6' }], body: 'hi', contentType: 'text/plain',
+    });
+    expect(rpl!.msg.status).toBe(200);
+    await waitUntil(() => got.length === 1, 5000, 'the SEND at bob');
+    expect(got).toEqual([bobUrl]);
+  });
+
   it('AUTH gets its 200 with Use-Path; the ids are OpenSIPS-shaped', async () => {
     const r = await mk({ listen: true });
     relayHandler(r);

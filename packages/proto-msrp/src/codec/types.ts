@@ -65,7 +65,7 @@ export interface MsrpUrl {
   whole: string;
   /** scheme is msrps */
   secured: boolean;
-  /** as written; an IPv6 address keeps its brackets */
+  /** as written, but an IPv6 address without its brackets (formatUrl puts them back) */
   host: string;
   /** 0 when the URL has no port */
   port: number;
