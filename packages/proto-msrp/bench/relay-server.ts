@@ -40,3 +40,5 @@ if (mode === 'x') {
 }
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => process.exit(0));
+// a clean exit on SIGTERM (the bench's kill), so that --cpu-prof (MSRP_BENCH_PROF) writes its profile
+process.on('SIGTERM', () => process.exit(0));

@@ -8,6 +8,7 @@
  * memory is thus its own flow control (pause / resume / drained): the pipe has Node's.
  * Prints MB/s, the ratio, and each relay process's RSS growth during the transfer.
  * Clients are raw sockets in both cases (AUTH built with the codec).
+ * MSRP_BENCH_PROF=<dir>: the x relay runs with --cpu-prof into <dir>.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -32,7 +33,7 @@ function rssKb(pid: number): number {
 }
 
 async function startServer(mode: 'x' | 'pipe', tcp: number, tls: number): Promise<ChildProcess> {
-  const c = spawn(process.execPath, [serverJs, mode, String(tcp), String(tls)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const c = spawn(process.execPath, [...(process.env.MSRP_BENCH_PROF && mode === 'x' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MSRP_BENCH_PROF}`] : []), serverJs, mode, String(tcp), String(tls)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     c.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     c.once('exit', (code) => reject(new Error(`${mode} server exited ${code}`)));

@@ -7,6 +7,7 @@
  * (msrp_relay on proto_msrp, its own process), over TCP and TLS, in the same run. Bob answers
  * each SEND 200; both relays answer alice 200 at once and drop bob's 200. Prints SENDs/s, the
  * relay's CPU time per SEND (its whole process tree, from /proc) and the ratios.
+ * MSRP_BENCH_PROF=<dir>: the x relay runs with --cpu-prof into <dir>.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
