@@ -208,7 +208,7 @@ export function attachMsrp(engine: Engine, opts: AttachMsrpOptions = {}): MsrpAp
   const stats = { requestsIn: 0, repliesIn: 0, dropped: 0, timeouts: 0, pauses: 0 };
   const high = opts.flowControl?.highWater ?? MSRP_FLOW_HIGH;
   const low = opts.flowControl?.lowWater ?? MSRP_FLOW_LOW;
-  if (!(high >= 0) || !(low >= 0) || low > high) throw new TypeError(`attachMsrp: flowControl needs 0 <= lowWater <= highWater, got ${low} / ${high}`);
+  if (!(high >= 0) || !(low >= 0) || low > high) throw new ConfigError(ErrorCodes.INVALID_OPTION, `attachMsrp: flowControl needs 0 <= lowWater <= highWater, got ${low} / ${high}`);
   let closed = false;
 
   const table = new TransactionTable<TransData>({

@@ -3,7 +3,7 @@
 // high-water mark, so the relay holds a bounded amount; when the reader reads again, the
 // sender is resumed and every byte arrives, in order.
 import { afterEach, describe, expect, it } from 'vitest';
-import { attachRelay, encodeHeadText, type MsrpRelay, type MsrpRelayParams } from '../src/index.js';
+import { attachMsrp, attachRelay, encodeHeadText, type MsrpRelay, type MsrpRelayParams } from '../src/index.js';
 import { Client } from './client.js';
 import { node, stop, waitUntil, type Node } from './helpers.js';
 
@@ -134,4 +134,16 @@ describe('sendRequest with a streamed body', () => {
     expect(b.streams[0]!.flag).toBe('#');
     expect(Buffer.concat(b.streams[0]!.pieces).toString('latin1')).toBe(`${'a'.repeat(100_000)}x\r\n----`);
   }, 60_000);
+});
+
+describe('flowControl options', () => {
+  it('are validated: 0 <= lowWater <= highWater (ERR_INVALID_OPTION)', async () => {
+    const n = await node({});
+    try {
+      expect(() => attachMsrp(n.engine, { flowControl: { highWater: 10, lowWater: 20 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }) as Error);
+      expect(() => attachMsrp(n.engine, { flowControl: { highWater: -1 } })).toThrow(/lowWater <= highWater/);
+    } finally {
+      await stop(n);
+    }
+  });
 });
