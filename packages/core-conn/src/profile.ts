@@ -48,6 +48,7 @@ export function makeProfile(partial: Partial<ConnectionProfile> = {}, base: Conn
   if (typeof p.noNewConn !== 'boolean') throw new ConfigError(ErrorCodes.INVALID_OPTION, `profile field "noNewConn" expects a boolean, got ${JSON.stringify(p.noNewConn)}`);
   if (typeof p.keepalive !== 'boolean') throw new ConfigError(ErrorCodes.INVALID_OPTION, `profile field "keepalive" expects a boolean, got ${JSON.stringify(p.keepalive)}`);
   if (p.attrs.maxMsgChunks !== undefined) num('attrs.maxMsgChunks', p.attrs.maxMsgChunks, 0, 2 ** 31 - 1, true);
+  if (p.attrs.maxConnectionsPerIp !== undefined) num('attrs.maxConnectionsPerIp', p.attrs.maxConnectionsPerIp, 0, 2 ** 31 - 1, true);
   return p;
 }
 

@@ -84,8 +84,11 @@ export interface ConnectionProfile {
   keepcount: number;
   keepidle: number;
   keepinterval: number;
-  /** extra attributes; `max_msg_chunks` overrides the protocol's limit when set */
-  attrs: { maxMsgChunks?: number; [key: string]: unknown };
+  /**
+   * extra attributes; `maxMsgChunks` overrides the protocol's limit when set;
+   * `maxConnectionsPerIp` the engine's tcp_max_connections_per_ip for accepts it matches (0: no cap)
+   */
+  attrs: { maxMsgChunks?: number; maxConnectionsPerIp?: number; [key: string]: unknown };
 }
 
 /** What a profile resolver is asked, at accept and at send time. */

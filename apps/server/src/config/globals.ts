@@ -8,7 +8,8 @@ export const globalSchema = {
   tcp_connection_lifetime: { type: 'int', default: 120, min: 0, unit: 's', doc: 'idle lifetime of a connection (default profile)' },
   tcp_connect_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'connect timeout of outbound connections' },
   tcp_max_msg_time: { type: 'int', default: 4, min: 0, unit: 's', doc: 'a partial message must complete within this' },
-  tcp_max_connections: { type: 'int', default: 2048, min: 1, doc: 'open connections (accepted + outbound)' },
+  tcp_max_connections: { type: 'int', default: 2048, min: 1, doc: 'open connections (accepted + outbound); clamped at start-up to what the open-files limit allows' },
+  tcp_max_connections_per_ip: { type: 'int', default: 0, min: 0, doc: 'accepted connections one source address may hold at once (0 = no cap); a tcp_mgm rule\'s attrs max_connections_per_ip=N overrides it' },
   tcp_keepalive: { type: 'bool', default: true, doc: 'SO_KEEPALIVE on connections' },
   tcp_keepcount: { type: 'int', default: 0, min: 0, doc: 'keepalive probes before the connection is dropped' },
   tcp_keepidle: { type: 'int', default: 0, min: 0, unit: 's', doc: 'idle time before keepalive probes' },
@@ -77,6 +78,7 @@ export interface Globals {
   tcp_connect_timeout: number;
   tcp_max_msg_time: number;
   tcp_max_connections: number;
+  tcp_max_connections_per_ip: number;
   tcp_keepalive: boolean;
   tcp_keepcount: number;
   tcp_keepidle: number;

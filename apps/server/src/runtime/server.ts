@@ -146,6 +146,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     // the core's tcp_* globals, through core-conn's one mapping of OpenSIPS's profile fields
     defaultProfile: profileFromGlobals(g),
     maxConnections: g.tcp_max_connections,
+    maxConnectionsPerIp: g.tcp_max_connections_per_ip,
     // proto_tls's tls_handshake_timeout bounds the engine's TLS handshakes (default 100 ms, as OpenSIPS)
     ...tlsHandshakeOf(cfg),
     socketBacklog: g.tcp_socket_backlog,

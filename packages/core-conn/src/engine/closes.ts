@@ -2,7 +2,7 @@
 // logged at a level that matches how abnormal it is, rate-limited per reason and peer address.
 import { formatAddress } from '../address.js';
 import { ErrorCodes } from '../errors.js';
-import { LogLimiter, type LogLimiterOptions } from '../log-limit.js';
+import type { LogLimiter } from '../log-limit.js';
 import type { Logger } from '../module/contract.js';
 import type { CloseReason } from '../types.js';
 import type { Conn } from './connection.js';
@@ -66,20 +66,17 @@ export interface CloseCount {
   count: number;
 }
 
-type Leveled = Logger & { isLevelEnabled?: (level: string) => boolean };
+export type Leveled = Logger & { isLevelEnabled?: (level: string) => boolean };
 
 /** Counts and logs closes (one per engine). */
 export class CloseLog {
   /** proto -> code -> count */
   private readonly counts = new Map<string, Map<string, number>>();
-  private readonly limiter: LogLimiter;
 
   constructor(
     private readonly log: Logger,
-    opts: LogLimiterOptions = {},
-  ) {
-    this.limiter = new LogLimiter((key, n) => this.log.warn({ suppressed: n, key }, `${n} similar connection-close log lines suppressed (rate limit)`), opts);
-  }
+    private readonly limiter: LogLimiter,
+  ) {}
 
   record(conn: Conn, reason: CloseReason, error: Error | undefined): void {
     const code = closeCode(reason, error);
@@ -112,10 +109,5 @@ export class CloseLog {
     const out: CloseCount[] = [];
     for (const [proto, byCode] of this.counts) for (const [reason, count] of byCode) out.push({ proto, reason, count });
     return out;
-  }
-
-  /** reports the pending "suppressed" counts and stops the limiter's timer */
-  close(): void {
-    this.limiter.close();
   }
 }

@@ -32,7 +32,8 @@ import { acceptTls, clientTlsInfo, timeClientHandshake } from './tls-handshake.j
 import type { Engine, EngineOptions } from './types.js';
 import { bindUdp, receiveDatagram, sendDatagram, type UdpSink } from './udp.js';
 import { tap } from '../tap.js';
-import { CloseLog, type CloseCount } from './closes.js';
+import { CloseLog, type CloseCount, type Leveled } from './closes.js';
+import { LogLimiter } from '../log-limit.js';
 
 interface Proto {
   spec: ProtocolSpec;
@@ -68,6 +69,10 @@ class EngineImpl implements Engine, ConnOwner {
   private sweepTimer: NodeJS.Timeout | null;
   private stopped = false;
   private readonly closeLog: CloseLog;
+  /** the engine's own lines that peers can cause (closes, refusals): rate-limited per reason and peer */
+  private readonly limiter: LogLimiter;
+  /** tcp_max_connections_per_ip: accepted connections from one address (0 = no cap) */
+  private readonly maxPerIp: number;
 
   constructor(opts: EngineOptions) {
     this.defaultProfile = makeProfile(opts.defaultProfile ?? {});
@@ -78,7 +83,10 @@ class EngineImpl implements Engine, ConnOwner {
     this.tls = new TlsDomains(opts.tlsDomains ?? []);
     this.log = opts.logger ?? NOOP_LOGGER;
     this.stats = opts.stats ?? createStatsRegistry();
-    this.closeLog = new CloseLog(this.log, opts.logLimit);
+    this.limiter = new LogLimiter((key, n) => this.log.warn({ suppressed: n, key }, `${n} similar connection log lines suppressed (rate limit)`), opts.logLimit);
+    this.closeLog = new CloseLog(this.log, this.limiter);
+    this.maxPerIp = intOpt('maxConnectionsPerIp', opts.maxConnectionsPerIp, 0, 0);
+    if (!Number.isInteger(this.maxPerIp)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "maxConnectionsPerIp" expects an integer >= 0, got ${this.maxPerIp}`);
     const first = opts.firstConnectionId;
     if (first !== undefined && (!Number.isInteger(first) || first < 0 || first >= 2 ** 32)) {
       throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "firstConnectionId" expects an integer in 0..4294967295, got ${JSON.stringify(first)}`);
@@ -333,8 +341,14 @@ class EngineImpl implements Engine, ConnOwner {
   // ---- accept ---------------------------------------------------------------------------
 
   private onAccept(p: Proto, l: ListenerImpl, socket: Socket): void {
-    if (this.stopped || this.conns.size >= this.maxConnections || socket.remoteAddress === undefined) {
+    if (this.stopped || socket.remoteAddress === undefined) {
       p.stats.rejected.inc();
+      socket.destroy();
+      return;
+    }
+    if (this.conns.size >= this.maxConnections) {
+      p.stats.rejected.inc();
+      this.refusedLog(p, socket, 'max_connections', `connection refused: tcp_max_connections (${this.maxConnections}) reached`, { max: this.maxConnections });
       socket.destroy();
       return;
     }
@@ -343,6 +357,18 @@ class EngineImpl implements Engine, ConnOwner {
     const lh = l.address.host;
     const local = lh === '0.0.0.0' || lh === '::' ? { host: normalizeHost(socket.localAddress ?? l.address.host), port: socket.localPort ?? l.address.port } : l.address;
     const { profile } = this.resolve(p.spec.name, remote, local, l.tag);
+    // a profile's max_connections_per_ip (tcp_mgm attrs) wins over the global; 0 there: no cap
+    const perIp = profile.attrs.maxConnectionsPerIp ?? this.maxPerIp;
+    if (perIp > 0) {
+      const have = this.conns.acceptedFrom(remote.host);
+      if (have >= perIp) {
+        p.stats.rejected.inc();
+        p.stats.rejectedPerIp.inc();
+        this.refusedLog(p, socket, 'per_ip', `connection refused: ${remote.host} already has ${have} connections (tcp_max_connections_per_ip ${perIp})`, { max: perIp, profile: profile.id });
+        socket.destroy();
+        return;
+      }
+    }
     const conn = this.newConn(p, { remote, local, listener: l, accepted: true, profile, state: ConnState.OK });
     applyOptions(socket, profile, this.listenerKeepalive.get(l.id));
     if (p.spec.transport === 'tls') {
@@ -354,6 +380,15 @@ class EngineImpl implements Engine, ConnOwner {
     conn.announced = true;
     if (tap.accept.hasSubscribers) tap.accept.publish({ proto: conn.proto, transport: conn.transport, conn });
     this.emit('accept', conn);
+  }
+
+  /** a refused accept, logged at warn, rate-limited per reason and source address */
+  private refusedLog(p: Proto, socket: Socket, reason: string, msg: string, extra: Record<string, unknown>): void {
+    const log = this.log as Leveled;
+    if (typeof log.isLevelEnabled === 'function' && !log.isLevelEnabled('warn')) return;
+    const host = socket.remoteAddress ?? '?';
+    if (!this.limiter.allow(`${p.spec.name}|refused_${reason}|${host}`)) return;
+    log.warn({ proto: p.spec.name, remote: formatAddress({ host: normalizeHost(host), port: socket.remotePort ?? 0 }), reason, ...extra }, msg);
   }
 
   private acceptTls(p: Proto, l: ListenerImpl, conn: Conn, raw: Socket): void {
@@ -640,7 +675,7 @@ class EngineImpl implements Engine, ConnOwner {
     for (const c of [...this.conns.values()]) c.close('Shutdown');
     this.listenerList.length = 0;
     await Promise.all(closing);
-    this.closeLog.close();
+    this.limiter.close();
   }
 }
 

@@ -6,6 +6,7 @@ export interface ProtoStats {
   connected: Stat;
   closed: Stat;
   rejected: Stat;
+  rejectedPerIp: Stat;
   rcvMsgs: Stat;
   sndMsgs: Stat;
   rcvBytes: Stat;
@@ -22,7 +23,8 @@ export function protoStats(reg: StatsRegistry, proto: string, liveCount: () => n
     accepted: reg.counter(proto, 'accepted', `${proto} connections accepted`),
     connected: reg.counter(proto, 'connected', `${proto} outbound connections established`),
     closed: reg.counter(proto, 'closed', `${proto} connections closed`),
-    rejected: reg.counter(proto, 'rejected', `${proto} connections refused (max connections)`),
+    rejected: reg.counter(proto, 'rejected', `${proto} connections refused (tcp_max_connections, tcp_max_connections_per_ip, shutting down)`),
+    rejectedPerIp: reg.counter(proto, 'rejected_per_ip', `${proto} connections refused because their source address had tcp_max_connections_per_ip connections already`),
     rcvMsgs: reg.counter(proto, 'rcv_msgs', `${proto} messages received`),
     sndMsgs: reg.counter(proto, 'snd_msgs', `${proto} messages sent`),
     rcvBytes: reg.counter(proto, 'rcv_bytes', `${proto} bytes received`),

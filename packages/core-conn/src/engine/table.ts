@@ -12,6 +12,8 @@ export const MAX_ALIASES = 4;
 export class ConnTable {
   private readonly conns = new Map<ConnectionId, Conn>();
   private readonly byAddr = new Map<string, Conn[]>();
+  /** accepted connections per remote host (tcp_max_connections_per_ip) */
+  private readonly perIp = new Map<string, number>();
   private nextId: number;
 
   constructor(firstId: number) {
@@ -58,12 +60,23 @@ export class ConnTable {
   add(conn: Conn): void {
     this.conns.set(conn.id, conn);
     this.index(conn, conn.remote.port);
+    if (conn.accepted) this.perIp.set(conn.remote.host, (this.perIp.get(conn.remote.host) ?? 0) + 1);
+  }
+
+  /** accepted connections from `host` (normalized) in the table */
+  acceptedFrom(host: string): number {
+    return this.perIp.get(host) ?? 0;
   }
 
   /** Removes a connection and its address entries; false when it was not (or no longer) in the table. */
   remove(conn: Conn): boolean {
     if (this.conns.get(conn.id) !== conn) return false;
     this.conns.delete(conn.id);
+    if (conn.accepted) {
+      const n = (this.perIp.get(conn.remote.host) ?? 1) - 1;
+      if (n <= 0) this.perIp.delete(conn.remote.host);
+      else this.perIp.set(conn.remote.host, n);
+    }
     for (const port of conn.aliases) {
       const k = ConnTable.key(conn.proto, conn.remote.host, port);
       const list = this.byAddr.get(k);

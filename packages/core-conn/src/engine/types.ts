@@ -39,6 +39,13 @@ export interface EngineOptions {
   defaultProfile?: Partial<ConnectionProfile>;
   /** tcp_max_connections, default 2048 (accepted + outbound) */
   maxConnections?: number;
+  /**
+   * tcp_max_connections_per_ip: accepted connections one source address may hold at once
+   * (default 0: no cap); a profile's `attrs.maxConnectionsPerIp` (tcp_mgm `max_connections_per_ip`)
+   * wins for the connections it matches. A refused accept is closed at once, counted in
+   * `<proto>:rejected` and `<proto>:rejected_per_ip`, and logged (warn, rate-limited).
+   */
+  maxConnectionsPerIp?: number;
   /** tcp_socket_backlog, default 10 */
   socketBacklog?: number;
   /** ms, default 100 (fixed in OpenSIPS for hep_tls); a protocol's own `tlsHandshakeTimeout` wins */

@@ -8,6 +8,8 @@ import { TcpMgmError, TcpMgmErrorCodes } from '../errors.js';
  *  - tokens are split on `;`, blanks around names and values are trimmed, empty tokens ignored;
  *  - `max_msg_chunks=N` (N an integer >= 0) overrides the protocol's chunk limit;
  *  - `parallel_read=N` (0..2) is the version-1 column carried in a version-2 table's attrs;
+ *  - `max_connections_per_ip=N` (N >= 0) overrides the global tcp_max_connections_per_ip for
+ *    connections accepted from matching addresses (0: no cap), an @x addition;
  *  - any other `name=value` stays readable by modules: an integer value as a number, anything
  *    else as its text; a bare `name` is `true`;
  *  - a known name without a valid value, or the same name twice, is an error (the row is skipped).
@@ -17,6 +19,8 @@ export interface ParsedAttrs {
   maxMsgChunks?: number;
   /** parallel_read, when set */
   parallelRead?: number;
+  /** max_connections_per_ip, when set (0: no per-address cap for matching connections) */
+  maxConnectionsPerIp?: number;
   /** every other attribute, by name */
   extra: Record<string, number | string | true>;
 }
@@ -28,6 +32,7 @@ const NAME_RE = /^[A-Za-z_][\w.-]*$/;
 export const KNOWN_ATTRS: Readonly<Record<string, { min: number; max: number; doc: string }>> = {
   max_msg_chunks: { min: 0, max: 2 ** 31 - 1, doc: "overrides the protocol's *_max_msg_chunks for matching connections" },
   parallel_read: { min: 0, max: 2, doc: 'the version-1 parallel_read column, for version-2 tables' },
+  max_connections_per_ip: { min: 0, max: 2 ** 31 - 1, doc: 'overrides tcp_max_connections_per_ip for connections accepted from matching addresses (0: no cap)' },
 };
 
 /** Parses an attrs value (null/empty = none). Throws an Error whose message is the reason. */
@@ -51,6 +56,7 @@ export function parseAttrs(text: string | null | undefined): ParsedAttrs {
       const n = Number(value);
       if (n < known.min || n > known.max) throw new TcpMgmError(TcpMgmErrorCodes.BAD_VALUE, `attrs: ${name}=${value} is out of range ${known.min}..${known.max}`);
       if (key === 'max_msg_chunks') out.maxMsgChunks = n;
+      else if (key === 'max_connections_per_ip') out.maxConnectionsPerIp = n;
       else out.parallelRead = n;
       continue;
     }

@@ -193,9 +193,10 @@ export function compileRow(row: TcpMgmRow, ctx: CompileContext): TcpPath {
   // every value is range-checked above, so the profile is built directly (makeProfile's checks
   // would repeat them, and a 100k-row load should not allocate twice per row)
   let profileAttrs: ConnectionProfile['attrs'] = EMPTY_ATTRS;
-  if (attrs !== NO_ATTRS && (attrs.maxMsgChunks !== undefined || Object.keys(attrs.extra).length > 0)) {
+  if (attrs !== NO_ATTRS && (attrs.maxMsgChunks !== undefined || attrs.maxConnectionsPerIp !== undefined || Object.keys(attrs.extra).length > 0)) {
     profileAttrs = { ...attrs.extra };
     if (attrs.maxMsgChunks !== undefined) profileAttrs.maxMsgChunks = attrs.maxMsgChunks;
+    if (attrs.maxConnectionsPerIp !== undefined) profileAttrs.maxConnectionsPerIp = attrs.maxConnectionsPerIp;
     Object.freeze(profileAttrs);
   }
   // the other profile columns, in tcp_mgm's order, through core-conn's one mapping of

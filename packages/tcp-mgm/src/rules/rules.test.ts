@@ -51,12 +51,17 @@ describe('attrs', () => {
     expect(parseAttrs(' max_msg_chunks = 3 ; tag=abc ; flag ;; ')).toEqual({ maxMsgChunks: 3, extra: { tag: 'abc', flag: true } });
     expect(parseAttrs('parallel_read=2')).toEqual({ parallelRead: 2, extra: {} });
     expect(parseAttrs(null)).toEqual({ extra: {} });
+    expect(parseAttrs('max_connections_per_ip=16;max_msg_chunks=4')).toEqual({ maxConnectionsPerIp: 16, maxMsgChunks: 4, extra: {} });
+    expect(parseAttrs('max_connections_per_ip=0')).toEqual({ maxConnectionsPerIp: 0, extra: {} });
+    expect(compileRow(row({ attrs: 'max_connections_per_ip=3' }), { version: 2 }).profile.attrs).toEqual({ maxConnectionsPerIp: 3 });
   });
   it('refuses known names without an integer, out of range, twice, and bad names', () => {
     expect(() => parseAttrs('max_msg_chunks')).toThrow(/needs an integer value/);
     expect(() => parseAttrs('max_msg_chunks=ten')).toThrow(/needs an integer value/);
     expect(() => parseAttrs('max_msg_chunks=-1')).toThrow(/out of range/);
     expect(() => parseAttrs('parallel_read=3')).toThrow(/out of range 0\.\.2/);
+    expect(() => parseAttrs('max_connections_per_ip=-1')).toThrow(/out of range/);
+    expect(() => parseAttrs('max_connections_per_ip')).toThrow(/needs an integer value/);
     expect(() => parseAttrs('a=1;A=2')).toThrow(/set twice/);
     expect(() => parseAttrs('=5')).toThrow(/bad attribute name/);
   });
