@@ -3,6 +3,7 @@ export * from './types.js';
 export * from './module/contract.js';
 export type * from './engine/types.js';
 export { createEngine } from './engine/engine.js';
+export { nofileLimit, openDescriptors, probeDescriptor } from './engine/fds.js';
 export { CLOSE_REASON_CODES, closeCode, closeLevel, type CloseCount } from './engine/closes.js';
 export { NOOP_LOGGER } from './engine/options.js';
 export { parseSocketSpec, formatSocketSpec, formatAddress, normalizeHost, SocketSpecError, SOCKET_OPTIONS } from './address.js';

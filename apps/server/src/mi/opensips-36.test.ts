@@ -32,7 +32,7 @@ function requestOf(c: Case, id: number): string {
 /** commands of 3.6 x-server does not have (the README's MI table says so); tcp_trace is @x/tracing's */
 const NOT_SUPPORTED = new Set<string>([]);
 
-const OURS_ONLY_GROUPS = new Set(['server', 'tcp', 'hep_udp', 'hep_tcp', 'proto_hep', 'tracing']);
+const OURS_ONLY_GROUPS = new Set(['server', 'conn', 'tcp', 'hep_udp', 'hep_tcp', 'proto_hep', 'tracing']);
 const THEIRS_ONLY_GROUPS = new Set(['rpmem', 'pkmem', 'dns', 'sql', 'cdb', 'sl']);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -10,7 +10,7 @@ import { coreCommands } from '../mi/core-commands.js';
 import { MiRegistry } from '../mi/registry.js';
 import { REVISION, VERSION } from '../version.js';
 import { createServerLogger, pinoLevelOf, type ServerLogger } from './logger.js';
-import { applyOpenFilesLimit } from './limits.js';
+import { applyOpenFilesLimit, planDescriptors } from './limits.js';
 import { createMetrics } from './metrics.js';
 import { loadRouteScript, type RouteTable } from './routes.js';
 import { coreStats, RouteRunner, wireModuleRoutes } from './wiring.js';
@@ -142,10 +142,22 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     if (r.ok) root.info(`open_files_limit: RLIMIT_NOFILE is ${r.soft} (hard ${r.hard})`);
     else root.warn(`open_files_limit: cannot raise RLIMIT_NOFILE to ${g.open_files_limit}: ${r.error}`);
   }
+  // tcp_max_connections against the open-files limit, with descriptors kept for MI, metrics, logs
+  const httpParams = cfg.modules.find((m) => m.loaded.name === 'httpd')?.params ?? {};
+  const fds = planDescriptors({ maxConnections: g.tcp_max_connections, sockets: cfg.sockets.length, httpConnections: cfg.httpd ? Number(httpParams.max_connections ?? 64) : 0 });
+  if (fds.raisedFrom !== undefined) root.info({ from: fds.raisedFrom, soft: fds.soft, hard: fds.hard }, `open files: soft limit raised from ${fds.raisedFrom} to ${fds.soft} (hard ${fds.hard})`);
+  if (fds.maxConnections < fds.requested) {
+    root.warn(
+      { tcp_max_connections: fds.requested, effective: fds.maxConnections, soft: fds.soft, hard: fds.hard, reserve: fds.reserve, ...(fds.raiseError !== undefined ? { raiseError: fds.raiseError } : {}) },
+      `tcp_max_connections ${fds.requested} cannot be honoured: the open-files limit is ${fds.soft} (hard ${fds.hard}) and ${fds.reserve} descriptors are kept for listeners, MI/metrics/health, logs and outbound work; at most ${fds.maxConnections} connections (raise the hard limit: ulimit -Hn, systemd LimitNOFILE=, or open_files_limit as root)`,
+    );
+  } else if (fds.soft !== undefined) {
+    root.info({ soft: fds.soft, hard: fds.hard, reserve: fds.reserve }, `open files: limit ${fds.soft}, tcp_max_connections ${fds.requested} fits with ${fds.reserve} descriptors in reserve`);
+  }
   const engine = createEngine({
     // the core's tcp_* globals, through core-conn's one mapping of OpenSIPS's profile fields
     defaultProfile: profileFromGlobals(g),
-    maxConnections: g.tcp_max_connections,
+    maxConnections: fds.maxConnections,
     maxConnectionsPerIp: g.tcp_max_connections_per_ip,
     // proto_tls's tls_handshake_timeout bounds the engine's TLS handshakes (default 100 ms, as OpenSIPS)
     ...tlsHandshakeOf(cfg),

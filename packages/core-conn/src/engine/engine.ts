@@ -5,7 +5,7 @@ import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { normalizeHost, formatAddress, parseSocketSpec } from '../address.js';
 import { ConfigError, ConnectionError, ErrorCodes, LimitError, ProtocolError } from '../errors.js';
-import type { Logger, StatsRegistry } from '../module/contract.js';
+import type { Logger, Stat, StatsRegistry } from '../module/contract.js';
 import { makeProfile } from '../profile.js';
 import { createStatsRegistry } from '../stats.js';
 import type {
@@ -34,6 +34,10 @@ import { bindUdp, receiveDatagram, sendDatagram, type UdpSink } from './udp.js';
 import { tap } from '../tap.js';
 import { CloseLog, type CloseCount, type Leveled } from './closes.js';
 import { LogLimiter } from '../log-limit.js';
+import { isFdExhaustion, nofileLimit, openDescriptors, probeDescriptor } from './fds.js';
+
+/** connections kept below the count at which descriptors ran out (see onFdExhausted) */
+const FD_HEADROOM = 16;
 
 interface Proto {
   spec: ProtocolSpec;
@@ -73,6 +77,9 @@ class EngineImpl implements Engine, ConnOwner {
   private readonly limiter: LogLimiter;
   /** tcp_max_connections_per_ip: accepted connections from one address (0 = no cap) */
   private readonly maxPerIp: number;
+  /** a cap set when descriptors ran out (FD_HEADROOM below the count then), lifted once they are free */
+  private fdCap = Infinity;
+  private readonly fdExhausted: Stat;
 
   constructor(opts: EngineOptions) {
     this.defaultProfile = makeProfile(opts.defaultProfile ?? {});
@@ -95,6 +102,7 @@ class EngineImpl implements Engine, ConnOwner {
     this.startupSec = Math.floor(Date.now() / 1000);
     this.stats.gauge('net', 'waiting_tcp', 'bytes queued for writing on tcp-transport connections', () => this.conns.waitingBytes('tcp'));
     this.stats.gauge('net', 'waiting_tls', 'bytes queued for writing on tls-transport connections', () => this.conns.waitingBytes('tls'));
+    this.fdExhausted = this.stats.counter('conn', 'fd_exhausted', 'times the process had no free file descriptor: seen by the engine\'s check each sweep (new connections were then dropped by Node before reaching the engine), or an accept or outbound connect failing with EMFILE/ENFILE');
     this.sweepTimer = setInterval(() => this.sweep(), sweep);
     this.sweepTimer.unref();
   }
@@ -157,7 +165,10 @@ class EngineImpl implements Engine, ConnOwner {
       if (inherited !== undefined) this.listenerKeepalive.set(l.id, inherited);
       l.server = server;
       server.on('connection', (s: Socket) => this.onAccept(p, l, s));
-      server.on('error', (error) => this.emit('error', { listener: l, error }));
+      server.on('error', (error: NodeJS.ErrnoException) => {
+        if (isFdExhaustion(error.code)) this.onFdExhausted(error.code, 'accept');
+        this.emit('error', { listener: l, error });
+      });
     }
     this.listenerList.push(l);
     return l;
@@ -279,6 +290,49 @@ class EngineImpl implements Engine, ConnOwner {
   private sweep(): void {
     const now = Date.now();
     for (const c of this.conns.values()) c.sweep(now);
+    this.checkDescriptors();
+  }
+
+  /** the connection cap in force: tcp_max_connections, lower while descriptors ran out */
+  private get cap(): number {
+    return this.fdCap < this.maxConnections ? this.fdCap : this.maxConnections;
+  }
+
+  /**
+   * Once per sweep: can one more descriptor be opened? When the table is full, Node (libuv)
+   * accepts and closes pending connections with a descriptor it holds back, without telling
+   * anyone: this check is how the engine learns it. While capped, the cap is lifted once
+   * 2 x FD_HEADROOM descriptors are free again.
+   */
+  private checkDescriptors(): void {
+    const r = probeDescriptor();
+    if (r === 'EMFILE' || r === 'ENFILE') {
+      this.onFdExhausted(r, 'check');
+      return;
+    }
+    if (this.fdCap === Infinity || r !== 'ok') return;
+    const lim = nofileLimit();
+    const open = openDescriptors();
+    if (lim !== undefined && open !== undefined && lim.soft - open < 2 * FD_HEADROOM) return;
+    this.log.info({ connections: this.conns.size, max: this.maxConnections }, `file descriptors are free again: connections accepted up to tcp_max_connections (${this.maxConnections}) again`);
+    this.fdCap = Infinity;
+  }
+
+  /**
+   * Out of descriptors: counted (conn:fd_exhausted), logged (warn, rate-limited), and the
+   * engine backs off: it accepts and opens at most FD_HEADROOM fewer connections than it holds
+   * now, so that descriptors SIP connections free go to MI, metrics, logs and outbound work
+   * first, until they are free again (checkDescriptors).
+   */
+  private onFdExhausted(code: 'EMFILE' | 'ENFILE', where: 'check' | 'accept' | 'connect'): void {
+    this.fdExhausted.inc();
+    const cap = Math.max(1, this.conns.size - FD_HEADROOM);
+    if (cap < this.fdCap) this.fdCap = cap;
+    if (!this.limiter.allow(`fd|${code}`)) return;
+    this.log.warn(
+      { code, where, connections: this.conns.size, cap: this.fdCap },
+      `out of file descriptors (${code}${code === 'ENFILE' ? ', the system\'s table' : ''}): new connections are dropped before they reach the engine; at most ${this.fdCap} connections until descriptors are free again (raise the open-files limit or lower tcp_max_connections)`,
+    );
   }
 
   // ---- events ---------------------------------------------------------------------------
@@ -346,9 +400,10 @@ class EngineImpl implements Engine, ConnOwner {
       socket.destroy();
       return;
     }
-    if (this.conns.size >= this.maxConnections) {
+    if (this.conns.size >= this.cap) {
       p.stats.rejected.inc();
-      this.refusedLog(p, socket, 'max_connections', `connection refused: tcp_max_connections (${this.maxConnections}) reached`, { max: this.maxConnections });
+      if (this.fdCap < this.maxConnections) this.refusedLog(p, socket, 'fd_exhausted', `connection refused: out of file descriptors, at most ${this.fdCap} connections until some are free`, { max: this.fdCap });
+      else this.refusedLog(p, socket, 'max_connections', `connection refused: tcp_max_connections (${this.maxConnections}) reached`, { max: this.maxConnections });
       socket.destroy();
       return;
     }
@@ -422,6 +477,7 @@ class EngineImpl implements Engine, ConnOwner {
   private onSocketError(conn: Conn, err: NodeJS.ErrnoException): void {
     if (conn.closed) return;
     if (conn.state === ConnState.CONNECTING) {
+      if (isFdExhaustion(err.code)) this.onFdExhausted(err.code, 'connect');
       const tlsErr = conn.transport === 'tls' && err.code !== 'ECONNREFUSED' && err.syscall !== 'connect';
       conn.close(tlsErr ? 'TLS handshake failed' : 'Async connect failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `connect to ${formatAddress(conn.remote)} failed: ${err.message}`, { cause: err }));
       return;
@@ -554,8 +610,9 @@ class EngineImpl implements Engine, ConnOwner {
     const { profile, matched } = this.resolve(spec.name, dest, localQ, l?.tag);
     const noNew = matched ? profile.noNewConn : opts?.noNewConn === true;
     if (noNew) return Promise.reject(new ConnectionError(ErrorCodes.NO_NEW_CONN, `no ${spec.name} connection to ${formatAddress(dest)} and no_new_conn is set`));
-    if (this.conns.size >= this.maxConnections) {
-      return Promise.reject(new ConnectionError(ErrorCodes.MAX_CONNECTIONS, `max connections (${this.maxConnections}) reached`));
+    if (this.conns.size >= this.cap) {
+      const why = this.fdCap < this.maxConnections ? `out of file descriptors: at most ${this.fdCap} connections until some are free` : `max connections (${this.maxConnections}) reached`;
+      return Promise.reject(new ConnectionError(ErrorCodes.MAX_CONNECTIONS, why));
     }
     let domain: TlsDomain | undefined;
     if (spec.transport === 'tls') {
