@@ -49,12 +49,40 @@ export class XError extends Error {
 }
 brandError(XError, '@x/core-conn:XError');
 
-/** A peer sent bytes that do not frame as the protocol requires. The connection is closed. */
-export class ProtocolError extends XError {}
+/**
+ * A peer sent bytes that do not frame as the protocol requires. The connection is closed.
+ * Made without a stack trace: a hostile peer can cause thousands per second, and where in our
+ * code the framer noticed says nothing the code and message do not (V8 collects the frames of
+ * every Error it makes, which costs more than the rest of a close).
+ */
+export class ProtocolError extends XError {
+  constructor(code: string, message: string, options?: XErrorOptions) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(code, message, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+}
 brandError(ProtocolError, '@x/core-conn:ProtocolError');
 
-/** A limit of core-conn was passed (chunks, bytes, read timeout, queue). The connection is closed. */
-export class LimitError extends XError {}
+/**
+ * A limit of core-conn was passed (chunks, bytes, read timeout, queue). The connection is
+ * closed. Made without a stack trace, as ProtocolError (the limit and the numbers say it all).
+ */
+export class LimitError extends XError {
+  constructor(code: string, message: string, options?: XErrorOptions) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(code, message, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+}
 brandError(LimitError, '@x/core-conn:LimitError');
 
 /** Connecting, writing or looking up a connection failed. */

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/module/contract.js';
 import { createStatsRegistry } from '../src/stats.js';
 import { closeCode, closeLevel } from '../src/engine/closes.js';
+import { LimitError, ProtocolError, ConnectionError } from '../src/errors.js';
 import { lpEngine, rawClient, sleep, stopAll, until, waitFor } from './helpers.js';
 import { encode } from './lp-proto.js';
 
@@ -150,5 +151,14 @@ describe('closes are counted and logged with their reason', () => {
     expect(closeLevel('tls_handshake')).toBe('warn');
     expect(closeLevel('read_error')).toBe('warn');
     expect(closeLevel('shutdown')).toBe('debug');
+  });
+
+  it('errors a peer causes carry no stack trace (cheap to make by the thousand); others keep theirs', () => {
+    const deep = (n: number, f: () => Error): Error => (n === 0 ? f() : deep(n - 1, f));
+    expect(deep(5, () => new ProtocolError('ERR_X', 'bad')).stack!.split('\n')).toHaveLength(1);
+    expect(deep(5, () => new LimitError('ERR_Y', 'too big')).stack!.split('\n')).toHaveLength(1);
+    expect(deep(5, () => new ConnectionError('ERR_Z', 'refused')).stack!.split('\n').length).toBeGreaterThan(3);
+    expect(Error.stackTraceLimit).toBeGreaterThan(0);
+    expect(new ProtocolError('ERR_X', 'bad')).toMatchObject({ name: 'ProtocolError', code: 'ERR_X', message: 'bad' });
   });
 });

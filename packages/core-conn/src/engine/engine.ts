@@ -38,6 +38,12 @@ import { isFdExhaustion, nofileLimit, openDescriptors, probeDescriptor } from '.
 
 /** connections kept below the count at which descriptors ran out (see onFdExhausted) */
 const FD_HEADROOM = 16;
+/**
+ * Connections one sweep turn may close before it yields to I/O (setImmediate) and goes on:
+ * deadlines cluster (300 slowloris peers started together time out together), and closing
+ * hundreds of sockets in one turn would stall every other connection for tens of ms.
+ */
+const SWEEP_CLOSES_PER_TURN = 32;
 
 interface Proto {
   spec: ProtocolSpec;
@@ -288,10 +294,34 @@ class EngineImpl implements Engine, ConnOwner {
   }
 
   private sweep(): void {
-    const now = Date.now();
-    for (const c of this.conns.values()) c.sweep(now);
+    // a sweep still going on (it yielded) goes on; a new one starts otherwise
+    if (this.sweeping === null) {
+      this.sweeping = this.conns.values();
+      this.continueSweep();
+    }
     this.checkDescriptors();
   }
+
+  /** the connections the current sweep has not checked yet (a Map iterator skips deleted ones) */
+  private sweeping: IterableIterator<Conn> | null = null;
+
+  private readonly continueSweep = (): void => {
+    const it = this.sweeping;
+    if (it === null) return;
+    if (this.stopped) {
+      this.sweeping = null;
+      return;
+    }
+    const now = Date.now();
+    let closed = 0;
+    for (let r = it.next(); r.done !== true; r = it.next()) {
+      if (r.value.sweep(now) && ++closed >= SWEEP_CLOSES_PER_TURN) {
+        setImmediate(this.continueSweep);
+        return;
+      }
+    }
+    this.sweeping = null;
+  };
 
   /** the connection cap in force: tcp_max_connections, lower while descriptors ran out */
   private get cap(): number {
