@@ -50,6 +50,9 @@ export interface AttachBinOptions {
 
 const runtimes = new WeakMap<Engine, { api: BinApi; users: number }>();
 
+/** parsed node urls kept per engine (cleared when full) */
+const MAX_CACHED_URLS = 1024;
+
 /**
  * Wires the BIN dispatcher onto an engine with the bin and/or bins protocols registered. Both
  * modules call it; the engine gets one dispatcher (the second call returns the same API).
@@ -85,6 +88,17 @@ export function attachBin(engine: Engine, o: AttachBinOptions = {}): BinApi {
     }
   };
   engine.on('message', onMessage);
+  // node urls as strings are parsed once: a clusterer sends every packet to one of a few urls
+  const urls = new Map<string, NodeUrl>();
+  const nodeUrl = (s: string): NodeUrl => {
+    let u = urls.get(s);
+    if (u === undefined) {
+      u = Object.freeze(parseNodeUrl(s));
+      if (urls.size >= MAX_CACHED_URLS) urls.clear();
+      urls.set(s, u);
+    }
+    return u;
+  };
   const state = { users: 1 } as { api: BinApi; users: number };
   const api: BinApi = {
     registerCapability(name, handler) {
@@ -96,7 +110,7 @@ export function attachBin(engine: Engine, o: AttachBinOptions = {}): BinApi {
       };
     },
     async send(packet, to, opts) {
-      const url = typeof to === 'string' ? parseNodeUrl(to) : to;
+      const url = typeof to === 'string' ? nodeUrl(to) : to;
       const spec = engine.protocol(url.proto);
       if (!spec) throw new BinError(BinErrorCodes.NODE_INFO, `protocol ${url.proto} is not loaded (loadmodule "proto_${url.proto}.so")`);
       const port = url.port ?? spec.defaultPort ?? (url.proto === 'bin' ? 5555 : 5556);
