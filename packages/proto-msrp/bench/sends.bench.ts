@@ -168,16 +168,19 @@ async function startX(tcp: number, tlsPort: number): Promise<ChildProcess> {
 }
 
 console.log(`small SENDs (${TEXT.length}-byte text, ${WINDOW} in flight), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-const kTcp = await freePort(RANGE);
-const kTls = await freePort([kTcp + 1, RANGE[1]]);
+/** `n` distinct free ports of the interop range */
+async function ports(n: number): Promise<number[]> {
+  const got = new Set<number>();
+  while (got.size < n) got.add(await freePort(RANGE));
+  return [...got];
+}
+const [kTcp, kTls, xTcp, xTls] = (await ports(4)) as [number, number, number, number];
 const cfg = kamailioMsrpConfig(kTcp, kTls, { cert: pem.cert, key: pem.private }).replace(
   'if (msrp_is_reply()) {\n    msrp_relay();',
   // as msrp_relay: the far end's 200 to a SEND already answered is not relayed
   'if (msrp_is_reply()) {\n    if ($msrp(code) == 200) {\n      exit;\n    }\n    msrp_relay();',
 );
 const kam = await startKamailio(cfg, { port: kTcp, timeoutSec: 600 });
-const xTcp = await freePort([kTls + 1, RANGE[1]]);
-const xTls = await freePort([xTcp + 1, RANGE[1]]);
 const x = await startX(xTcp, xTls);
 const res: Record<string, { rate: number; cpuPerSend: number }> = {};
 try {
