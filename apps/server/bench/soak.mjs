@@ -72,6 +72,11 @@ const { port, metricsUrl } = await new Promise((resolve, reject) => {
   throw err;
 });
 
+/** the server's CPU time so far (user + system), ms: /proc/<pid>/stat utime and stime, in clock ticks of 10 ms */
+const cpuMs = () => {
+  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? NaN);
 
 /** The good client: one connection, one OPTIONS at a time at RATE/s; round-trip times in ms. */
@@ -121,17 +126,35 @@ async function metric(name) {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * The server's own event-loop delay over a phase (prom-client's monitorEventLoopDelay, reset at
+ * each scrape): p99 and max in ms. It tells the time the server's loop was busy (or not
+ * scheduled) apart from what the good client measured end to end.
+ */
+async function loopDelay() {
+  const text = await (await fetch(metricsUrl)).text();
+  const v = (n) => Number(new RegExp(`^${n} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  return { p99: v('nodejs_eventloop_lag_p99_seconds'), max: v('nodejs_eventloop_lag_max_seconds') };
+}
+
 const results = [];
 let attackerProc;
 try {
   await goodClient(2000); // warm-up
   const rss0 = rssKb();
+  await loopDelay(); // resets the server's histogram
+  const cpu0 = cpuMs();
   const base = await goodClient(BASE_MS);
+  const cpuBase = cpuMs() - cpu0;
+  const lagBase = await loopDelay();
   const rssBase = rssKb();
   const logBefore = logBytes;
   attackerProc = fork(fileURLToPath(import.meta.url), ['attacker', String(port), String(ATTACK_MS)], { stdio: 'inherit' });
   const attackStats = new Promise((r) => attackerProc.once('message', r));
+  const cpu1 = cpuMs();
   const attack = await goodClient(ATTACK_MS);
+  const cpuAttack = cpuMs() - cpu1;
+  const lagAttack = await loopDelay();
   const rssAttack = rssKb();
   const a = await attackStats;
   const logAttack = logBytes - logBefore;
@@ -144,6 +167,8 @@ try {
     ['under attack', fmt(attack)],
     ['after attack', fmt(after)],
     ['p99 ratio attack/baseline', `${(attack.p99 / base.p99).toFixed(2)}x (aim: <= 2x and < 50 ms)`],
+    ['server CPU', `${((100 * cpuBase) / BASE_MS).toFixed(0)}% of a core in the baseline, ${((100 * cpuAttack) / ATTACK_MS).toFixed(0)}% under attack`],
+    ['server event-loop delay', `p99 ${lagBase.p99.toFixed(1)} ms (max ${lagBase.max.toFixed(1)}) in the baseline, p99 ${lagAttack.p99.toFixed(1)} ms (max ${lagAttack.max.toFixed(1)}) under attack`],
     ['server RSS', `${(rss0 / 1024).toFixed(1)} MB at start, ${(rssBase / 1024).toFixed(1)} after baseline, ${(rssAttack / 1024).toFixed(1)} at the end of the attack, ${(rssAfter / 1024).toFixed(1)} after`],
     ['attack sent', `${a.connections} connections, ${(a.bytes / 1e6).toFixed(1)} MB (garbage, slowloris x${a.slowloris}, CRLF/request floods, non-SIP, never-reading peers)`],
     ['server counted', `tcp:proto_errors ${await metric('x_tcp_proto_errors_total')}, tcp:limit_closes ${await metric('x_tcp_limit_closes_total')}, tcp:rejected ${await metric('x_tcp_rejected_total')}, core:err_requests ${await metric('x_core_err_requests_total')}`],
