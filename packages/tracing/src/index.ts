@@ -25,6 +25,8 @@ export {
   isTracedModule,
   tlsInfoOf,
   MODULE_PROTOCOLS,
+  MESSAGE_FAMILY,
+  FOLLOW_MAX,
   type Tracing,
   type TracingOptions,
   type ModuleTraceConfig,

@@ -1,21 +1,30 @@
 /**
- * Feeds a Tracing from core-conn's connection events. Only core-conn is subscribed to, never a
- * proto-* package: any protocol registered on the engine is traced the same way.
+ * Feeds a Tracing from core-conn's observation tap (node:diagnostics_channel, `subscribeTap`).
+ * Only core-conn is subscribed to, never an engine's events nor a proto-* package: any protocol
+ * an engine registers is traced the same way.
+ *
+ * The tap is process-wide: one attached Tracing sees the connections and messages of EVERY
+ * engine of the process that speaks a traced protocol (a test's peer engine included). It keeps
+ * only the protocols of its configured modules (`only`), so its own HEP output (hep_udp,
+ * hep_tcp, hep_tls) is never traced.
  */
-import type { CloseEvent, ConnectionInfo, Engine } from '@x/core-conn';
-import type { Tracing } from './tracer.js';
+import { subscribeTap } from '@x/core-conn';
+import { MODULE_PROTOCOLS, type Tracing } from './tracer.js';
 
-/** Subscribes `tracing` to the engine's accept / connect / close events; returns the undo function. */
-export function attachTracing(engine: Pick<Engine, 'on' | 'off'>, tracing: Tracing): () => void {
-  const onAccept = (c: ConnectionInfo): void => tracing.accepted(c);
-  const onConnect = (c: ConnectionInfo): void => tracing.connected(c);
-  const onClose = (ev: CloseEvent): void => tracing.closed(ev.conn, ev.reason);
-  engine.on('accept', onAccept);
-  engine.on('connect', onConnect);
-  engine.on('close', onClose);
-  return () => {
-    engine.off('accept', onAccept);
-    engine.off('connect', onConnect);
-    engine.off('close', onClose);
-  };
+/**
+ * Subscribes `tracing` to the tap: accept / connect / close become net events, message in / out
+ * feed SIP and MSRP message tracing (`tracing.trace(message)`). Returns the unsubscribe function.
+ */
+export function attachTracing(tracing: Tracing): () => void {
+  const only = new Set<string>();
+  for (const m of tracing.modules()) for (const p of MODULE_PROTOCOLS[m]) only.add(p);
+  for (const p of only) if (p.startsWith('hep_')) only.delete(p);
+  return subscribeTap({
+    only: [...only],
+    onAccept: (ev) => tracing.accepted(ev.conn),
+    onConnect: (ev) => tracing.connected(ev.conn),
+    onClose: (ev) => tracing.closed(ev.conn, ev.reason),
+    onMessageIn: (ev) => tracing.messageIn(ev),
+    onMessageOut: (ev) => tracing.messageOut(ev),
+  });
 }

@@ -4,10 +4,13 @@
  * it sends OpenSIPS's net events through the sinks and never throws into, waits for or slows the
  * traced connection: a sink queues or drops, and drops are counted.
  */
-import type { ConnectionInfo, Logger, MiCommand, RouteCaller, StatsRegistry, Stat, TraceSink } from '@x/core-conn';
+import type { ConnectionInfo, Logger, MiCommand, RouteCaller, StatsRegistry, Stat, TapMessageEvent, TraceSink } from '@x/core-conn';
+import { msrpTransactionId, sipCallId } from './correlate.js';
 import { TracingError, TracingErrorCodes } from './errors.js';
 import {
   messageTracePacket,
+  MSRP_PROTO_TYPE,
+  SIP_PROTO_TYPE,
   NET_IP_PROTO,
   NET_PROTOCOL_OF,
   NET_TEXT,
@@ -33,6 +36,12 @@ export const MODULE_PROTOCOLS: Readonly<Record<TracedModule, readonly string[]>>
   proto_bins: ['bins', 'bin'],
   proto_msrp: ['msrp', 'msrps'],
 };
+
+/** The protocols whose messages can be traced (`trace()`), and what their messages are. */
+export const MESSAGE_FAMILY: Readonly<Record<string, 'sip' | 'msrp'>> = { tcp: 'sip', msrp: 'msrp', msrps: 'msrp' };
+
+/** How many correlation ids (Call-IDs, MSRP transaction ids) `trace()` follows at most; the oldest is forgotten first. */
+export const FOLLOW_MAX = 4096;
 
 /** One module's tracing configuration: its trace_destination, trace_on and trace_filter_route. */
 export interface ModuleTraceConfig {
@@ -69,7 +78,17 @@ interface ConnState {
   /** undefined while an async filter route runs */
   traced: boolean | undefined;
   /** events that came while the filter route ran */
-  pending?: TracePacket[];
+  pending?: Array<[TraceSink, TracePacket]>;
+}
+
+interface PendingIn {
+  st: ModuleState;
+  proto: string;
+  conn: TracedConnection | undefined;
+  src: { host: string; port: number };
+  dst: { host: string; port: number };
+  bytes: Buffer;
+  timestamp: { sec: number; usec: number };
 }
 
 interface ModuleState {
@@ -97,6 +116,28 @@ export interface Tracing {
    * Returns false when nothing was sent (no destination, dropped by the sink).
    */
   message(conn: TracedConnection, dir: 'in' | 'out', bytes: Buffer, opts?: { correlationId?: string; destination?: string }): boolean;
+  /** the configured modules */
+  modules(): TracedModule[];
+  /**
+   * A message arrived (core-conn tap `x:message:in`, published before any handler runs). While
+   * its module's switch is on, its bytes are kept (a copy, weakly keyed by the decoded message)
+   * until the route script decides with `trace(message)`; a message whose correlation id is
+   * followed is traced at once.
+   */
+  messageIn(ev: TapMessageEvent): void;
+  /** Bytes left for the wire (tap `x:message:out`): traced when their correlation id is followed. */
+  messageOut(ev: TapMessageEvent): void;
+  /**
+   * The route script's `trace()` (OpenSIPS tracer's `trace()`): traces the received message
+   * (the decoded object the route got) as HEP proto type 1, correlation id = its Call-ID (MSRP:
+   * its transaction id), and follows that id: every later message in or out of the traced
+   * modules that carries it (the replies, a forward, in-dialog requests) is traced too, for the
+   * last FOLLOW_MAX ids. Traced only while the module's switch is on, to its destination or to
+   * `destination` (a sink name), and never for a connection its filter route dropped. Returns
+   * whether the message was handed to a destination (false also for an unknown destination or a
+   * message the tap did not publish).
+   */
+  trace(message: unknown, opts?: { destination?: string }): boolean;
   /** what was traced and dropped so far */
   counts(): { sent: number; dropped: number; filtered: number };
   close(): void;
@@ -121,6 +162,25 @@ function nowTs(): { sec: number; usec: number } {
   const ms = performance.timeOrigin + performance.now();
   const sec = Math.floor(ms / 1000);
   return { sec, usec: Math.min(999_999, Math.floor((ms - sec * 1000) * 1000)) };
+}
+
+function tsOf(ms: number): { sec: number; usec: number } {
+  const sec = Math.floor(ms / 1000);
+  return { sec, usec: Math.min(999_999, Math.floor((ms - sec * 1000) * 1000)) };
+}
+
+/**
+ * What a message is known by: the decoded object the tap published, or the one a route got that
+ * wraps it: proto-tcp's SipMessage keeps the framed Buffer the tap published as `raw`.
+ */
+function keyOf(m: unknown): object | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const raw = (m as { raw?: unknown }).raw;
+  return raw instanceof Uint8Array ? raw : m;
+}
+
+function correlationOf(family: 'sip' | 'msrp', b: Buffer): string | undefined {
+  return family === 'sip' ? sipCallId(b) : msrpTransactionId(b);
 }
 
 function certName(cert: unknown, field: 'subject' | 'issuer'): string | undefined {
@@ -158,6 +218,12 @@ export function createTracing(opts: TracingOptions): Tracing {
     for (const p of MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
   }
   const conns = new Map<number, ConnState>();
+  /** received messages the route may still trace: a copy of their bytes, weakly keyed by the decoded message */
+  const pendingIn = new WeakMap<object, PendingIn>();
+  /** messages already traced (so trace() of a followed message sends it once) */
+  const tracedIn = new WeakSet<object>();
+  /** followed correlation ids ("sip:<Call-ID>", "msrp:<tid>") -> the destination */
+  const follow = new Map<string, TraceSink>();
   const counts = { sent: 0, dropped: 0, filtered: 0 };
   const stat = (name: string, doc: string): Stat | undefined => opts.stats?.counter('tracing', name, doc);
   const sSent = stat('trace_sent', 'trace messages handed to a destination');
@@ -208,7 +274,7 @@ export function createTracing(opts: TracingOptions): Tracing {
       }
       const pending = state.pending ?? [];
       delete state.pending;
-      if (state.traced) for (const tp of pending) deliver(st.sink!, tp);
+      if (state.traced) for (const [sink, tp] of pending) deliver(sink, tp);
     };
     if (r instanceof Promise) {
       cs.traced = undefined;
@@ -241,8 +307,31 @@ export function createTracing(opts: TracingOptions): Tracing {
       sDropped?.inc();
       return;
     }
-    if (cs.traced === undefined) cs.pending!.push(tp);
+    if (cs.traced === undefined) cs.pending!.push([st.sink, tp]);
     else deliver(st.sink!, tp);
+  };
+
+  /** one SIP/MSRP message as HEP: proto type 1, the transport's ip proto, the correlation id */
+  const sendMessage = (p: PendingIn, sink: TraceSink, family: 'sip' | 'msrp', id: string | undefined): boolean => {
+    const protocol = NET_PROTOCOL_OF[p.proto];
+    const m: Parameters<typeof messageTracePacket>[0] = {
+      ipProto: protocol ? NET_IP_PROTO[protocol] : 6,
+      src: p.src,
+      dst: p.dst,
+      payload: p.bytes,
+      protoType: family === 'msrp' ? MSRP_PROTO_TYPE : SIP_PROTO_TYPE,
+      timestamp: p.timestamp,
+    };
+    if (id !== undefined) m.correlationId = id;
+    const cs = p.conn ? decide(p.st, p.conn) : undefined;
+    if (cs?.traced === false) return false;
+    if (cs?.traced === undefined && cs?.pending) {
+      // held until the async filter route answers: the bytes must outlive the tap's call
+      m.payload = Buffer.from(m.payload);
+      cs.pending.push([sink, messageTracePacket(m)]);
+      return true;
+    }
+    return deliver(sink, messageTracePacket(m));
   };
 
   const event = (conn: TracedConnection, protocol: NetProtocol, kind: NetEventKind, status: NetStatus, message: string | undefined, tls?: TlsHandshakeInfo): NetEvent => {
@@ -281,9 +370,69 @@ export function createTracing(opts: TracingOptions): Tracing {
       if (o.correlationId) m.correlationId = o.correlationId;
       return deliver(sink, messageTracePacket(m));
     },
+    modules: () => [...byModule.keys()],
+    messageIn(ev) {
+      const family = MESSAGE_FAMILY[ev.proto];
+      const st = byProto.get(ev.proto);
+      if (!family || !st || !st.sw.on) return;
+      const m = keyOf(ev.message);
+      if (m === undefined) return;
+      if (ev.conn) {
+        const cs = conns.get(ev.conn.id);
+        if (cs?.traced === false) return;
+      }
+      // an MSRP message the framer could not give the bytes of
+      if (family === 'msrp' && msrpTransactionId(ev.bytes) === undefined) return;
+      const p: PendingIn = { st, proto: ev.proto, conn: ev.conn, src: ev.remote, dst: ev.local, bytes: ev.bytes, timestamp: tsOf(ev.at) };
+      if (follow.size) {
+        const id = correlationOf(family, p.bytes);
+        const sink = id !== undefined ? follow.get(`${family}:${id}`) : undefined;
+        if (sink) {
+          tracedIn.add(m);
+          sendMessage(p, sink, family, id);
+          return;
+        }
+      }
+      // the route decides later (maybe after an await): keep the bytes unless they are the message itself
+      if (p.bytes !== m) p.bytes = Buffer.from(p.bytes);
+      pendingIn.set(m, p);
+    },
+    messageOut(ev) {
+      if (!follow.size || ev.kind === 'reply') return;
+      const family = MESSAGE_FAMILY[ev.proto];
+      const st = byProto.get(ev.proto);
+      if (!family || !st || !st.sw.on) return;
+      if (ev.conn && conns.get(ev.conn.id)?.traced === false) return;
+      const id = correlationOf(family, ev.bytes);
+      const sink = id !== undefined ? follow.get(`${family}:${id}`) : undefined;
+      if (!sink) return;
+      sendMessage({ st, proto: ev.proto, conn: ev.conn, src: ev.local, dst: ev.remote, bytes: ev.bytes, timestamp: tsOf(ev.at) }, sink, family, id);
+    },
+    trace(msg, o = {}) {
+      const message = keyOf(msg);
+      if (message === undefined) return false;
+      if (tracedIn.has(message)) return true;
+      const p = pendingIn.get(message);
+      if (!p || !p.st.sw.on) return false;
+      const sink = o.destination !== undefined ? opts.sinks.get(o.destination) : p.st.sink;
+      if (!sink) return false;
+      if (p.conn && decide(p.st, p.conn).traced === false) return false;
+      pendingIn.delete(message);
+      tracedIn.add(message);
+      const family = MESSAGE_FAMILY[p.proto]!;
+      const id = correlationOf(family, p.bytes);
+      if (id !== undefined) {
+        const key = `${family}:${id}`;
+        follow.delete(key);
+        follow.set(key, sink);
+        if (follow.size > FOLLOW_MAX) follow.delete(follow.keys().next().value!);
+      }
+      return sendMessage(p, sink, family, id);
+    },
     counts: () => ({ ...counts }),
     close() {
       conns.clear();
+      follow.clear();
     },
   };
 }

@@ -37,7 +37,7 @@ async function traced(hepIds: string[], homer5 = true, maxQueue?: number) {
     modules: [{ module: 'proto_tcp', destination: 'hep_dst', on: true }],
     sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] },
   });
-  cleanup.push(attachTracing(engine, tracing));
+  cleanup.push(attachTracing(tracing));
   const tcp = await engine.listen('tcp:127.0.0.1:0');
   return { engine, tracing, tcp, hep };
 }
@@ -77,8 +77,10 @@ describe('tracing on real connections', () => {
     cleanup.push(() => peer.shutdown({ deadlineMs: 0 }));
     const pl = await peer.listen('tcp:127.0.0.1:0');
     const conn = await t.engine.send('tcp', pl.address, Buffer.from('OPTIONS sip:b@127.0.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n'));
-    await waitUntil(() => c.got.length >= 1, 10_000, 'the CONNECTED event');
-    const r = c.got[0]!;
+    // the tap is process-wide: the peer engine's accepted connection is traced too; pick ours by its cid
+    const ours = () => c.got.filter((g) => g.packet.correlationId === conn!.cid.toString());
+    await waitUntil(() => ours().length >= 1, 10_000, 'the CONNECTED event');
+    const r = ours()[0]!;
     expect(JSON.parse(r.payload.toString())).toEqual({ Protocol: 'TCP', Event: 'CONNECTED', Status: 'SUCCESS', Message: 'Successfully connected...' });
     expect([r.packet.srcIp, r.packet.srcPort, r.packet.dstPort]).toEqual(['127.0.0.1', pl.address.port, conn!.local.port]);
     expect(r.packet.correlationId).toBe(conn!.cid.toString());
@@ -131,7 +133,7 @@ describe('tracing on real connections', () => {
     cleanup.push(() => hep.close());
     await engine.listen('hep_udp:127.0.0.1:0');
     const tracing = createTracing({ modules: [{ module: 'proto_msrp', destination: 'hep_dst', on: true }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] } });
-    cleanup.push(attachTracing(engine, tracing));
+    cleanup.push(attachTracing(tracing));
     const l = await engine.listen('msrp:127.0.0.1:0');
     const s1 = await rawConnect(l);
     await waitUntil(() => engine.connections('msrp').length === 1, 5000, 'accepted');

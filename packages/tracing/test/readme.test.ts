@@ -22,6 +22,6 @@ describe('README example', () => {
     const logs: unknown[][] = [];
     vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a));
     await import(/* @vite-ignore */ file);
-    expect(logs).toEqual([[['89 TCP:ACCEPTED:SUCCESS:Connection accepted...', '89 TCP:CLOSED:SUCCESS:EOF received']], [{ 'TCP tracing': 'on' }]]);
+    expect(logs).toEqual([[['89 TCP:ACCEPTED:SUCCESS:Connection accepted... <cid>', '1 OPTIONS sip:a@127.0.0.1 SIP/2.0 c1@x', '89 TCP:CLOSED:SUCCESS:EOF received <cid>']], [{ 'TCP tracing': 'on' }]]);
   });
 });

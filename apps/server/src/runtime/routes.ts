@@ -29,6 +29,14 @@ export interface RouteContext<M = unknown> {
   /** stop processing: counted in core:drop_requests / drop_replies; a hep route that drops skips the packet */
   drop(): void;
   readonly dropped: boolean;
+  /**
+   * OpenSIPS tracer's `trace()`: sends this message as HEP (SIP: proto type 1, correlation id =
+   * Call-ID; MSRP: its transaction id) to its module's trace_destination, or to the hep_id
+   * `destination`; the replies and later messages carrying the same id follow. Only while the
+   * module's trace switch is on (trace_on, MI tcp:trace / msrp:trace) and the connection was not
+   * dropped by its trace_filter_route. Returns whether it was sent (false without tracing).
+   */
+  trace(opts?: { destination?: string }): boolean;
 }
 
 export type SipRequestContext = RouteContext<SipMessage>;
@@ -89,7 +97,10 @@ function fmt(a: Address): string {
 
 const NO_MODULES: ReadonlyMap<string, unknown> = new Map();
 
-export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger, modules: ReadonlyMap<string, unknown> = NO_MODULES): RouteContext<M> {
+/** What ctx.trace() calls: @x/tracing's `Tracing.trace`. */
+export type MessageTracer = (message: unknown, opts?: { destination?: string }) => boolean;
+
+export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger, modules: ReadonlyMap<string, unknown> = NO_MODULES, tracer?: MessageTracer): RouteContext<M> {
   const remote = input.remote ?? input.connection?.remote;
   const listener = input.listener ?? input.connection?.listener;
   const local = listener?.address ?? input.local ?? input.connection?.local;
@@ -113,6 +124,7 @@ export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger,
     get dropped() {
       return dropped;
     },
+    trace: (o) => (tracer ? tracer(input.message, o) : false),
   };
   if (input.fields) for (const [k, v] of Object.entries(input.fields)) if (!(k in ctx)) Object.defineProperty(ctx, k, { value: v, enumerable: true });
   return ctx;

@@ -262,6 +262,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     // transport tracing (no loadmodule, as in OpenSIPS): subscribed before any socket opens
     tracing = startTracing(cfg, { engine, traceSinks, routes: runner.caller, stats, logger: log.child({ module: 'tracing' }) });
     for (const c of tracing?.mi ?? []) mi.add(c);
+    if (tracing) runner.tracer = (m, o) => tracing!.tracing.trace(m, o);
 
     const listeners: ListenerInfo[] = [];
     for (const s of cfg.sockets) {

@@ -53,7 +53,15 @@ function cfg(hepPort: number, extra = ''): string {
 
 function dir(): string {
   const d = mkdtempSync(join(tmpdir(), 'x-tracing-'));
-  writeFileSync(join(d, 'routes.mjs'), 'export function trace_filter(ctx) { if (ctx.si === "127.0.0.2") ctx.drop(); }\n');
+  writeFileSync(
+    join(d, 'routes.mjs'),
+    [
+      'export function trace_filter(ctx) { if (ctx.si === "127.0.0.2") ctx.drop(); }',
+      'export const traced = [];',
+      'export async function request(ctx) { if (ctx.message.raw.includes("X-Trace: yes")) traced.push(ctx.trace()); await ctx.reply(200, "OK"); }',
+      '',
+    ].join('\n'),
+  );
   return d;
 }
 
@@ -125,6 +133,39 @@ describe('x-server: proto_tcp tracing', () => {
       '127.0.0.1 TCP:CLOSED:SUCCESS:EOF received',
     ]);
     expect(s.stats.get('tracing:trace_filtered')!.value()).toBe(1);
+  });
+
+  it('ctx.trace() in the request route: the request and its reply as HEP proto type 1, Call-ID as correlation; tcp_trace off stops it', async () => {
+    const c = await collector();
+    const s = await start(cfg(c.port, 'modparam("proto_tcp", "trace_on", 1)'));
+    const sock = await open(s);
+    let text = '';
+    sock.on('data', (d: Buffer) => (text += d.toString()));
+    const req = (callId: string, traceMe: boolean) =>
+      `OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK${callId}\r\nFrom: <sip:b@x>;tag=1\r\nTo: <sip:a@x>\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\n${traceMe ? 'X-Trace: yes\r\n' : ''}Content-Length: 0\r\n\r\n`;
+    const ask = async (callId: string, traceMe: boolean) => {
+      sock.write(req(callId, traceMe));
+      await until(() => text.includes(`Call-ID: ${callId}`), `the reply to ${callId}`);
+    };
+    await ask('plain-1', false);
+    await ask('traced-2', true);
+    expect(await rpc(s, 'tcp_trace', ['off'])).toMatchObject({ result: 'OK' });
+    await ask('off-3', true);
+    expect(await rpc(s, 'tcp_trace', ['on'])).toMatchObject({ result: 'OK' });
+    await ask('traced-4', true);
+    const sip = () => c.got.filter((r) => r.packet.protoType === 1);
+    await until(() => sip().length >= 4, 'four SIP messages');
+    const local = s.listeners.find((x) => x.proto === 'tcp')!.address;
+    const me = `${sock.localAddress}:${sock.localPort}`;
+    const srv = `${local.host}:${local.port}`;
+    expect(sip().map((r) => [r.packet.correlationId, `${r.packet.srcIp}:${r.packet.srcPort}`, `${r.packet.dstIp}:${r.packet.dstPort}`, r.payload.toString().split('\r\n')[0]])).toEqual([
+      ['traced-2', me, srv, 'OPTIONS sip:a@127.0.0.1 SIP/2.0'],
+      ['traced-2', srv, me, 'SIP/2.0 200 OK'],
+      ['traced-4', me, srv, 'OPTIONS sip:a@127.0.0.1 SIP/2.0'],
+      ['traced-4', srv, me, 'SIP/2.0 200 OK'],
+    ]);
+    expect(sip()[0]!.payload.toString()).toBe(req('traced-2', true));
+    expect(sip()[1]!.payload.toString()).toBe(text.slice(text.indexOf('SIP/2.0 200 OK', text.indexOf('Call-ID: plain-1'))).split(/(?=SIP\/2\.0 200)/)[0]);
   });
 
   it('a trace_destination naming no hep_id is a config error (-c and start); so is one without proto_hep', async () => {

@@ -23,7 +23,7 @@ export function startTracing(
   }
   if (!modules.length) return undefined;
   const tracing = createTracing({ modules, sinks: d.traceSinks, routes: d.routes, stats: d.stats, logger: d.logger });
-  const detach = attachTracing(d.engine, tracing);
+  const detach = attachTracing(tracing); // core-conn's tap: connection events and messages
   for (const m of modules) {
     if (m.destination) d.logger.info({ module: m.module, destination: m.destination, on: m.on, filterRoute: m.filterRoute }, `${m.module}: transport events traced to hep_id [${m.destination}] (${m.on ? 'on' : 'off'}; MI ${m.module.slice(6)}:trace switches it)`);
   }

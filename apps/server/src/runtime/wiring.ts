@@ -3,7 +3,7 @@ import { getHeapStatistics, type HeapInfo } from 'node:v8';
 import type { Logger, Stat, StatsRegistry } from '@x/core-conn';
 import type { SipMessage } from '@x/proto-tcp';
 import type { HepReceived } from '@x/proto-hep';
-import { makeContext, type RouteContext, type RouteInput, type RouteTable } from './routes.js';
+import { makeContext, type MessageTracer, type RouteContext, type RouteInput, type RouteTable } from './routes.js';
 
 /** The core statistics the server keeps itself (OpenSIPS's core group). */
 export interface CoreStats {
@@ -104,6 +104,8 @@ export function coreStats(stats: StatsRegistry, startedAt: number): CoreStats {
  */
 export class RouteRunner {
   private readonly pending = new Set<Promise<unknown>>();
+  /** what ctx.trace() calls (set once tracing is started) */
+  tracer: MessageTracer | undefined;
   constructor(
     private readonly table: () => RouteTable,
     private readonly logger: Logger,
@@ -119,7 +121,7 @@ export class RouteRunner {
   run<M>(name: string, input: RouteInput<M>, onError?: () => void, onDrop?: () => void): { ctx: RouteContext<M>; result: unknown } | undefined {
     const fn = this.table()[name];
     if (typeof fn !== 'function') return undefined;
-    const ctx = makeContext(name, input, this.logger, this.modules);
+    const ctx = makeContext(name, input, this.logger, this.modules, this.tracer);
     this.core.routeRuns.inc();
     const fail = (err: unknown): void => {
       onError?.();

@@ -1,4 +1,5 @@
-import type { Framer, StreamingSink } from '@x/core-conn';
+import { tap, type Framer, type StreamingSink } from '@x/core-conn';
+import { encode, encodeHeadText } from '../codec/encode.js';
 import { MsrpParser, type MsrpParserSink } from '../codec/parser.js';
 import type { MsrpMessage } from '../codec/types.js';
 
@@ -7,6 +8,15 @@ export interface MsrpFramerOptions {
   maxHeadBytes?: number;
   /** bodies up to this come whole; larger ones stream (default 65535) */
   maxBodyBytes?: number;
+}
+
+/** A message's wire bytes (`head`: start line and headers only); undefined if it cannot be rebuilt. */
+function wireOf(msg: MsrpMessage, head: boolean): Buffer | undefined {
+  try {
+    return head ? Buffer.from(`${encodeHeadText(msg)}\r\n`, 'latin1') : encode(msg);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -23,8 +33,10 @@ export class MsrpFramer implements Framer<MsrpMessage> {
   private readonly parser: MsrpParser;
   private sink: StreamingSink<MsrpMessage> | null = null;
   private readonly psink: MsrpParserSink = {
-    message: (msg) => this.sink!.message(msg),
-    head: (msg) => this.sink!.head(msg),
+    // the observation tap gets the message's bytes (a tracer sends them): rebuilt from the parsed
+    // message, which keeps every header verbatim, and only while someone subscribes
+    message: (msg) => this.sink!.message(msg, tap.messageIn.hasSubscribers ? wireOf(msg, false) : undefined),
+    head: (msg) => this.sink!.head(msg, tap.messageIn.hasSubscribers ? wireOf(msg, true) : undefined),
     body: (piece) => this.sink!.part(piece),
     end: () => this.sink!.end(),
   };
