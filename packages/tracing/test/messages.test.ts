@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine, MessageEvent, TraceSink } from '@x/core-conn';
 import { createTestEngine, waitUntil } from '@x/core-conn/testing';
-import { attachHep, hepTcpSpec, hepUdpSpec, type HepReceived } from '@x/proto-hep';
+import { attachHep, hepUdpSpec, type HepReceived } from '@x/proto-hep';
 import { PROTO_TCP_DEFAULTS, tcpProtocolSpec } from '@x/proto-tcp';
 import { msrpSpec, PROTO_MSRP_DEFAULTS } from '@x/proto-msrp';
 import { attachTracing, createTracing, type ModuleTraceConfig } from '../src/index.js';
