@@ -14,7 +14,7 @@ export {
 } from './rules/rule.js';
 export { comparePaths } from './rules/order.js';
 export { RuleSet, pathMatches, type PathQuery } from './rules/ruleset.js';
-export { compileRules, unappliedAttributes, type CompiledRules, type SkippedRow } from './rules/compile.js';
+export { compileRules, kernelKeepalive, unappliedAttributes, type CompiledRules, type KernelKeepalive, type SkippedRow } from './rules/compile.js';
 export { parseDbUrl, redactDbUrl, DB_MODULES, type DbDriver, type DbTarget } from './db/url.js';
 export { tcpMgmCreateSql, versionTableSql, TCP_MGM_COLUMNS, TCP_MGM_TABLE_VERSION } from './db/schema.js';
 export { openRuleSource, type RuleSource } from './db/source.js';

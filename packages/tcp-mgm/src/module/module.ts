@@ -6,7 +6,7 @@ import { tcpMgmCreateSql, versionTableSql } from '../db/schema.js';
 import { openRuleSource } from '../db/source.js';
 import { parseDbUrl, redactDbUrl, type DbTarget } from '../db/url.js';
 import { TcpMgmError, TcpMgmErrorCodes } from '../errors.js';
-import { compileRules, unappliedAttributes } from '../rules/compile.js';
+import { compileRules, kernelKeepalive, unappliedAttributes, type KernelKeepalive } from '../rules/compile.js';
 import type { TcpMgmRow, TcpPath } from '../rules/rule.js';
 import { RuleSet } from '../rules/ruleset.js';
 import { columnRenames, tcpMgmParamSchema, type TcpMgmParams } from './params.js';
@@ -78,6 +78,8 @@ interface State {
   /** rows read at init, waiting for the listeners (checkListeners) */
   pending: { rows: TcpMgmRow[]; version: 1 | 2 } | undefined;
   reloading: Promise<unknown>;
+  /** the kernel's TCP_KEEPCNT / TCP_KEEPINTVL defaults, read once at init */
+  kernel: KernelKeepalive;
   stats: { rules: ReturnType<StatsRegistry['gauge']>; skipped: ReturnType<StatsRegistry['gauge']>; reloads: ReturnType<StatsRegistry['counter']>; failures: ReturnType<StatsRegistry['counter']> };
 }
 
@@ -101,7 +103,7 @@ function apply(s: State, rows: TcpMgmRow[], version: 1 | 2): { rules: number; sk
   const { rules, skipped } = compileRules(rows, { version, listeners: s.engine.listeners() });
   for (const k of skipped.slice(0, MAX_ROW_LOGS)) s.logger.error({ id: k.id, reason: k.reason }, `${s.table} row ${k.id ?? '(no id)'} skipped: ${k.reason}`);
   if (skipped.length > MAX_ROW_LOGS) s.logger.error({ more: skipped.length - MAX_ROW_LOGS }, `${skipped.length - MAX_ROW_LOGS} more ${s.table} rows skipped`);
-  for (const line of unappliedAttributes(rules)) s.logger.warn(line);
+  for (const line of unappliedAttributes(rules, s.kernel)) s.logger.warn(line);
   s.rules = rules;
   s.version = version;
   s.loadedAt = Date.now();
@@ -191,6 +193,7 @@ export const tcpMgmModule = defineModule<TcpMgmParams, TcpMgmApi>({
       loadedAt: undefined,
       pending: undefined,
       reloading: Promise.resolve(),
+      kernel: kernelKeepalive(),
       stats: {
         rules: ctx.stats.gauge('tcp_mgm', 'rules', 'TCP paths in force', () => s.rules.size),
         skipped: ctx.stats.gauge('tcp_mgm', 'skipped_rows', 'rows of the last load that were invalid'),

@@ -3,7 +3,7 @@ import type { ListenerInfo } from '@x/core-conn';
 import { describe, expect, it } from 'vitest';
 import { RowError } from '../errors.js';
 import { parseAttrs } from './attrs.js';
-import { compileRules, unappliedAttributes } from './compile.js';
+import { compileRules, kernelKeepalive, unappliedAttributes } from './compile.js';
 import { parseCidr, parseIp, parseV4 } from './ip.js';
 import { compileRow, findListener, type TcpMgmRow } from './rule.js';
 
@@ -146,9 +146,26 @@ describe('compileRules', () => {
     ]);
     expect(unappliedAttributes(rules)).toEqual([
       'parallel_read is not applied (one Node event loop reads every connection; there are no TCP reader processes to re-balance): rules 3',
-      'keepcount is not applied (Node sets SO_KEEPALIVE and TCP_KEEPIDLE only; TCP_KEEPCNT stays the kernel default): rules 1, 3',
-      'keepinterval is not applied (Node sets SO_KEEPALIVE and TCP_KEEPIDLE only; TCP_KEEPINTVL stays the kernel default): rules 1, 3',
+      "keepcount is not applied (Node sets SO_KEEPALIVE and TCP_KEEPIDLE only; TCP_KEEPCNT stays the kernel's): rules 1, 3",
+      "keepinterval is not applied (Node sets SO_KEEPALIVE and TCP_KEEPIDLE only; TCP_KEEPINTVL stays the kernel's): rules 1, 3",
     ]);
+  });
+
+  it('keepcount / keepinterval equal to the kernel\'s (what the connection gets anyway), or 0 (not set), are not reported', () => {
+    const { rules } = compileRules([row({ id: 1 }), row({ id: 2, keepcount: 5, keepinterval: 0 }), row({ id: 3, keepcount: 0, keepinterval: 30 })], { version: 2 });
+    expect(unappliedAttributes(rules, { keepcount: 9, keepinterval: 75 })).toEqual([
+      "keepcount is not applied (Node sets SO_KEEPALIVE and TCP_KEEPIDLE only; TCP_KEEPCNT stays the kernel's tcp_keepalive_probes = 9): rules 2",
+      "keepinterval is not applied (Node sets SO_KEEPALIVE and TCP_KEEPIDLE only; TCP_KEEPINTVL stays the kernel's tcp_keepalive_intvl = 75): rules 3",
+    ]);
+    expect(unappliedAttributes(compileRules([row({ id: 1 })], { version: 2 }).rules, { keepcount: 9, keepinterval: 75 })).toEqual([]);
+  });
+
+  it('kernelKeepalive reads the two sysctls; unreadable or odd values are left out', () => {
+    const files: Record<string, string> = { '/proc/sys/net/ipv4/tcp_keepalive_probes': '9\n', '/proc/sys/net/ipv4/tcp_keepalive_intvl': 'x\n' };
+    expect(kernelKeepalive((p) => files[p] ?? '')).toEqual({ keepcount: 9 });
+    expect(kernelKeepalive(() => {
+      throw new Error('ENOENT');
+    })).toEqual({});
   });
 });
 
