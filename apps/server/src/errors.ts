@@ -24,8 +24,10 @@ export const CfgErrorCodes = {
   FILE: 'ERR_CFG_FILE',
   /** a module depends on one that is not loaded */
   DEPENDENCY: 'ERR_CFG_DEPENDENCY',
-  /** a module that refuses to run without a socket of its protocols (proto_hep without a hep_udp/hep_tcp socket) */
+  /** a module that refuses to run without a socket of its protocols, once the sockets are bound (its `listening` hook refused) */
   MISSING_SOCKET: 'ERR_CFG_MISSING_SOCKET',
+  /** a module's `checkConfig` (or another hook) refused the configuration: proto_hep without a HEP socket, a trace_destination naming no hep_id... (the module's own error is the cause) */
+  MODULE_REFUSED: 'ERR_CFG_MODULE_REFUSED',
 } as const;
 
 /** Where a statement or token sits: file name (as given), 1-based line and column. */

@@ -95,6 +95,8 @@ export interface ConfigErrorOptions extends XErrorOptions {
   param?: string;
   /** which setting of a multi parameter (0-based, in the order written) */
   index?: number;
+  /** the module whose parameter it is, when not the module that reports it */
+  module?: string;
 }
 
 /**
@@ -105,10 +107,12 @@ export interface ConfigErrorOptions extends XErrorOptions {
 export class ConfigError extends XError {
   declare readonly param?: string;
   declare readonly index?: number;
+  declare readonly module?: string;
   constructor(code: string, message: string, options?: ConfigErrorOptions) {
     super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     if (options?.param !== undefined) this.param = options.param;
     if (options?.index !== undefined) this.index = options.index;
+    if (options?.module !== undefined) this.module = options.module;
   }
 }
 brandError(ConfigError, '@x/core-conn:ConfigError');

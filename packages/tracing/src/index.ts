@@ -34,4 +34,5 @@ export {
   type TracedConnection,
 } from './tracer.js';
 export { attachTracing } from './tap.js';
+export { tracingModule } from './module.js';
 export { TracingError, TracingErrorCodes, type TracingErrorCode } from './errors.js';

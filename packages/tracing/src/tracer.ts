@@ -52,6 +52,8 @@ export interface ModuleTraceConfig {
   on?: boolean;
   /** trace_filter_route: a route-script export run once per connection; drop() = never trace it */
   filterRoute?: string;
+  /** the protocols traced (default: the module's own, `MODULE_PROTOCOLS`) */
+  protocols?: readonly string[];
 }
 
 export interface SinkLookup {
@@ -215,7 +217,7 @@ export function createTracing(opts: TracingOptions): Tracing {
     if (cfg.filterRoute && !opts.routes) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: trace_filter_route "${cfg.filterRoute}" needs a route caller`);
     const st: ModuleState = { cfg, sink: cfg.destination !== undefined ? opts.sinks.get(cfg.destination) : undefined, sw: new TraceSwitch(cfg.on ?? false) };
     byModule.set(cfg.module, st);
-    for (const p of MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
+    for (const p of cfg.protocols ?? MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
   }
   const conns = new Map<number, ConnState>();
   /** received messages the route may still trace: a copy of their bytes, weakly keyed by the decoded message */
@@ -260,7 +262,7 @@ export function createTracing(opts: TracingOptions): Tracing {
     if (!route) return cs;
     let r: unknown;
     try {
-      r = opts.routes!(route, { connection: conn, conn, remote: conn.remote, local: conn.local, proto: conn.proto, message: undefined });
+      r = opts.routes!(route, { connection: conn as ConnectionInfo, remote: conn.remote, local: conn.local, proto: conn.proto, message: undefined });
     } catch (err) {
       log?.error({ err, route }, 'trace_filter_route failed; the connection is traced');
       return cs;

@@ -1,7 +1,13 @@
-import type { Module, ParamSchema } from '@x/core-conn';
+import { validateParams, type Module, type ParamSchema } from '@x/core-conn';
 import { CfgError, CfgErrorCodes } from '../errors.js';
 
-/** OpenSIPS module names served by an @x package (the export is found by its `name`). */
+/**
+ * THE table of modules: OpenSIPS module name -> the @x package that exports its descriptor
+ * (found by its `name`). Adding a module to x-server is one line here plus the package in
+ * apps/server's dependencies; everything else (params, config checks, protocols, route
+ * exports, tracing, listeners, MI commands) comes from the module's descriptor, the `Module`
+ * contract of @x/core-conn. See the README's "How to add a module".
+ */
 export const MODULE_PACKAGES: Readonly<Record<string, string>> = {
   proto_tcp: '@x/proto-tcp',
   proto_tls: '@x/proto-tcp',
@@ -10,7 +16,6 @@ export const MODULE_PACKAGES: Readonly<Record<string, string>> = {
   proto_bins: '@x/proto-bins',
   clusterer: '@x/proto-bins',
   proto_msrp: '@x/proto-msrp',
-  proto_msrps: '@x/proto-msrp',
   msrp_relay: '@x/proto-msrp',
   tcp_mgm: '@x/tcp-mgm',
   tracing: '@x/tracing',
@@ -129,4 +134,23 @@ export async function resolveModule(name: string, importer: PackageImporter = de
   const found = Object.values(ns).find((v) => isModule(v) && v.name === name);
   if (!found) throw new CfgError(CfgErrorCodes.UNKNOWN_MODULE, undefined, `package ${pkg} does not export a module named "${name}"`);
   return { kind: 'package', name, module: found as Module, packageName: pkg };
+}
+
+/**
+ * The module of the table that serves protocol `proto`, for the "load ..." hint of a socket no
+ * loaded module serves: each module whose package is installed is asked for its protocols with
+ * its default params. Undefined when none serves it.
+ */
+export async function moduleServing(proto: string, importer: PackageImporter = defaultImporter): Promise<string | undefined> {
+  for (const name of Object.keys(MODULE_PACKAGES)) {
+    try {
+      const lm = await resolveModule(name, importer);
+      if (lm.kind !== 'package' || !lm.module.protocols) continue;
+      const specs = lm.module.protocols(validateParams(name, lm.module.params, new Map()));
+      if (specs.some((sp) => sp.name === proto)) return name;
+    } catch {
+      // not installed, or no defaults to build its protocols from: no hint from it
+    }
+  }
+  return undefined;
 }

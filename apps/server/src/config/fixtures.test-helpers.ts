@@ -1,4 +1,5 @@
 import type { Module, ProtocolSpec } from '@x/core-conn';
+import { protoHepModule } from '@x/proto-hep';
 import type { PackageImporter } from './catalog.js';
 
 function spec(name: string, defaultPort: number | null, transport: 'tcp' | 'udp' = 'tcp'): ProtocolSpec<unknown> {
@@ -19,11 +20,14 @@ export const fakeTcp: Module = {
     trace_on: { type: 'int', default: 0, doc: '' },
   },
   protocols: (p) => [spec('tcp', Number(p.tcp_port))],
+  routes: (p) => (typeof p.trace_filter_route === 'string' ? [{ name: p.trace_filter_route, param: 'trace_filter_route' }] : []),
   init: () => ({}),
 };
 export const fakeHep: Module = {
   name: 'proto_hep',
   params: { hep_id: { type: 'string', multi: true, doc: '' }, hep_port: { type: 'int', default: 9060, doc: '' }, trace_on: { type: 'int', default: 0, doc: '' } },
+  // the real proto_hep's config check: OpenSIPS's HEP socket rules
+  checkConfig: (params, view) => (protoHepModule as unknown as Module).checkConfig?.(params, view),
   protocols: () => [spec('hep_udp', 9060, 'udp'), spec('hep_tcp', 9060)],
   init: () => ({}),
 };

@@ -6,16 +6,17 @@ import {
   SOCKET_OPTIONS,
   SocketSpecError,
   validateParams,
+  type ConfigView,
+  type LoadedModuleView,
   type ParamSchema,
   type ProtocolSpec,
   type RawParam,
+  type RouteBinding,
   type SocketSpec,
   type TlsDomainConfig,
 } from '@x/core-conn';
-import { missingHepSocket, parseHepId, type HepDestination } from '@x/proto-hep';
-import { isTracedModule } from '@x/tracing';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
-import { BUILTIN_DEPENDS, BUILTIN_NOTES, moduleNameOf, paramsOf, resolveModule, type LoadedModule, type PackageImporter, moduleAvailable, MODULE_PACKAGES } from './catalog.js';
+import { BUILTIN_DEPENDS, BUILTIN_NOTES, moduleNameOf, moduleServing, paramsOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
 import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
 import type { CfgValue, ParsedCfg } from './parser.js';
 
@@ -24,6 +25,10 @@ export interface ModuleEntry {
   /** validated params (defaults filled) */
   params: Record<string, unknown>;
   where: Where;
+  /** the route-script exports the module declared it runs (`Module.routes`) */
+  routes: RouteBinding[];
+  /** the module as other modules see it (`ConfigView.modules`, `ModuleContext.loaded`) */
+  view: LoadedModuleView;
 }
 
 export interface SocketEntry {
@@ -85,19 +90,13 @@ export interface ResolvedConfig {
   /** absolute path of route_script, and where it was set */
   routeScript?: string;
   routeScriptWhere?: Where;
-  /** string modparams naming a route (`*_route`), checked against the route script's exports */
-  routeRefs: Array<{ module: string; param: string; route: string; where: Where }>;
+  /** routes the modules require (`RouteBinding`s `required` or named by a modparam), checked against the route script's exports */
+  routeRefs: Array<{ module: string; param: string | undefined; route: string; where: Where }>;
 }
 
 export interface ResolveOptions {
   importer?: PackageImporter;
 }
-
-/** Which module to load for a protocol, for the "no module can handle it" hint. */
-const PROTO_HINT: Record<string, string> = {
-  tcp: 'proto_tcp', hep_udp: 'proto_hep', hep_tcp: 'proto_hep', bin: 'proto_bin', bins: 'proto_bins',
-  msrp: 'proto_msrp', msrps: 'proto_msrp', tls: 'proto_tls', ws: 'proto_ws', wss: 'proto_wss', udp: 'proto_udp',
-};
 
 function raw(v: CfgValue, where: Where): RawParam {
   return { value: v.value, where: formatWhere(where) };
@@ -233,6 +232,27 @@ function tlsDomains(settings: Map<string, Array<RawParam & { at: Where }>>): Tls
   return [...domains.values()];
 }
 
+type LoadedEntry = { loaded: LoadedModule; where: Where; raw: Map<string, Array<RawParam & { at: Where }>> };
+
+/** Where the setting a module's ConfigError names sits (`param`, `index`: its nth setting, default the last). */
+function settingWhere(l: LoadedEntry, err: unknown): Where | undefined {
+  const e = err as { param?: unknown; index?: unknown } | null;
+  if (typeof e !== 'object' || e === null || typeof e.param !== 'string') return undefined;
+  const list = l.raw.get(e.param);
+  if (!list?.length) return undefined;
+  return (typeof e.index === 'number' ? list[e.index] : list.at(-1))?.at;
+}
+
+/**
+ * A module's hook refused the configuration: "module: its message", at the setting its
+ * ConfigError names (`module`, `param`, `index`), else at the loadmodule; its error is the cause.
+ */
+function moduleRefused(loaded: readonly LoadedEntry[], l: LoadedEntry, err: unknown): CfgError {
+  const other = (err as { module?: unknown } | null)?.module;
+  const owner = (typeof other === 'string' ? loaded.find((x) => x.loaded.name === other) : undefined) ?? l;
+  return new CfgError(CfgErrorCodes.MODULE_REFUSED, settingWhere(owner, err) ?? owner.where, `${owner.loaded.name}: ${bare(err instanceof Error ? err.message : String(err))}`, { cause: err });
+}
+
 /**
  * Checks a parsed cfg against the modules it loads and builds the runtime plan. Every error
  * is a CfgError whose message starts with file:line:col.
@@ -241,7 +261,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
   const file = parsed.files[0]!;
   const notes: string[] = [];
   const globalsRaw = new Map<string, RawParam[]>();
-  const loaded: Array<{ loaded: LoadedModule; where: Where; raw: Map<string, Array<RawParam & { at: Where }>> }> = [];
+  const loaded: LoadedEntry[] = [];
   const warnings: string[] = [];
   const socketStmts: Array<{ text: string; where: Where; valueWhere: Where; quoted: boolean }> = [];
   const bondStmts: Array<Extract<ParsedCfg['statements'][number], { type: 'bond' }>> = [];
@@ -307,9 +327,6 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
           const list = l.raw.get(st.param) ?? [];
           list.push({ ...raw(st.value, st.valueWhere), at: st.valueWhere });
           l.raw.set(st.param, list);
-          if (st.param.endsWith('_route') && st.value.kind === 'string' && st.value.value !== '') {
-            routeRefs.push({ module: l.loaded.name, param: st.param, route: st.value.value, where: st.valueWhere });
-          }
         }
         break;
       }
@@ -319,6 +336,20 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
       case 'bond':
         bondStmts.push(st);
         break;
+    }
+  }
+
+  // modules a loaded module uses, loaded with their defaults when the cfg does not (tracing: OpenSIPS's transport tracing needs no loadmodule)
+  for (let i = 0; i < loaded.length; i++) {
+    const l = loaded[i]!;
+    if (l.loaded.kind !== 'package') continue;
+    for (const u of l.loaded.module.uses ?? []) {
+      if (loaded.some((x) => x.loaded.name === u)) continue;
+      try {
+        loaded.push({ loaded: await resolveModule(u, opts.importer), where: l.where, raw: new Map() });
+      } catch (err) {
+        notes.push(`${formatWhere(l.where)}: module "${l.loaded.name}" uses "${u}", which cannot be loaded here: ${bare((err as Error).message)}`);
+      }
     }
   }
 
@@ -343,7 +374,16 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     } catch (err) {
       throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, bare((err as Error).message), { cause: err });
     }
-    modules.push({ loaded: l.loaded, params, where: l.where });
+    let view: LoadedModuleView = { name: l.loaded.name, traceDestinations: [] };
+    if (l.loaded.kind === 'package') {
+      const m = l.loaded.module;
+      try {
+        view = { name: l.loaded.name, trace: m.trace?.(params), traceDestinations: m.traceDestinations?.(params) ?? [] };
+      } catch (err) {
+        throw moduleRefused(loaded, l, err);
+      }
+    }
+    modules.push({ loaded: l.loaded, params, where: l.where, routes: [], view });
     if (l.loaded.name === 'httpd') {
       const set = l.raw.get('port') ?? l.raw.get('ip');
       httpd = { ip: String(params.ip), port: Number(params.port), where: set?.at(-1)?.at ?? l.where };
@@ -367,15 +407,9 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     const spec = parseSocketAt(s.text, s.valueWhere, s.quoted, defaultPortOf);
     const served = protocols.get(spec.proto);
     if (!served) {
-      const hint = PROTO_HINT[spec.proto];
-      // advice names only a module that can be loaded here (proto_udp, proto_ws... are not x-server's)
-      const pkg = hint ? MODULE_PACKAGES[hint] : undefined;
-      const advice =
-        hint && moduleAvailable(hint)
-          ? ` (load "${hint}.so")`
-          : hint && pkg
-            ? ` (load "${hint}.so" after installing ${pkg}, which is not installed)`
-            : `: x-server does not provide ${spec.proto === 'udp' ? 'SIP over UDP' : `the ${spec.proto} protocol`}${hint ? ` (OpenSIPS's ${hint})` : ''}`;
+      // the module of THE table (catalog.ts) that serves it, when its package is installed here (not an injected importer: advice is about what can be loaded)
+      const hint = await moduleServing(spec.proto);
+      const advice = hint ? ` (load "${hint}.so")` : `: x-server does not provide ${spec.proto === 'udp' ? 'SIP over UDP' : `the ${spec.proto} protocol`}`;
       throw new CfgError(
         CfgErrorCodes.NO_PROTO_MODULE,
         s.valueWhere,
@@ -414,42 +448,26 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     warnings.push(`${formatWhere(b.nameWhere)}: socket bond "${b.name}" accepted, has no effect in x-server: there is no outbound socket selection by bond (its ${members.length} member socket(s) listen as declared)`);
   }
 
-  // OpenSIPS refuses to start proto_hep without a HEP listener, and sends a udp hep_id through a hep_udp socket (hep.md §1, §5)
-  const hep = loaded.find((l) => l.loaded.name === 'proto_hep');
-  const hepNames: string[] = [];
-  if (hep) {
-    const hepIds = new Map<HepDestination, Where>();
-    for (const r of hep.raw.get('hep_id') ?? []) {
-      try {
-        const d = parseHepId(String(r.value));
-        hepIds.set(d, r.at);
-        hepNames.push(d.name);
-      } catch {
-        // proto_hep's own validation reported it already
-      }
+  // each module's own cross-param rules and references to the rest of the cfg (proto_hep: its
+  // hep_ids and the HEP sockets; tracing: every trace_destination names a hep_id), then the
+  // route-script exports it runs
+  const view: ConfigView = { sockets: sockets.map((x) => x.spec), modules: modules.map((m) => m.view), protocols: [...protocols.keys()] };
+  for (const [i, l] of loaded.entries()) {
+    if (l.loaded.kind !== 'package') continue;
+    const m = l.loaded.module;
+    const entry = modules[i]!;
+    let bindings: RouteBinding[];
+    try {
+      m.checkConfig?.(entry.params, view);
+      bindings = m.routes?.(entry.params) ?? [];
+    } catch (err) {
+      throw moduleRefused(loaded, l, err);
     }
-    const missing = missingHepSocket(sockets.map((s) => s.spec.proto), hepIds.keys());
-    if (missing?.destination) {
-      throw new CfgError(CfgErrorCodes.MISSING_SOCKET, hepIds.get(missing.destination), `proto_hep: hep_id [${missing.destination.name}] sends over udp: it needs a hep_udp socket to send from (add socket = hep_udp:...)`);
-    }
-    if (missing) {
-      throw new CfgError(CfgErrorCodes.MISSING_SOCKET, hep.where, 'proto_hep needs at least one hep_udp or hep_tcp socket (e.g. socket = hep_udp:127.0.0.1:9060), as OpenSIPS refuses to start without one');
-    }
-  }
-
-  // transport tracing needs no loadmodule: a trace_destination on proto_tcp / proto_bins / proto_msrp turns it on.
-  // OpenSIPS silently disables tracing when the name is no hep_id; we refuse it (tracing.md §1)
-  for (const l of loaded) {
-    if (!isTracedModule(l.loaded.name)) continue;
-    const set = l.raw.get('trace_destination');
-    const last = set?.[set.length - 1];
-    if (!last || String(last.value) === '') continue;
-    const name = String(last.value);
-    if (!hep) {
-      throw new CfgError(CfgErrorCodes.BAD_VALUE, last.at, `${l.loaded.name}: trace_destination "${name}" needs proto_hep: loadmodule "proto_hep.so" and modparam("proto_hep", "hep_id", "[${name}] host:port")`);
-    }
-    if (!hepNames.includes(name)) {
-      throw new CfgError(CfgErrorCodes.BAD_VALUE, last.at, `${l.loaded.name}: trace_destination "${name}" names no hep_id (${hepNames.length ? `defined: ${hepNames.join(', ')}` : 'proto_hep defines none'}); OpenSIPS would silently trace nothing`);
+    entry.routes = bindings;
+    for (const b of bindings) {
+      if (!(b.required ?? b.param !== undefined)) continue;
+      const where = (b.param !== undefined ? settingWhere(l, { param: b.param, index: b.index }) : undefined) ?? l.where;
+      routeRefs.push({ module: l.loaded.name, param: b.param, route: b.name, where });
     }
   }
 

@@ -4,7 +4,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Module, RouteCaller } from '@x/core-conn';
+import type { ConnectionInfo, Module, RouteCaller } from '@x/core-conn';
 import { packHep } from '@x/proto-hep';
 import { describe, expect, it } from 'vitest';
 import type { PackageImporter } from '../config/catalog.js';
@@ -93,6 +93,7 @@ describe('startServer lifecycle', () => {
     const tracer: Module = {
       name: 'tracing',
       params: { filter: { type: 'string', doc: '' }, async_filter_route: { type: 'string', doc: '' } },
+      routes: (p) => (typeof p.async_filter_route === 'string' ? [{ name: p.async_filter_route, param: 'async_filter_route' }] : []),
       init(ctx) {
         routes = ctx.routes;
         return {};
@@ -106,13 +107,13 @@ describe('startServer lifecycle', () => {
     });
     try {
       const conn = { remote: { host: '10.0.0.5', port: 40112 }, local: { host: '127.0.0.1', port: 5060 }, proto: 'tcp', listener: { address: { host: '127.0.0.1', port: 5060 }, proto: 'tcp' } };
-      expect(routes!('tf', { message: 'm1', conn })).toBe('tf 10.0.0.5:40112 tcp tcp:127.0.0.1:5060 m1');
+      expect(routes!('tf', { message: 'm1', connection: conn as unknown as ConnectionInfo })).toBe('tf 10.0.0.5:40112 tcp tcp:127.0.0.1:5060 m1');
       expect(routes!('tf', { message: 'm2', remote: { host: '10.0.0.9', port: 9 }, proto: 'hep_udp' })).toBe(false);
       await expect(routes!('atf', { message: 'keep' })).resolves.toBe('kept');
       await expect(routes!('atf', { message: 'drop' })).resolves.toBe(false);
-      expect(routes!('bad', {})).toBeUndefined();
-      await expect(routes!('abad', {})).resolves.toBeUndefined();
-      expect(routes!('not_exported', {})).toBeUndefined();
+      expect(routes!('bad', { message: undefined })).toBeUndefined();
+      await expect(routes!('abad', { message: undefined })).resolves.toBeUndefined();
+      expect(routes!('not_exported', { message: undefined })).toBeUndefined();
       expect(s.stats.get('server:route_runs')!.value()).toBe(6);
     } finally {
       await s.stop();
@@ -120,7 +121,7 @@ describe('startServer lifecycle', () => {
   });
 
   it('a modparam naming a route without any route_script is an error at its value', async () => {
-    const tracer: Module = { name: 'tracing', params: { trace_filter_route: { type: 'string', doc: '' } }, init: () => ({}) };
+    const tracer: Module = { name: 'tracing', params: { trace_filter_route: { type: 'string', doc: '' } }, routes: (p) => [{ name: typeof p.trace_filter_route === 'string' ? p.trace_filter_route : '', param: 'trace_filter_route' }], init: () => ({}) };
     await expect(
       startServer({ configText: 'loadmodule "tracing.so"\n modparam("tracing", "trace_filter_route", "tf")\n', configName: 'r.cfg', importer: async () => ({ tracer }), logDestination: quiet() }),
     ).rejects.toThrow(/r\.cfg:2:44: tracing: parameter "trace_filter_route" names route "tf", but no route_script = "\.\.\." is set$/);
@@ -205,7 +206,7 @@ describe('startServer lifecycle', () => {
   it('a udp hep_id without a hep_udp socket stops start-up at the hep_id; a tcp one starts', async () => {
     const cfg = 'socket = hep_tcp:127.0.0.1:0\n\nloadmodule "proto_hep.so"\nmodparam("proto_hep", "hep_id", "[h1] 127.0.0.1:9; transport=udp")\n';
     const err = await startServer({ configText: cfg, configName: 'h.cfg', logDestination: quiet() }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
-    expect(err?.code).toBe('ERR_CFG_MISSING_SOCKET');
+    expect(err?.code).toBe('ERR_CFG_MODULE_REFUSED');
     expect(err?.message).toMatch(/h\.cfg:4:33: proto_hep: hep_id \[h1\] sends over udp: it needs a hep_udp socket to send from/);
     const ok = await startServer({ configText: cfg.replace('transport=udp', 'transport=tcp'), configName: 'h.cfg', logDestination: quiet() });
     await ok.stop();
@@ -237,17 +238,15 @@ describe('startServer lifecycle', () => {
     expect(await send('export function hep() { globalThis.__hepSeen = (globalThis.__hepSeen ?? 0) + 1; }\n')).toEqual({ received: 3, dropped: 0, seen: 3 });
   });
 
-  it("a module API's checkListeners() runs once the sockets are bound; its error stops start-up at the loadmodule", async () => {
+  it("a module instance's listening() hook runs once the sockets are bound, with all the listeners; its error stops start-up at the loadmodule", async () => {
     const seen: number[] = [];
     const checker = (fail: boolean): Module => ({
       name: 'tracing',
       params: {},
       init: (ctx) => ({
-        api: {
-          checkListeners() {
-            seen.push(ctx.engine.listeners().length);
-            if (fail) throw new Error('needs a tcp socket');
-          },
+        listening(listeners) {
+          seen.push(listeners.length, ctx.engine.listeners().length);
+          if (fail) throw new Error('needs a tcp socket');
         },
       }),
     });
@@ -256,7 +255,7 @@ describe('startServer lifecycle', () => {
     await expect(startServer({ configText: cfg, configName: 'k.cfg', importer: importer(true), logDestination: quiet() })).rejects.toThrow(/k\.cfg:3:2: tracing: needs a tcp socket$/);
     const ok = await startServer({ configText: cfg, configName: 'k.cfg', importer: importer(false), logDestination: quiet() });
     await ok.stop();
-    expect(seen).toEqual([1, 1]);
+    expect(seen).toEqual([1, 1, 1, 1]);
   });
 });
 

@@ -13,15 +13,7 @@ import { createServerLogger, pinoLevelOf, type ServerLogger } from './logger.js'
 import { applyOpenFilesLimit, planDescriptors } from './limits.js';
 import { createMetrics } from './metrics.js';
 import { loadRouteScript, type RouteTable } from './routes.js';
-import { coreStats, RouteRunner, wireModuleRoutes } from './wiring.js';
-import { startTracing } from './tracing.js';
-
-/** The engine's TLS handshake bound from proto_tls's tls_handshake_timeout, when it is loaded. */
-function tlsHandshakeOf(cfg: ResolvedConfig): { tlsHandshakeTimeout?: number } {
-  const tls = cfg.modules.find((m) => m.loaded.name === 'proto_tls');
-  const v = (tls?.params as { tls_handshake_timeout?: unknown } | undefined)?.tls_handshake_timeout;
-  return typeof v === 'number' ? { tlsHandshakeTimeout: v } : {};
-}
+import { coreStats, RouteRunner, splitHeaderLine } from './wiring.js';
 
 export interface StartOptions extends ConfigSource {
   /** pino-pretty output instead of JSON lines */
@@ -159,8 +151,6 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     defaultProfile: profileFromGlobals(g),
     maxConnections: fds.maxConnections,
     maxConnectionsPerIp: g.tcp_max_connections_per_ip,
-    // proto_tls's tls_handshake_timeout bounds the engine's TLS handshakes (default 100 ms, as OpenSIPS)
-    ...tlsHandshakeOf(cfg),
     socketBacklog: g.tcp_socket_backlog,
     tlsDomains: cfg.tlsDomains,
     logger: log.child({ module: 'core' }),
@@ -187,11 +177,10 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
   const runner = new RouteRunner(() => routes, routeLimited, core, apis);
   const traceSinks = traceSinkRegistry();
   const mi = new MiRegistry();
-  const started: Array<{ name: string; instance: ModuleInstance; unwire: () => void }> = [];
+  const started: Array<{ name: string; instance: ModuleInstance }> = [];
   let http: Httpd | undefined;
   let stopping: Promise<void> | undefined;
   let healthy = true;
-  let tracing: ReturnType<typeof startTracing>;
 
   const stop = (o: { deadlineMs?: number } = {}): Promise<void> =>
     (stopping ??= (async () => {
@@ -202,10 +191,8 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       const closingHttp = http?.close();
       await runner.drain(deadlineMs);
       await engine.shutdown({ deadlineMs: Math.max(0, deadlineMs - (Date.now() - t0)) });
-      tracing?.stop();
       core.stop();
       for (const s of [...started].reverse()) {
-        s.unwire();
         try {
           await s.instance.destroy?.();
         } catch (err) {
@@ -243,26 +230,41 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       reload: async () => (await reload()) as unknown as Record<string, unknown>,
     })) mi.add(c);
 
+    // what the core adds to every stateless SIP reply a route sends (server_header)
+    const serverHeader = g.server_signature ? (g.server_header ?? `Server: x-server (${VERSION} (${process.arch}/${process.platform}))`) : undefined;
+    const replyHeaders = serverHeader === undefined ? undefined : [splitHeaderLine(serverHeader)] as const;
+    const loadedViews = cfg.modules.map((m) => m.view);
     for (const m of initOrder(cfg)) {
       if (m.loaded.kind !== 'package') continue;
       const mlog = limited({ module: m.loaded.name });
       let instance: ModuleInstance;
       try {
-        instance = await m.loaded.module.init({ engine, logger: mlog, stats, routes: runner.caller, traceSinks, modules: apis, configDir: dirname(cfg.file) }, m.params);
+        instance = await m.loaded.module.init(
+          {
+            engine,
+            logger: mlog,
+            stats,
+            routes: runner.callerFor(m.routes, stats, { replyHeaders }),
+            hasRoute: (name) => runner.has(name),
+            traceSinks,
+            loaded: loadedViews,
+            modules: apis,
+            configDir: dirname(cfg.file),
+          },
+          m.params,
+        );
       } catch (err) {
         throw new CfgError(CfgErrorCodes.DEPENDENCY, m.where, `module "${m.loaded.name}" failed to initialise: ${(err as Error).message}`, { cause: err });
       }
       apis.set(m.loaded.name, instance.api);
-      const unwire = wireModuleRoutes(m.loaded.name, instance.api, runner, core, { serverHeader: g.server_signature ? (g.server_header ?? `Server: x-server (${VERSION} (${process.arch}/${process.platform}))`) : undefined });
-      started.push({ name: m.loaded.name, instance, unwire });
+      started.push({ name: m.loaded.name, instance });
       for (const c of instance.mi ?? []) mi.add(c);
       mlog.debug({ params: m.params }, `module ${m.loaded.name} initialised`);
     }
 
-    // transport tracing (no loadmodule, as in OpenSIPS): subscribed before any socket opens
-    tracing = startTracing(cfg, { engine, traceSinks, routes: runner.caller, stats, logger: log.child({ module: 'tracing' }) });
-    for (const c of tracing?.mi ?? []) mi.add(c);
-    if (tracing) runner.tracer = (m, o) => tracing!.tracing.trace(m, o);
+    // the route script's ctx.trace(): served by a module instance that traces messages (@x/tracing's)
+    const tracer = started.find((x) => typeof x.instance.traceMessage === 'function')?.instance;
+    if (tracer) runner.tracer = (m, o) => tracer.traceMessage!(m, o);
 
     const listeners: ListenerInfo[] = [];
     for (const s of cfg.sockets) {
@@ -277,10 +279,8 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
 
     // modules that check their sockets once bound (proto_hep: a udp hep_id needs a hep_udp socket to send from)
     for (const m of started) {
-      const check = (m.instance.api as { checkListeners?: unknown } | undefined)?.checkListeners;
-      if (typeof check !== 'function') continue;
       try {
-        (check as () => void).call(m.instance.api);
+        await m.instance.listening?.(listeners);
       } catch (err) {
         const where = cfg.modules.find((e) => e.loaded.name === m.name)?.where;
         throw new CfgError(CfgErrorCodes.MISSING_SOCKET, where, `${m.name}: ${(err as Error).message}`, { cause: err });

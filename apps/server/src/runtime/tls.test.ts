@@ -76,7 +76,7 @@ describe('proto_tls in x-server (socket = tls:..., tls_mgm domains)', () => {
 
   it('advice names only modules x-server has: udp is not provided, tm is unknown with the list of loadable modules', async () => {
     await expect(checkConfig({ configText: 'socket = udp:127.0.0.1:5060\nloadmodule "proto_tcp.so"\n', configName: 'u.cfg' })).rejects.toThrow(
-      /u\.cfg:1:10: listeners found for protocol udp, but no module can handle it: x-server does not provide SIP over UDP \(OpenSIPS's proto_udp\); protocols served: tcp$/,
+      /u\.cfg:1:10: listeners found for protocol udp, but no module can handle it: x-server does not provide SIP over UDP; protocols served: tcp$/,
     );
     const err = await checkConfig({ configText: 'loadmodule "tm.so"\n', configName: 't.cfg' }).catch((e: Error) => e);
     expect(String((err as Error).message)).toMatch(/t\.cfg:1:\d+: unknown module "tm" \(modules x-server can load: (.+)\)$/);

@@ -1,8 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics, type HeapInfo } from 'node:v8';
-import type { Logger, Stat, StatsRegistry } from '@x/core-conn';
-import type { SipMessage } from '@x/proto-tcp';
-import type { HepReceived } from '@x/proto-hep';
+import type { Logger, RouteBinding, RouteCaller, RouteInvocation, Stat, StatsRegistry } from '@x/core-conn';
 import { makeContext, type MessageTracer, type RouteContext, type RouteInput, type RouteTable } from './routes.js';
 
 /** The core statistics the server keeps itself (OpenSIPS's core group). */
@@ -171,30 +169,48 @@ export class RouteRunner {
   }
 
   /**
-   * The module-facing RouteCaller (filter routes such as trace_filter_route): a generic context
-   * around whatever the module passes (`{ message, connection | conn, remote, listener, proto }`).
+   * The module-facing RouteCaller (`ModuleContext.routes`): a route context around what the
+   * module passes (`{ message, connection, remote, local, listener, proto, reply, fields }`).
    * Returns the route's return value, `false` when it called drop() (a promise of either for an
-   * async route), undefined when the script has no such export or the route threw.
+   * async route), undefined when the script has no such export or the route threw. The
+   * statistics the module's `RouteBinding`s name are counted per call: `received` always,
+   * `dropped` and `failed` by outcome. `replyHeaders`: lines added to every `ctx.reply`.
    */
-  caller = (name: string, payload: unknown): unknown => {
-    const p = (payload ?? {}) as Partial<RouteInput<unknown>> & { conn?: RouteInput<unknown>['connection'] };
-    const input: RouteInput<unknown> = { message: 'message' in p ? p.message : payload, connection: p.connection ?? p.conn, remote: p.remote, listener: p.listener, proto: p.proto, reply: p.reply, fields: p.fields };
-    return this.run(name, input)?.result;
-  };
-}
+  callerFor(bindings: readonly RouteBinding[] = [], stats?: StatsRegistry, opts: { replyHeaders?: ReadonlyArray<readonly [string, string]> | undefined } = {}): RouteCaller {
+    const extra = opts.replyHeaders;
+    const counters = new Map<string, { received?: Stat; dropped?: Stat; failed?: Stat }>();
+    for (const b of bindings) {
+      if (!b.stats || !stats) continue;
+      const c: { received?: Stat; dropped?: Stat; failed?: Stat } = {};
+      for (const kind of ['received', 'dropped', 'failed'] as const) {
+        const full = b.stats[kind];
+        if (full === undefined) continue;
+        const i = full.indexOf(':');
+        c[kind] = stats.get(full) ?? stats.counter(full.slice(0, i), full.slice(i + 1), `route "${b.name}": ${kind}`);
+      }
+      counters.set(b.name, c);
+    }
+    return (name: string, invocation: RouteInvocation): unknown => {
+      const c = counters.get(name);
+      c?.received?.inc();
+      const p = invocation as Partial<RouteInvocation> | undefined;
+      const reply = p?.reply;
+      const input: RouteInput<unknown> = {
+        message: p?.message,
+        connection: p?.connection,
+        remote: p?.remote,
+        local: p?.local,
+        listener: p?.listener,
+        proto: p?.proto,
+        reply: reply ? (code, reason) => reply(code, reason, extra) : undefined,
+        fields: p?.fields as Record<string, unknown> | undefined,
+      };
+      return this.run(name, input, c?.failed ? () => c.failed!.inc() : undefined, c?.dropped ? () => c.dropped!.inc() : undefined)?.result;
+    };
+  }
 
-interface SipApiLike {
-  on(event: 'request' | 'response', fn: (msg: SipMessage) => void): unknown;
-}
-interface HepApiLike {
-  registerHepCallback(cb: (rcv: HepReceived) => number | void): () => void;
-}
-
-function isSipApi(api: unknown): api is SipApiLike {
-  return typeof api === 'object' && api !== null && typeof (api as SipApiLike).on === 'function' && 'params' in api && 'engine' in api;
-}
-function isHepApi(api: unknown): api is HepApiLike {
-  return typeof api === 'object' && api !== null && typeof (api as HepApiLike).registerHepCallback === 'function';
+  /** `callerFor()` with no bindings (nothing counted but server:route_runs). */
+  readonly caller: RouteCaller = this.callerFor();
 }
 
 /** What the core adds to the SIP replies route scripts send. */
@@ -207,49 +223,4 @@ export interface SipReplyOptions {
 export function splitHeaderLine(line: string): [string, string] {
   const i = line.indexOf(':');
   return i <= 0 ? ['Server', line.trim()] : [line.slice(0, i).trim(), line.slice(i + 1).trim()];
-}
-
-/** proto_hep's "skip the SIP script" return value */
-const HEP_SCRIPT_SKIP = 0xff;
-
-/**
- * Connects module APIs to the route script: proto_tcp's request/response events to the
- * `request` / `reply` exports, proto_hep's callback to `hep`. Returns an undo function.
- */
-export function wireModuleRoutes(moduleName: string, api: unknown, runner: RouteRunner, core: CoreStats, sip: SipReplyOptions = {}): () => void {
-  // proto_tls is proto_tcp's API on the 'tls' protocol: the same routes serve both
-  if ((moduleName === 'proto_tcp' || moduleName === 'proto_tls') && isSipApi(api)) {
-    const extra = sip.serverHeader === undefined ? undefined : [splitHeaderLine(sip.serverHeader)] as const;
-    const onRequest = (msg: SipMessage): void => {
-      core.rcvRequests.inc();
-      runner.run('request', { message: msg, connection: msg.conn, reply: (code, reason) => msg.reply(code, reason, extra) }, () => core.errRequests.inc(), () => core.dropRequests.inc());
-    };
-    const onResponse = (msg: SipMessage): void => {
-      core.rcvReplies.inc();
-      runner.run('reply', { message: msg, connection: msg.conn }, () => core.errReplies.inc(), () => core.dropReplies.inc());
-    };
-    // a message whose headers do not parse closes its connection with an ERR_SIP_* error
-    const onClose = (ev: { error?: { code?: unknown } }): void => {
-      if (typeof ev.error?.code === 'string' && ev.error.code.startsWith('ERR_SIP_')) core.badMsgHdr.inc();
-    };
-    const events = api as unknown as { on(e: string, f: unknown): void; off?: (e: string, f: unknown) => void };
-    api.on('request', onRequest);
-    api.on('response', onResponse);
-    events.on('close', onClose);
-    return () => {
-      events.off?.call(api, 'request', onRequest);
-      events.off?.call(api, 'response', onResponse);
-      events.off?.call(api, 'close', onClose);
-    };
-  }
-  if (moduleName === 'proto_hep' && isHepApi(api)) {
-    return api.registerHepCallback((rcv) => {
-      // No `hep` route: the packet was not consumed, so proto_hep counts it as dropped
-      // (OpenSIPS: a packet no callback handles is dropped).
-      if (!runner.has('hep')) return -1;
-      const r = runner.run('hep', { message: rcv, remote: rcv.remote, local: rcv.local, proto: rcv.proto });
-      return r?.result === false ? HEP_SCRIPT_SKIP : undefined;
-    });
-  }
-  return () => {};
 }

@@ -4,7 +4,7 @@
  */
 import type { Engine } from '../engine/types.js';
 import { brandError, brandedInstance } from '../errors.js';
-import type { ProtocolSpec } from '../types.js';
+import type { Address, ConnectionInfo, ListenerInfo, ProtocolSpec, SocketSpec } from '../types.js';
 
 /** pino-compatible logger surface; the server passes a pino child per module. */
 export interface Logger {
@@ -90,9 +90,101 @@ export interface StatsRegistry {
   get(fullName: string): Stat | undefined;
 }
 
-/** Calls a route-script export by name; undefined when the script does not export it. */
-// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- says that the call may be async
-export type RouteCaller = (name: string, ctx: unknown) => Promise<unknown> | unknown;
+/**
+ * What a module passes when it runs a route-script export: the message and where it came
+ * from. The host builds the route's context from it (`ctx.si`, `ctx.sp`, `ctx.proto`,
+ * `ctx.socket`...): `remote` defaults to `connection.remote`, `listener` to
+ * `connection.listener`, `local` to the listener's address, `proto` to the connection's.
+ */
+export interface RouteInvocation<M = unknown> {
+  message: M;
+  /** the connection it came on (stream protocols) */
+  connection?: ConnectionInfo | undefined;
+  /** the sender ($si / $sp) when there is no connection (datagrams) */
+  remote?: Address | undefined;
+  /** the local address it arrived on when there is no listener object */
+  local?: Address | undefined;
+  listener?: ListenerInfo | undefined;
+  /** the protocol name ($proto) */
+  proto?: string | undefined;
+  /**
+   * a stateless reply (SIP requests); without it the route's `ctx.reply` rejects. `headers`:
+   * lines the host adds to every reply (x-server's server_header)
+   */
+  reply?: ((code: number, reason: string, headers?: ReadonlyArray<readonly [string, string]>) => Promise<void>) | undefined;
+  /** module fields the route context carries (msrp_relay's `username`, `realm`...) */
+  fields?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * Runs a route-script export by name. Returns the route's return value, `false` when it
+ * called `ctx.drop()` (a promise of either for an async route), `undefined` when the script
+ * does not export it or the route threw (the host logs and counts that). Never throws.
+ */
+export type RouteCaller = (name: string, invocation: RouteInvocation) => unknown;
+
+/**
+ * A route-script export a module runs, declared by `Module.routes(params)` so that the host
+ * can check the script at start-up (and at `x-server -c`), count the calls and list them.
+ * A fixed export (`request`, `hep`) has only `name`; a route named by a modparam
+ * (`trace_filter_route`, `auth_route`) also has `param` (and `index` for a multi param) and is
+ * required: the script must export it.
+ */
+export interface RouteBinding {
+  /** the export's name (for a route named by a modparam: the param's value) */
+  name: string;
+  /** the modparam whose value names the route; the host reports a missing export there */
+  param?: string;
+  /** which setting of a multi param */
+  index?: number;
+  /** the script must export it (default: true when `param` is set, else false) */
+  required?: boolean;
+  /** one line for `x-server --help` and the README */
+  doc?: string;
+  /**
+   * statistics the host counts per call, each `group:name`: `received` on every call,
+   * `dropped` when the route called `ctx.drop()`, `failed` when it threw (or its promise rejected)
+   */
+  stats?: { received?: string; dropped?: string; failed?: string };
+}
+
+/**
+ * A module that can be traced (OpenSIPS's `trace_destination`, `trace_on`,
+ * `trace_filter_route` of proto_tcp, proto_bins, proto_msrp): which protocols' transport events
+ * it covers and its settings. The module serving tracing (`uses`) reads these.
+ */
+export interface TraceDeclaration {
+  /** the protocols whose connections this module's tracing covers */
+  protocols: readonly string[];
+  /** the trace destination's name (a hep_id): without one the module has its switch but sends nothing */
+  destination?: string | undefined;
+  /** the switch's initial state (trace_on) */
+  on: boolean;
+  /** a route-script export run once per connection; `ctx.drop()` = never trace that connection */
+  filterRoute?: string | undefined;
+}
+
+/** A loaded module as another module sees it in `checkConfig` and `init`: its name, descriptor hooks and params. */
+export interface LoadedModuleView {
+  readonly name: string;
+  /** what the module declares it is traceable with (its `Module.trace(params)`) */
+  readonly trace?: TraceDeclaration | undefined;
+  /** the trace destinations it registers (its `Module.traceDestinations(params)`) */
+  readonly traceDestinations: readonly string[];
+}
+
+/**
+ * The whole configuration as a module sees it in `checkConfig`, before anything is opened or
+ * initialised.
+ */
+export interface ConfigView {
+  /** every declared socket (`socket =` / `listen =`), default ports filled */
+  readonly sockets: readonly SocketSpec[];
+  /** every loaded module (implicit ones too), in load order */
+  readonly modules: readonly LoadedModuleView[];
+  /** the protocol names the loaded modules serve */
+  readonly protocols: readonly string[];
+}
 
 /** A named HEP destination that tracing can send to (proto-hep implements it). */
 export interface TraceSink {
@@ -133,8 +225,13 @@ export interface ModuleContext {
   engine: Engine;
   logger: Logger;
   stats: StatsRegistry;
+  /** runs route-script exports (declare the ones the module runs in `Module.routes`) */
   routes: RouteCaller;
+  /** whether the route script (as now loaded: a reload may change it) exports `name` */
+  hasRoute(name: string): boolean;
   traceSinks: TraceSinkRegistry;
+  /** every loaded module, as `checkConfig` saw them (`ConfigView.modules`) */
+  loaded: readonly LoadedModuleView[];
   /** the other loaded modules' public APIs, by module name (what `dependsOn` guarantees) */
   modules: ReadonlyMap<string, unknown>;
   /** the folder of the cfg file, when the host has one: relative paths in params resolve against it */
@@ -147,19 +244,57 @@ export interface ModuleInstance<A = unknown> {
   api?: A;
   /** MI commands this instance serves */
   mi?: MiCommand[];
+  /**
+   * Called once every declared socket is bound, with all the listeners (of every protocol).
+   * Throw a `ConfigError` to refuse to run: the host stops start-up, naming the loadmodule (or
+   * the setting given by the error's `param` / `index`).
+   */
+  listening?(listeners: readonly ListenerInfo[]): Promise<void> | void;
+  /**
+   * Traces one message the route script is handling (its `ctx.trace()`), to `opts.destination`
+   * or the module's own destination; whether it was sent. A host routes `ctx.trace()` to the one
+   * instance that has it (@x/tracing's).
+   */
+  traceMessage?(message: unknown, opts?: { destination?: string }): boolean;
   /** run in reverse load order at shutdown */
   destroy?(): Promise<void> | void;
 }
 
-/** A loadable module descriptor. */
+/**
+ * A loadable module descriptor. A host knows a module only through this: it validates
+ * `params` against the schema, loads the modules it `uses`, calls `checkConfig`, registers
+ * `protocols`, checks the route script against `routes`, calls `init` in dependency order,
+ * then `listening` once the sockets are bound, and `destroy` in reverse order at shutdown.
+ */
 export interface Module<P = Record<string, unknown>, A = unknown> {
   /** OpenSIPS name: 'proto_tcp', 'proto_hep', 'tcp_mgm'... */
   name: string;
   /** npm package the module lives in */
   packageName?: string;
   params: ParamSchema;
+  /**
+   * Cross-parameter rules and references to the rest of the configuration (sockets, other
+   * modules), checked before anything is opened (also by `x-server -c`). Throw a
+   * `ConfigError`; give it `param` (and `index` for a multi param) to have the host report it
+   * at that setting (`module` for a setting of another module), else it is reported at the
+   * loadmodule.
+   */
+  checkConfig?(params: P, config: ConfigView): void;
   /** protocol specs built from the validated params (so tcp_max_msg_chunks reaches the framer); registered before init */
   protocols?(params: P): ProtocolSpec<unknown>[];
+  /** the route-script exports the module runs, given its params */
+  routes?(params: P): RouteBinding[];
+  /** the module's transport events can be traced: its protocols and trace settings (see `uses`) */
+  trace?(params: P): TraceDeclaration | undefined;
+  /** the names of the trace destinations the module registers in `init` (proto_hep: its hep_ids), known before init */
+  traceDestinations?(params: P): string[];
+  /** modules that must be loaded before this one (the cfg loads them) */
   dependsOn?: string[];
+  /**
+   * modules the host loads implicitly, with their defaults, when the cfg does not
+   * (proto_tcp uses 'tracing': OpenSIPS's transport tracing needs no loadmodule); a host that
+   * cannot load one notes it and goes on
+   */
+  uses?: string[];
   init(ctx: ModuleContext, params: P): Promise<ModuleInstance<A>> | ModuleInstance<A>;
 }

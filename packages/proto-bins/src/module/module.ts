@@ -26,6 +26,9 @@ export const protoBinsModule = defineModule<ProtoBinsParams, BinApi>({
   packageName: '@x/proto-bins',
   params: protoBinsParamSchema,
   protocols: (params) => [binsSpec(params) as never],
+  // trace_destination / trace_on, served by the 'tracing' module (@x/tracing, loaded implicitly): bins and bin connections
+  trace: (params) => ({ protocols: ['bins', 'bin'], destination: params.trace_destination || undefined, on: params.trace_on }),
+  uses: ['tracing'],
   init(ctx, params) {
     const api = attachBin(ctx.engine, { logger: ctx.logger, stats: ctx.stats });
     if (params.trace_on) api.tracing.on = true;

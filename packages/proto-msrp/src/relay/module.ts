@@ -36,6 +36,7 @@ export const msrpRelayModule = defineModule<MsrpRelayParams, MsrpRelay>({
   packageName: '@x/proto-msrp',
   params: msrpRelayParamSchema,
   dependsOn: ['proto_msrp'],
+  routes: (params) => [{ name: params.auth_route, param: 'auth_route', doc: 'msrp_auth(ctx): ctx.username, ctx.realm, ctx.source; returns the password (calculate_ha1=1) or the HA1' }],
   init(ctx, params) {
     const api = ctx.modules.get('proto_msrp') as MsrpApi | undefined;
     if (!api) throw new ConfigError('ERR_MSRP_RELAY_NO_PROTO', 'msrp_relay needs proto_msrp loaded');
@@ -43,7 +44,7 @@ export const msrpRelayModule = defineModule<MsrpRelayParams, MsrpRelay>({
     const relay = attachRelay(api, params, {
       logger: ctx.logger,
       // the route reads ctx.username, ctx.realm and ctx.source (x-server adds them to its route context)
-      auth: (a) => ctx.routes(params.auth_route, { message: a, conn: a.conn, remote: a.source, proto: a.conn.proto, fields: { username: a.username, realm: a.realm, source: a.source } }),
+      auth: (a) => ctx.routes(params.auth_route, { message: a, connection: a.conn, remote: a.source, proto: a.conn.proto, fields: { username: a.username, realm: a.realm, source: a.source } }),
     });
     return { api: relay, destroy: () => relay.close() };
   },

@@ -38,6 +38,8 @@ export function tlsProtocolSpec(params: ProtoTlsParams): ProtocolSpec<Buffer> {
     createFramer: () => new SipFramer({ crlfPingpong, crlfDrop, maxMsgBytes: SIP_MAX_MSG_BYTES }),
     maxMsgChunks: params.tls_max_msg_chunks,
     maxMsgBytes: SIP_MAX_MSG_BYTES,
+    // tls_handshake_timeout bounds this protocol's handshakes (the engine's default serves the others)
+    tlsHandshakeTimeout: params.tls_handshake_timeout,
     // OpenSIPS's proto_tls passes tls_async_max_postponed_chunks as is (only proto_tcp forces >= 2)
     write: writeOptionsOf('tls', params),
   };
