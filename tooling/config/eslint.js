@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import packageBoundaries from './eslint-rules/package-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/.bench/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/*.cjs'] },
@@ -12,7 +13,10 @@ export default tseslint.config(
       globals: globals.node,
       parserOptions: { projectService: true },
     },
+    plugins: { x: { rules: { 'package-boundaries': packageBoundaries } } },
     rules: {
+      // imports between workspace packages only through their public entry points ("exports")
+      'x/package-boundaries': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',

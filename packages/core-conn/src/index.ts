@@ -40,5 +40,4 @@ export {
   type WriteQuirks,
 } from './module/params.js';
 export { toTcpListEntry, tcpListJson, formatLocalTime, type TcpListEntry } from './module/tcp-list.js';
-export type { TlsDomain } from './engine/tls.js';
 export { TapChannels, tap, subscribeTap, type TapConnEvent, type TapCloseEvent, type TapMessageEvent, type TapEvents, type TapSubscriber } from './tap.js';

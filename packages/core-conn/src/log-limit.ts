@@ -1,4 +1,4 @@
-import type { Logger } from './module/contract.js';
+import type { Logger } from './services.js';
 import { ConfigError, ErrorCodes } from './errors.js';
 
 /** How many lines a key may log per interval, and how many keys are tracked. */

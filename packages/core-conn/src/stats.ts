@@ -1,4 +1,4 @@
-import type { Stat, StatsRegistry } from './module/contract.js';
+import type { Stat, StatsRegistry } from './services.js';
 
 class StatImpl implements Stat {
   private v = 0;

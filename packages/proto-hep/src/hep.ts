@@ -8,9 +8,9 @@ import type {
   Logger,
   MessageEvent,
   StatsRegistry,
-  TracePacket,
   TraceSink,
 } from '@x/core-conn';
+import type { TracePacket } from './trace-packet.js';
 import { buildHomer5Payload, buildHomer6Payload, type PayloadParts } from './codec/payload.js';
 import type { HepPacket } from './codec/types.js';
 import { HepError, HepErrorCodes } from './codec/errors.js';
@@ -80,7 +80,7 @@ export interface AttachHepOptions {
   /** the most a compressed payload may inflate to (default HEP_MAX_INFLATED_BYTES) */
   maxInflatedBytes?: number;
   stats?: StatsRegistry;
-  registerSink?: (s: TraceSink) => void;
+  registerSink?: (s: TraceSink<TracePacket>) => void;
   sender?: HepSenderOptions;
 }
 

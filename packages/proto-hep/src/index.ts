@@ -23,3 +23,4 @@ export {
   type ProtoHepParams,
 } from './module/params.js';
 export { protoHepModule } from './module/module.js';
+export type { TracePacket } from './trace-packet.js';

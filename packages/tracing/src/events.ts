@@ -1,8 +1,8 @@
 /**
  * The transport event model and OpenSIPS's "net" trace messages (net/trans_trace.c), as pure
- * functions: an event in, a core-conn `TracePacket` out. No sockets, no timers.
+ * functions: an event in, a proto-hep `TracePacket` out. No sockets, no timers.
  */
-import type { TracePacket } from '@x/core-conn';
+import type { TracePacket } from '@x/proto-hep';
 
 /** HEP proto type (chunk 0x0B) of transport events: OpenSIPS's `get_message_id("net")`. */
 export const NET_PROTO_TYPE = 0x59;

@@ -1,17 +1,18 @@
 import type { PeerCertificate } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { createStatsRegistry, type TracePacket, type TraceSink } from '@x/core-conn';
+import { createStatsRegistry, type TraceSink } from '@x/core-conn';
+import type { TracePacket } from '@x/proto-hep';
 import { checkTraceDestinations, createTracing, type TracedConnection } from './tracer.js';
 import { TracingError } from './errors.js';
 
 function sinks(names: string[], accept = () => true) {
   const got: Record<string, TracePacket[]> = {};
-  const map = new Map<string, TraceSink>();
+  const map = new Map<string, TraceSink<TracePacket>>();
   for (const n of names) {
     got[n] = [];
     map.set(n, { name: n, send: (tp) => (accept() ? (got[n]!.push(tp), true) : false) });
   }
-  return { got, lookup: { get: (n: string) => map.get(n), names: () => [...map.keys()] } };
+  return { got, lookup: { get: <P,>(n: string) => map.get(n) as TraceSink<P> | undefined, names: () => [...map.keys()] } };
 }
 
 let nextId = 1;

@@ -23,7 +23,7 @@ import {
   type TlsHandshakeInfo,
 } from './events.js';
 import { TraceSwitch, traceMiCommand, type TracedModule } from './switch.js';
-import type { TracePacket } from '@x/core-conn';
+import type { TracePacket } from '@x/proto-hep';
 
 /** Whether @x/tracing traces a module of that name (proto_tcp, proto_bins, proto_msrp). */
 export function isTracedModule(name: string): name is TracedModule {
@@ -57,7 +57,7 @@ export interface ModuleTraceConfig {
 }
 
 export interface SinkLookup {
-  get(name: string): TraceSink | undefined;
+  get<P = unknown>(name: string): TraceSink<P> | undefined;
   names(): string[];
 }
 
@@ -95,7 +95,7 @@ interface PendingIn {
 
 interface ModuleState {
   cfg: ModuleTraceConfig;
-  sink: TraceSink | undefined;
+  sink: TraceSink<TracePacket> | undefined;
   sw: TraceSwitch;
 }
 
@@ -215,7 +215,7 @@ export function createTracing(opts: TracingOptions): Tracing {
   for (const cfg of opts.modules) {
     if (byModule.has(cfg.module)) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module} is configured twice`);
     if (cfg.filterRoute && !opts.routes) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: trace_filter_route "${cfg.filterRoute}" needs a route caller`);
-    const st: ModuleState = { cfg, sink: cfg.destination !== undefined ? opts.sinks.get(cfg.destination) : undefined, sw: new TraceSwitch(cfg.on ?? false) };
+    const st: ModuleState = { cfg, sink: cfg.destination !== undefined ? opts.sinks.get<TracePacket>(cfg.destination) : undefined, sw: new TraceSwitch(cfg.on ?? false) };
     byModule.set(cfg.module, st);
     for (const p of cfg.protocols ?? MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
   }
@@ -233,7 +233,7 @@ export function createTracing(opts: TracingOptions): Tracing {
   const sFiltered = stat('trace_filtered', 'connections a trace_filter_route dropped (never traced)');
   const log = opts.logger;
 
-  const deliver = (sink: TraceSink, tp: TracePacket): boolean => {
+  const deliver = (sink: TraceSink<TracePacket>, tp: TracePacket): boolean => {
     let ok: unknown;
     try {
       // a sink may return false for a dropped packet (TraceSink.send is declared void)
@@ -361,7 +361,7 @@ export function createTracing(opts: TracingOptions): Tracing {
     },
     message(conn, dir, bytes, o = {}) {
       const st = byProto.get(conn.proto);
-      const sink = o.destination !== undefined ? opts.sinks.get(o.destination) : st?.sink;
+      const sink = o.destination !== undefined ? opts.sinks.get<TracePacket>(o.destination) : st?.sink;
       if (!sink) return false;
       const cs = conns.get(conn.id);
       if (cs?.traced === false) return false;

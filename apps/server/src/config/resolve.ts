@@ -151,12 +151,10 @@ function wordAt(text: string, word: string): number {
   return m ? m.index + m[1]!.length : -1;
 }
 
-/** validates one setting alone, so a bad value is reported at its own position */
+/** validates one setting alone, so a bad value is reported at its own position (the callers checked that `name` is in `schema`) */
 function checkOne(owner: string, schema: ParamSchema, name: string, v: CfgValue, where: Where): void {
-  const def = schema[name];
-  if (!def) return;
   try {
-    validateParams(owner, { [name]: def }, new Map([[name, [raw(v, where)]]]));
+    validateParams(owner, { [name]: schema[name]! }, new Map([[name, [raw(v, where)]]]));
   } catch (err) {
     if (err instanceof ConfigError) throw new CfgError(CfgErrorCodes.BAD_VALUE, where, bare(err.message), { cause: err });
     throw err;
@@ -225,7 +223,6 @@ function tlsDomains(settings: Map<string, Array<RawParam & { at: Where }>>): Tls
         case 'match_sip_domain': dom.matchSipDomain = list2(); break;
         case 'tls_method': dom.tlsMethod = v; break;
         case 'ciphers_list': dom.ciphersList = v; break;
-        default: break;
       }
     }
   }
@@ -271,6 +268,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
   for (const st of parsed.statements) {
     switch (st.type) {
       case 'global': {
+        // tcpthreshold is OpenSIPS's old name of tcp_threshold: stored under the new one
         const name = st.name === 'tcpthreshold' ? 'tcp_threshold' : st.name;
         if (!Object.hasOwn(globalSchema, name)) {
           throw new CfgError(CfgErrorCodes.UNKNOWN_GLOBAL, st.where, `unknown global parameter "${st.name}" (known: ${Object.keys(globalSchema).join(', ')})`);
@@ -354,7 +352,6 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
   }
 
   const globals = validateParams<Globals>('core', globalSchema, globalsRaw);
-  if (globals.tcpthreshold !== undefined) globals.tcp_threshold = globals.tcpthreshold;
 
   const names = new Set(loaded.map((l) => l.loaded.name));
   const modules: ModuleEntry[] = [];

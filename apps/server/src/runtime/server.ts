@@ -49,13 +49,14 @@ export interface XServer {
 }
 
 function traceSinkRegistry(): TraceSinkRegistry {
-  const sinks = new Map<string, TraceSink>();
+  // the packet type is the business of the module that registers a sink and the one that sends to it
+  const sinks = new Map<string, TraceSink<never>>();
   return {
     register(s) {
       if (sinks.has(s.name)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `trace destination "${s.name}" registered twice`);
       sinks.set(s.name, s);
     },
-    get: (n) => sinks.get(n),
+    get: <P,>(n: string) => sinks.get(n) as TraceSink<P> | undefined,
     names: () => [...sinks.keys()],
   };
 }

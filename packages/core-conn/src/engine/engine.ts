@@ -5,7 +5,7 @@ import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { normalizeHost, formatAddress, parseSocketSpec } from '../address.js';
 import { ConfigError, ConnectionError, ErrorCodes, LimitError, ProtocolError } from '../errors.js';
-import type { Logger, Stat, StatsRegistry } from '../module/contract.js';
+import type { Logger, Stat, StatsRegistry } from '../services.js';
 import { makeProfile } from '../profile.js';
 import { createStatsRegistry } from '../stats.js';
 import type {

@@ -1,5 +1,5 @@
 import { ConfigError, ErrorCodes } from '../errors.js';
-import type { Logger } from '../module/contract.js';
+import type { Logger } from '../services.js';
 import type { ProtocolSpec } from '../types.js';
 
 const noop = (): void => {};

@@ -1,4 +1,4 @@
-import type { Stat, StatsRegistry } from '../module/contract.js';
+import type { Stat, StatsRegistry } from '../services.js';
 
 /** The per-protocol counters, resolved once so the hot path is a field access. */
 export interface ProtoStats {

@@ -10,7 +10,7 @@ import type {
   SendOptions,
   SocketSpec,
 } from '../types.js';
-import type { Logger, StatsRegistry } from '../module/contract.js';
+import type { Logger, StatsRegistry } from '../services.js';
 import type { LogLimiterOptions } from '../log-limit.js';
 import type { CloseCount } from './closes.js';
 

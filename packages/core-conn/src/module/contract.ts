@@ -3,19 +3,11 @@
  * The server knows nothing of a module past this interface.
  */
 import type { Engine } from '../engine/types.js';
+import type { Logger, StatsRegistry } from '../services.js';
 import { brandError, brandedInstance } from '../errors.js';
 import type { Address, ConnectionInfo, ListenerInfo, ProtocolSpec, SocketSpec } from '../types.js';
 
-/** pino-compatible logger surface; the server passes a pino child per module. */
-export interface Logger {
-  trace(obj: unknown, msg?: string): void;
-  debug(obj: unknown, msg?: string): void;
-  info(obj: unknown, msg?: string): void;
-  warn(obj: unknown, msg?: string): void;
-  error(obj: unknown, msg?: string): void;
-  fatal(obj: unknown, msg?: string): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
+export type { Logger, Stat, StatsRegistry } from '../services.js';
 
 /**
  * One module parameter. OpenSIPS has two kinds of value, INT and STR; `bool` is an INT
@@ -68,27 +60,6 @@ export class MiError extends Error {
   }
 }
 brandError(MiError, '@x/core-conn:MiError');
-
-/** Counters and gauges shared by MI (`statistics:get`) and Prometheus `/metrics`. Names are `group:name`. */
-export interface Stat {
-  readonly group: string;
-  readonly name: string;
-  readonly kind: 'incremental' | 'non-incremental';
-  readonly doc: string;
-  value(): number;
-  inc(by?: number): void;
-  dec(by?: number): void;
-  set(v: number): void;
-  reset(): void;
-}
-export interface StatsRegistry {
-  /** an incremental counter; the same group+name returns the same counter */
-  counter(group: string, name: string, doc: string): Stat;
-  /** a non-incremental value; with `fn` it is computed when read */
-  gauge(group: string, name: string, doc: string, fn?: () => number): Stat;
-  all(): Stat[];
-  get(fullName: string): Stat | undefined;
-}
 
 /**
  * What a module passes when it runs a route-script export: the message and where it came
@@ -186,38 +157,27 @@ export interface ConfigView {
   readonly protocols: readonly string[];
 }
 
-/** A named HEP destination that tracing can send to (proto-hep implements it). */
-export interface TraceSink {
+/**
+ * A named trace destination (a collector) that a module registers and another sends to:
+ * proto_hep registers one per hep_id, taking `@x/proto-hep`'s `TracePacket`; @x/tracing sends
+ * its transport events there. core-conn only carries them from one module to the other, so the
+ * packet type is the sender's and the receiver's business (`P`), not the contract's.
+ */
+export interface TraceSink<P = unknown> {
   readonly name: string;
   /**
    * Queues one packet and returns at once (never blocks the traced connection). A sink that can
    * tell returns `false` when it dropped the packet (queue full, collector down / cooling down,
-   * closed), which tracing counts; the declared type stays `void` so any sink fits.
+   * closed), which the sender counts; the declared type stays `void` so any sink fits.
    */
-  send(packet: TracePacket): void;
+  send(packet: P): void;
 }
-/** One trace message (OpenSIPS's trace_api message): fixed HEP fields, a payload, a correlation. */
-export interface TracePacket {
-  /** HEP proto type (chunk 0x0B): 1 SIP, 0x59 net (transport events), ... */
-  protoType: number;
-  src: { host: string; port: number };
-  dst: { host: string; port: number };
-  /** chunk 0x02: 6 TCP, 17 UDP, 22 TLS/BINS, 50 WS/WSS */
-  ipProto: number;
-  timestamp?: { sec: number; usec: number };
-  /** the raw payload (a SIP message); ignored when `parts` is given */
-  payload?: Buffer | string;
-  /**
-   * Named payload parts (OpenSIPS's add_payload_part), in order: the sink builds the payload in
-   * its own HOMER mode (HOMER5: values joined by its delimiter; HOMER6: a JSON object).
-   */
-  parts?: ReadonlyArray<readonly [key: string, value: string]>;
-  /** chunk 0x11 (a Call-ID, a connection's cid as a decimal string) */
-  correlationId?: string;
-}
+/** The host's registry of trace destinations, by name (`ModuleContext.traceSinks`). */
 export interface TraceSinkRegistry {
-  register(sink: TraceSink): void;
-  get(name: string): TraceSink | undefined;
+  /** registers a destination; a second one of the same name is an error */
+  register(sink: TraceSink<never>): void;
+  /** the destination of that name, typed by what the caller sends it */
+  get<P = unknown>(name: string): TraceSink<P> | undefined;
   names(): string[];
 }
 

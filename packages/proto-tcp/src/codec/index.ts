@@ -1,9 +1,9 @@
 export * from './errors.js';
-export { HeaderScanner, scanHeaders, MAX_CONTENT_LENGTH, type ScanResult } from './scanner.js';
+// the public codec API (documented in the README); the framer's internals stay inside the package
+export { HeaderScanner, scanHeaders, type ScanResult } from './scanner.js';
 export {
   headerEnd,
   parseStartLine,
-  isSipStartLine,
   isResponse,
   parseHeaders,
   getHeader,
@@ -19,4 +19,4 @@ export {
   type DialogIds,
   type ExtraHeaders,
 } from './headers.js';
-export { replyTopVia, type ReplySource } from './reply.js';
+export type { ReplySource } from './reply.js';
