@@ -92,7 +92,7 @@ export async function startWithRules(url: string, sockets: string[], params: Rec
   const engine = createTestEngine(specs, { stats, logger: log });
   for (const s of sockets) await engine.listen(s);
   const instance = await tcpMgmModule.init(
-    { engine, logger: log, stats, routes: () => undefined, traceSinks: { register: () => undefined, get: () => undefined, names: () => [] }, modules: new Map() },
+    { engine, logger: log, stats, routes: () => undefined, hasRoute: () => false, traceSinks: { register: () => undefined, get: () => undefined, names: () => [] }, loaded: [], modules: new Map() },
     { db_table: 'tcp_mgm', db_url: url, ...params } as never,
   );
   instance.api!.checkListeners();

@@ -250,6 +250,8 @@ export const tcpMgmModule = defineModule<TcpMgmParams, TcpMgmApi>({
     return {
       api,
       mi: miCommands(s, reload),
+      // the rules naming a local_addr are checked against the bound listeners
+      listening: () => ensure(),
       destroy: async () => {
         ctx.engine.setProfileResolver(null);
         await s.reloading;
