@@ -39,5 +39,5 @@ export {
   type WriteParamDefaults,
   type WriteQuirks,
 } from './module/params.js';
-export { toTcpListEntry, tcpListJson, formatLocalTime, type TcpListEntry } from './module/tcp-list.js';
+export { toTcpListEntry, tcpListJson, formatLocalTime, OPENSIPS_PROTOS, type TcpListEntry } from './module/tcp-list.js';
 export { TapChannels, tap, subscribeTap, type TapConnEvent, type TapCloseEvent, type TapMessageEvent, type TapEvents, type TapSubscriber } from './tap.js';

@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     try {
       const cfg = await checkConfig({ configFile: args.file });
       for (const w of cfg.warnings) process.stderr.write(`x-server: warning: ${w}\n`);
-      process.stdout.write(`config file ok, exiting (${cfg.modules.length} modules, ${cfg.sockets.length} sockets)\n`);
+      process.stdout.write(`config file ok, exiting (${cfg.modules.filter((m) => !m.implicit).length} modules, ${cfg.sockets.length} sockets)\n`);
       return 0;
     } catch (err) {
       return fail(err);

@@ -29,6 +29,8 @@ export interface ModuleEntry {
   routes: RouteBinding[];
   /** the module as other modules see it (`ConfigView.modules`, `ModuleContext.loaded`) */
   view: LoadedModuleView;
+  /** loaded because another module `uses` it, not by a loadmodule (tracing) */
+  implicit: boolean;
 }
 
 export interface SocketEntry {
@@ -229,7 +231,7 @@ function tlsDomains(settings: Map<string, Array<RawParam & { at: Where }>>): Tls
   return [...domains.values()];
 }
 
-type LoadedEntry = { loaded: LoadedModule; where: Where; raw: Map<string, Array<RawParam & { at: Where }>> };
+type LoadedEntry = { loaded: LoadedModule; where: Where; raw: Map<string, Array<RawParam & { at: Where }>>; implicit?: boolean };
 
 /** Where the setting a module's ConfigError names sits (`param`, `index`: its nth setting, default the last). */
 function settingWhere(l: LoadedEntry, err: unknown): Where | undefined {
@@ -344,7 +346,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     for (const u of l.loaded.module.uses ?? []) {
       if (loaded.some((x) => x.loaded.name === u)) continue;
       try {
-        loaded.push({ loaded: await resolveModule(u, opts.importer), where: l.where, raw: new Map() });
+        loaded.push({ loaded: await resolveModule(u, opts.importer), where: l.where, raw: new Map(), implicit: true });
       } catch (err) {
         notes.push(`${formatWhere(l.where)}: module "${l.loaded.name}" uses "${u}", which cannot be loaded here: ${bare((err as Error).message)}`);
       }
@@ -380,7 +382,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         throw moduleRefused(loaded, l, err);
       }
     }
-    modules.push({ loaded: l.loaded, params, where: l.where, routes: [], view });
+    modules.push({ loaded: l.loaded, params, where: l.where, routes: [], view, implicit: l.implicit === true });
     if (l.loaded.name === 'httpd') {
       const set = l.raw.get('port') ?? l.raw.get('ip');
       httpd = { ip: String(params.ip), port: Number(params.port), where: set?.at(-1)?.at ?? l.where };

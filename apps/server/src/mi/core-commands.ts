@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { MiError, tcpListJson, toTcpListEntry, type Engine, type MiCommand, type Stat, type StatsRegistry } from '@x/core-conn';
+import { MiError, OPENSIPS_PROTOS, tcpListJson, toTcpListEntry, type Engine, type MiCommand, type Stat, type StatsRegistry } from '@x/core-conn';
 import { MiParamError } from './jsonrpc.js';
 import { RawJson, type MiRegistry } from './registry.js';
 
@@ -23,9 +23,6 @@ export interface CoreMiDeps {
   /** reload what can be reloaded; returns what was */
   reload(): Promise<Record<string, unknown>>;
 }
-
-/** Protocol names tcp:list accepts besides the registered ones (OpenSIPS knows them even when not loaded). */
-const KNOWN_PROTOS = ['udp', 'tcp', 'tls', 'sctp', 'ws', 'wss', 'bin', 'bins', 'hep_udp', 'hep_tcp', 'hep_tls', 'msrp', 'msrps', 'smpp', 'ipsec'];
 
 /** C's ctime() without the newline: "Tue Nov 24 10:35:05 2026" (local time). */
 export function ctime(ms: number): string {
@@ -128,7 +125,7 @@ export function coreCommands(d: CoreMiDeps): MiCommand[] {
       if (typeof proto !== 'string') throw new MiError(400, 'Bad protocol');
       const p = proto.toLowerCase();
       if (p !== 'any') {
-        if (!KNOWN_PROTOS.includes(p) && !d.engine.protocol(p)) throw new MiError(400, 'Bad protocol');
+        if (!OPENSIPS_PROTOS.includes(p) && !d.engine.protocol(p)) throw new MiError(400, 'Bad protocol');
         filter = p;
       }
     }

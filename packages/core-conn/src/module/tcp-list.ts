@@ -1,6 +1,13 @@
 import { formatAddress } from '../address.js';
 import type { ConnectionInfo } from '../types.js';
 
+/**
+ * The protocol names OpenSIPS knows (its proto enum), which tcp:list's `proto` filter accepts
+ * even when no module of them is loaded (sip-tcp.md §11); anything else is "Bad protocol"
+ * unless a loaded module registered it.
+ */
+export const OPENSIPS_PROTOS: readonly string[] = Object.freeze(['udp', 'tcp', 'tls', 'sctp', 'ws', 'wss', 'bin', 'bins', 'hep_udp', 'hep_tcp', 'hep_tls', 'msrp', 'msrps', 'smpp', 'ipsec']);
+
 /** One tcp:list entry as ordered [key, value] pairs: OpenSIPS repeats "Alias port", which a JS object cannot. */
 export type TcpListEntry = Array<[string, string | number]>;
 
