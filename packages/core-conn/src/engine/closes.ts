@@ -3,7 +3,7 @@
 import { formatAddress } from '../address.js';
 import { ErrorCodes } from '../errors.js';
 import type { LogLimiter } from '../log-limit.js';
-import type { Logger } from '../module/contract.js';
+import type { Logger } from '../services.js';
 import type { CloseReason } from '../types.js';
 import type { Conn } from './connection.js';
 
