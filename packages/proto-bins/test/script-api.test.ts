@@ -58,7 +58,7 @@ async function start(me: number, ports: [number, number]): Promise<Node> {
     return undefined;
   };
   const instance: ModuleInstance<ClustererApi> = await clustererModule.init(
-    { engine, logger: NOOP_LOGGER, stats: createStatsRegistry(), routes, traceSinks: { register: () => undefined, get: () => undefined, names: () => [] }, modules: new Map() },
+    { engine, logger: NOOP_LOGGER, stats: createStatsRegistry(), routes, hasRoute: () => true, traceSinks: { register: () => undefined, get: () => undefined, names: () => [] }, loaded: [], modules: new Map() },
     params,
   );
   Object.assign(node, {

@@ -254,6 +254,12 @@ export const clustererModule = defineModule<ClustererParams, ClustererApi>({
   name: 'clusterer',
   packageName: '@x/proto-bins',
   params: clustererParamSchema,
+  // OpenSIPS's clusterer events, run as route-script exports when the script has them
+  routes: () => [
+    { name: 'E_CLUSTERER_REQ_RECEIVED', doc: 'a GENERIC_MSG request from another node (ctx.cluster_id, src_id, msg, tag)' },
+    { name: 'E_CLUSTERER_RPL_RECEIVED', doc: 'a GENERIC_MSG reply from another node (ctx.cluster_id, src_id, msg, tag)' },
+    { name: 'E_CLUSTERER_NODE_STATE_CHANGED', doc: 'a node went up or down (ctx.cluster_id, node_id, new_state)' },
+  ],
   init(ctx, params): ModuleInstance<ClustererApi> {
     if (!params.my_node_info?.length) throw new ConfigError(ErrorCodes.INVALID_OPTION, 'clusterer: db_mode 0 needs my_node_info');
     for (const d of [...(params.my_node_info ?? []), ...(params.neighbor_node_info ?? [])]) {
