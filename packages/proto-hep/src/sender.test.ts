@@ -29,7 +29,7 @@ function collector() {
 describe('HepSender', () => {
   it('retries the head packet with doubling delays up to maxBackoffMs, then delivers the queue in order', async () => {
     const { c, transmit } = collector();
-    const s = new HepSender(dest, transmit, { backoffMs: 100, maxBackoffMs: 800, maxRetries: 100 });
+    const s = new HepSender(dest, transmit, { backoffMs: 100, maxBackoffMs: 800, maxRetries: 100, batchBytes: 0 });
     const t0 = Date.now();
     for (let i = 1; i <= 3; i++) s.send(pkt(i));
     await vi.advanceTimersByTimeAsync(100 + 200 + 400 + 800 + 800);
@@ -47,6 +47,34 @@ describe('HepSender', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(c.attempts.slice(-2).map((a) => a.at - t1)).toEqual([0, 100]);
     s.close();
+  });
+
+  it('a stream destination writes the packets of one task in one write (at most batchBytes); a failed batch is retried whole; udp never batches', async () => {
+    const { c, transmit } = collector();
+    c.down = false;
+    const s = new HepSender(dest, transmit, { backoffMs: 100, batchBytes: 6 });
+    for (let i = 1; i <= 5; i++) s.send(pkt(i));
+    expect(c.attempts).toHaveLength(0); // the write starts once this task is done
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.delivered).toEqual(['p1p2p3', 'p4p5']);
+    expect(s.stats()).toMatchObject({ sent: 5, queued: 0 });
+    c.down = true;
+    s.send(pkt(6));
+    s.send(pkt(7));
+    await vi.advanceTimersByTimeAsync(0);
+    c.down = false;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(c.attempts.slice(-2).map((a) => a.data)).toEqual(['p6p7', 'p6p7']);
+    expect(c.delivered.at(-1)).toBe('p6p7');
+    expect(s.stats()).toMatchObject({ sent: 7, queued: 0, dropped: 0 });
+    s.close();
+    const u = collector();
+    u.c.down = false;
+    const su = new HepSender({ ...dest, transport: 'udp' }, u.transmit, {});
+    for (let i = 1; i <= 3; i++) su.send(pkt(i));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(u.c.delivered).toEqual(['p1', 'p2', 'p3']);
+    su.close();
   });
 
   it('maxRetries consecutive failures: queue dropped, sends refused for retryCooldown, then one attempt is allowed', async () => {

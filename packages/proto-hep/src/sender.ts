@@ -15,6 +15,12 @@ export interface HepSenderOptions {
   backoffMs?: number;
   /** retry delay cap in ms (default 5000) */
   maxBackoffMs?: number;
+  /**
+   * TCP/TLS destinations: packets queued while a write is in flight go out together in one write
+   * of at most this many bytes (default 65536; 0 = one packet per write). UDP: always one
+   * datagram per packet.
+   */
+  batchBytes?: number;
 }
 
 export interface HepSenderStats {
@@ -42,6 +48,7 @@ export class HepSender extends EventEmitter {
   private failures = 0;
   private cooldownUntil = 0;
   private pumping = false;
+  private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -54,6 +61,7 @@ export class HepSender extends EventEmitter {
       retryCooldown: opts.retryCooldown ?? 3600,
       backoffMs: opts.backoffMs ?? 100,
       maxBackoffMs: opts.maxBackoffMs ?? 5000,
+      batchBytes: opts.batchBytes ?? 65536,
     };
   }
 
@@ -72,7 +80,18 @@ export class HepSender extends EventEmitter {
     if (this.cooldownUntil > Date.now()) return this.drop(data, 'cooldown');
     if (this.queue.length >= this.opts.maxQueue) return this.drop(data, 'queue full');
     this.queue.push(data);
-    if (!this.pumping && !this.timer) void this.pump();
+    if (!this.pumping && !this.timer && !this.scheduled) {
+      if (this.dest.transport === 'udp' || this.opts.batchBytes === 0) void this.pump();
+      else {
+        // a stream destination starts writing once the current task is done, so every packet
+        // the task made (e.g. the traces of all messages of one read) goes out in one write
+        this.scheduled = true;
+        queueMicrotask(() => {
+          this.scheduled = false;
+          if (!this.pumping && !this.timer) void this.pump();
+        });
+      }
+    }
     return true;
   }
 
@@ -103,8 +122,17 @@ export class HepSender extends EventEmitter {
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
+      const stream = this.dest.transport !== 'udp' && this.opts.batchBytes > 0;
       while (this.queue.length && !this.closed) {
-        const data = this.queue[0]!;
+        // a stream destination takes what queued up behind a write in one write (HEP3 packets
+        // are back to back on TCP); a failed batch stays at the head and is retried whole
+        let n = 1;
+        let data = this.queue[0]!;
+        if (stream && this.queue.length > 1) {
+          let bytes = data.length;
+          while (n < this.queue.length && bytes + this.queue[n]!.length <= this.opts.batchBytes) bytes += this.queue[n++]!.length;
+          if (n > 1) data = Buffer.concat(this.queue.slice(0, n), bytes);
+        }
         try {
           await this.transmit(this.dest, data);
         } catch {
@@ -124,10 +152,10 @@ export class HepSender extends EventEmitter {
           this.timer.unref?.();
           return;
         }
-        this.queue.shift();
+        const done = n === 1 ? [this.queue.shift()!] : this.queue.splice(0, n);
         this.failures = 0;
-        this.sentCount++;
-        this.emit('sent', data);
+        this.sentCount += n;
+        for (const d of done) this.emit('sent', d);
       }
     } finally {
       this.pumping = false;

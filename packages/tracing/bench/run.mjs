@@ -1,0 +1,100 @@
+// `pnpm bench` for @x/tracing: SIP OPTIONS round trips/s through proto-tcp (one connection,
+// window 32, closed loop; proto-tcp's load generator in its own process) with tracing of every
+// message on, against the same responder without tracing, interleaved over several rounds in
+// the same run (aim: on / off >= 0.85), with HEP over UDP (one datagram per packet) and over TCP
+// (packets queued behind a write go out in one write). Also "idle": tracing attached, switch
+// off. The HEP collector is a UDP socket and a TCP server of this process that count the packets
+// that arrive. Ports 18440-18449.
+import { fork } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuMs, startProcess, stopProcess, waitPort } from '../../proto-tcp/bench/lib/proc.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const PORT = Number(process.env.X_TRACE_PORT ?? 18440);
+const ROUNDS = Number(process.env.X_TRACE_ROUNDS ?? 5);
+const MS = Number(process.env.X_TRACE_MS ?? 1500);
+
+const hepSock = dgram.createSocket('udp4');
+let hepPackets = 0;
+hepSock.on('message', () => void hepPackets++);
+await new Promise((r) => hepSock.bind(0, '127.0.0.1', r));
+const hepPort = hepSock.address().port;
+// the same port over TCP: HEP3 packets back to back, each announcing its length at offset 4
+const hepTcp = net.createServer((c) => {
+  let buf = Buffer.alloc(0);
+  c.on('data', (d) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    let o = 0;
+    while (buf.length - o >= 6 && buf.length - o >= buf.readUInt16BE(o + 4)) {
+      o += buf.readUInt16BE(o + 4);
+      hepPackets++;
+    }
+    buf = buf.subarray(o);
+  });
+  c.on('error', () => undefined);
+});
+await new Promise((r) => hepTcp.listen(hepPort, '127.0.0.1', r));
+
+const lg = fork(join(here, '..', '..', 'proto-tcp', 'bench', 'loadgen.mjs'), [], { stdio: 'inherit' });
+let jobId = 0;
+const pending = new Map();
+lg.on('message', (m) => { pending.get(m.id)?.(m); pending.delete(m.id); });
+const load = (job) => new Promise((res, rej) => {
+  const id = ++jobId;
+  pending.set(id, (m) => (m.error ? rej(new Error(m.error)) : res(m.res)));
+  lg.send({ ...job, id });
+});
+
+const variants = process.env.X_TRACE_ONLY ? process.env.X_TRACE_ONLY.split(',') : ['off', 'idle', 'on-udp', 'on-tcp'];
+const results = Object.fromEntries(variants.map((v) => [v, []]));
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const load0 = loadavg()[0];
+const counts = {};
+
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    for (const v of order) {
+      const port = PORT + (round % 5) * 2;
+      const proc = startProcess(process.execPath, [...(process.env.X_TRACE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.X_TRACE_PROF}`] : []), join(here, 'responder.mjs'), String(port), v, String(hepPort)], { limitS: 60 });
+      const h0 = hepPackets;
+      try {
+        await waitPort(port, proc);
+        await load({ mode: 'closed', port, conns: 1, window: 32, durationMs: 800, expect: 200 });
+        const c0 = cpuMs(proc.pid);
+        const r = await load({ mode: 'closed', port, conns: 1, window: 32, durationMs: MS, expect: 200 });
+        if (r.failures > 0) throw new Error(`${v}: ${r.failures} failed round trips`);
+        results[v].push({ rate: r.rate, cpuUs: ((cpuMs(proc.pid) - c0) * 1000) / r.ok });
+      } finally {
+        await stopProcess(proc);
+      }
+      const exit = await proc.exited;
+      if (exit.code !== 0 && exit.code !== null) throw new Error(`${v} responder exited ${exit.code}: ${proc.log()}`);
+      const m = /COUNTS (.*)/.exec(proc.log());
+      if (v.startsWith('on') && m) counts[v] = { ...JSON.parse(m[1]), collected: hepPackets - h0 };
+      if (!v.startsWith('on') && hepPackets !== h0) throw new Error(`${v}: ${hepPackets - h0} HEP packets without tracing`);
+    }
+  }
+} finally {
+  lg.kill();
+  hepSock.close();
+  hepTcp.close();
+}
+
+console.log(`\n@x/tracing: OPTIONS round trips/s, one connection, window 32; median of ${ROUNDS} interleaved rounds of ${MS} ms (load avg ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)})`);
+const row = {};
+for (const v of variants) {
+  row[v] = { rate: median(results[v].map((x) => x.rate)), cpuUs: median(results[v].map((x) => x.cpuUs)) };
+  console.log(`  ${v.padEnd(6)} ${row[v].rate.toFixed(0).padStart(8)}/s   srv ${row[v].cpuUs.toFixed(2).padStart(6)} µs/req   (rates ${results[v].map((x) => x.rate.toFixed(0)).join(', ')})`);
+}
+if (row.idle && row.off) console.log(`  idle / off: rate ${(row.idle.rate / row.off.rate).toFixed(3)}, cpu/req ${(row.off.cpuUs / row.idle.cpuUs).toFixed(3)}`);
+for (const v of ['on-udp', 'on-tcp']) {
+  if (!row[v]) continue;
+  if (row.off) console.log(`  ${v} / off: rate ${(row[v].rate / row.off.rate).toFixed(3)}, cpu/req ${(row.off.cpuUs / row[v].cpuUs).toFixed(3)} (aim >= 0.85)`);
+  const c = counts[v];
+  if (c) console.log(`    last round: ${c.sent} traces handed to the sink, ${c.dropped} dropped; sender sent ${c.sender.sent}; collector got ${c.collected}`);
+}
