@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import type { Address, ConnectionInfo, ListenerInfo, Logger, StatsRegistry } from '@x/core-conn';
+import { XError, type Address, type ConnectionInfo, type ListenerInfo, type Logger, type StatsRegistry } from '@x/core-conn';
 import type { SipMessage } from '@x/proto-tcp';
 import type { HepReceived } from '@x/proto-hep';
 
@@ -117,7 +117,7 @@ export function makeContext<M>(route: string, input: RouteInput<M>, log: Logger,
     listener,
     log,
     modules,
-    reply: (code, reason) => (input.reply ? input.reply(code, reason) : Promise.reject(new Error(`route "${route}" cannot reply`))),
+    reply: (code, reason) => (input.reply ? input.reply(code, reason) : Promise.reject(new XError('ERR_ROUTE_CANNOT_REPLY', `route "${route}" cannot reply: its message has no stateless reply (only SIP requests do)`))),
     drop() {
       dropped = true;
     },

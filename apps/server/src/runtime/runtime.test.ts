@@ -81,5 +81,6 @@ describe('route context', () => {
     const noReply = makeContext('hep', { message: 1, remote: { host: '::1', port: 9 }, local: { host: '::1', port: 9060 }, proto: 'hep_udp' }, console as never);
     expect(noReply.socket).toBe('hep_udp:[::1]:9060');
     await expect(noReply.reply(200, 'OK')).rejects.toThrow('route "hep" cannot reply');
+    await expect(noReply.reply(200, 'OK')).rejects.toMatchObject({ name: 'XError', code: 'ERR_ROUTE_CANNOT_REPLY' });
   });
 });

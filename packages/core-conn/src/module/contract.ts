@@ -110,7 +110,7 @@ export interface RouteBinding {
   index?: number;
   /** the script must export it (default: true when `param` is set, else false) */
   required?: boolean;
-  /** one line for `x-server --help` and the README */
+  /** one line saying when the module runs it (for the module's README and a host's listing) */
   doc?: string;
   /**
    * statistics the host counts per call, each `group:name`: `received` on every call,
