@@ -28,7 +28,7 @@ export function waitForEvent<K extends keyof EngineEvents>(
   engine: Engine,
   event: K,
   pred: (arg: Parameters<EngineEvents[K]>[0]) => boolean = () => true,
-  ms = 5000,
+  ms = 15_000,
 ): Promise<Parameters<EngineEvents[K]>[0]> {
   return new Promise((resolve, reject) => {
     const fn = ((arg: Parameters<EngineEvents[K]>[0]) => {
@@ -45,8 +45,8 @@ export function waitForEvent<K extends keyof EngineEvents>(
   });
 }
 
-/** Polls `cond` every 5 ms until true; throws after `ms`. */
-export async function waitUntil(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+/** Polls `cond` every 5 ms until true; throws after `ms` (default 15 s: a bound for a busy machine, not a wait). */
+export async function waitUntil(cond: () => boolean, ms = 15_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
