@@ -41,5 +41,11 @@ export async function loadConfig(src: ConfigSource, opts: ResolveOptions = {}): 
     if (!(err instanceof CfgError)) throw err;
     for (const e of err.errors) if (!errors.includes(e)) errors.push(e);
   }
+  // in file order (the main file, then its includes as read), by line and column; placeless last
+  const fileRank = (e: CfgError): number => {
+    const i = e.where ? parsed.files.indexOf(e.where.file) : -1;
+    return i < 0 ? parsed.files.length : i;
+  };
+  errors.sort((a, b) => fileRank(a) - fileRank(b) || (a.where?.line ?? 0) - (b.where?.line ?? 0) || (a.where?.col ?? 0) - (b.where?.col ?? 0));
   throw CfgError.all(errors);
 }

@@ -113,6 +113,30 @@ describe('loadConfig reports every error of a file in one run', () => {
     ]);
   });
 
+  it('checks every statement, module and socket on its own, without echoes of an error already reported', async () => {
+    const text = [
+      'socket = tcp:127.0.0.1:5060', // 1
+      'socket = ws:127.0.0.1:8080', // 2: nothing serves ws
+      'loadmodule "proto_tcp.so"', // 3
+      'loadmodule "no_such_module.so"', // 4: unknown module ...
+      'modparam("no_such_module", "x", 1)', // 5: ... whose modparams are not reported again
+      'modparam("proto_tcp", "tcp_nope", 1)', // 6: unknown parameter
+      'modparam("proto_tcp", "tcp_max_msg_chunks", "many")', // 7: wrong type
+      'tcp_max_connections = "lots"', // 8: wrong type of a global
+      'modparam("tm", "fr_timeout", 5)', // 9: no module matches
+    ].join('\n');
+    const e = (await loadConfig({ configText: text, configName: '/c/y.cfg' }).then(() => undefined, (x: unknown) => x)) as CfgError;
+    expect(e).toBeInstanceOf(CfgError);
+    expect(e.errors.map((x) => [x.code, x.where?.line])).toEqual([
+      [CfgErrorCodes.NO_PROTO_MODULE, 2],
+      [CfgErrorCodes.UNKNOWN_MODULE, 4],
+      [CfgErrorCodes.UNKNOWN_PARAM, 6],
+      [CfgErrorCodes.BAD_VALUE, 7],
+      [CfgErrorCodes.BAD_VALUE, 8],
+      [CfgErrorCodes.NO_MODULE_MATCH, 9],
+    ]);
+  });
+
   it('throws a single error as it is', async () => {
     const err = await loadConfig({ configText: 'no_such_global = 3\n', configName: '/c/x.cfg' }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(CfgError);

@@ -42,7 +42,7 @@ describe('modparam module regex (OpenSIPS: whole name, case-insensitive)', () =>
   it('as OpenSIPS, every module the regex matches must have the param', async () => {
     const e = await err('loadmodule "proto_tcp.so"\nloadmodule "proto_hep.so"\nmodparam("proto_.*", "tcp_max_msg_chunks", 9)');
     expect(e.code).toBe('ERR_CFG_UNKNOWN_PARAM');
-    expect(e.message).toBe('/etc/x/a.cfg:3:22: unknown parameter "tcp_max_msg_chunks" for module "proto_hep" (matched by "proto_.*") (known: hep_id, hep_port, trace_on)');
+    expect(e.errors[0]!.message).toBe('/etc/x/a.cfg:3:22: unknown parameter "tcp_max_msg_chunks" for module "proto_hep" (matched by "proto_.*") (known: hep_id, hep_port, trace_on)');
   });
 });
 

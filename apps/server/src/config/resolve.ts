@@ -254,9 +254,20 @@ function moduleRefused(loaded: readonly LoadedEntry[], l: LoadedEntry, err: unkn
 
 /**
  * Checks a parsed cfg against the modules it loads and builds the runtime plan. Every error
- * is a CfgError whose message starts with file:line:col.
+ * is a CfgError whose message starts with file:line:col; all of a cfg's errors are reported at
+ * once (`CfgError.all`): each statement, module, socket and bond is checked on its own, and what
+ * depends on a part already in error (the modparams of a module that failed to load, a module
+ * whose parameters are wrong) is left out rather than reported again.
  */
 export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}): Promise<ResolvedConfig> {
+  const errors: CfgError[] = [];
+  /** records a CfgError and goes on; anything else is a bug and propagates */
+  const keep = (err: unknown): void => {
+    if (!(err instanceof CfgError)) throw err;
+    errors.push(...err.errors);
+  };
+  /** modules whose loadmodule failed: their modparams are not reported as matching nothing */
+  const failedModules = new Set<string>();
   const file = parsed.files[0]!;
   const notes: string[] = [];
   const globalsRaw = new Map<string, RawParam[]>();
@@ -268,6 +279,14 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
   let routeScriptWhere: Where | undefined;
 
   for (const st of parsed.statements) {
+    try {
+      await statement(st);
+    } catch (err) {
+      keep(err);
+    }
+  }
+
+  async function statement(st: ParsedCfg['statements'][number]): Promise<void> {
     switch (st.type) {
       case 'global': {
         // tcpthreshold is OpenSIPS's old name of tcp_threshold: stored under the new one
@@ -292,6 +311,7 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         try {
           lm = await resolveModule(name, opts.importer);
         } catch (err) {
+          failedModules.add(name);
           throw new CfgError(CfgErrorCodes.UNKNOWN_MODULE, st.valueWhere, (err as Error).message, { cause: err });
         }
         const note = BUILTIN_NOTES[name];
@@ -304,6 +324,8 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         if (moved !== undefined) notes.push(`${formatWhere(st.where)}: modparam("${st.module}", "${st.param}") sets ${moved}'s "${st.param}" (the spelling of OpenSIPS's proto_bins documentation)`);
         const re = compileModuleRegex(moved ?? st.module, st.moduleWhere);
         const matching = loaded.filter((l) => re.test(l.loaded.name));
+        // the module's loadmodule is already reported
+        if (matching.length === 0 && [...failedModules].some((n) => re.test(n))) break;
         if (matching.length === 0) {
           throw new CfgError(
             CfgErrorCodes.NO_MODULE_MATCH,
@@ -353,123 +375,153 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
     }
   }
 
-  const globals = validateParams<Globals>('core', globalSchema, globalsRaw);
+  let globals: Globals;
+  try {
+    globals = validateParams<Globals>('core', globalSchema, globalsRaw);
+  } catch (err) {
+    keep(err instanceof CfgError ? err : new CfgError(CfgErrorCodes.BAD_VALUE, undefined, bare((err as Error).message), { cause: err }));
+    globals = validateParams<Globals>('core', globalSchema, new Map());
+  }
 
   const names = new Set(loaded.map((l) => l.loaded.name));
   const modules: ModuleEntry[] = [];
+  const entryOf = new Map<LoadedEntry, ModuleEntry>();
   const protocols: ResolvedConfig['protocols'] = new Map();
   let httpd: ResolvedConfig['httpd'];
   let mi: ResolvedConfig['mi'];
   let domains: TlsDomainConfig[] = [];
   for (const l of loaded) {
-    const deps = l.loaded.kind === 'builtin' ? (BUILTIN_DEPENDS[l.loaded.name] ?? []) : (l.loaded.module.dependsOn ?? []);
-    for (const d of deps) {
-      if (!names.has(d)) throw new CfgError(CfgErrorCodes.DEPENDENCY, l.where, `module "${l.loaded.name}" depends on "${d}", which is not loaded (add loadmodule "${d}.so")`);
-    }
-    const schema = paramsOf(l.loaded);
-    let params: Record<string, unknown>;
     try {
-      params = validateParams(l.loaded.name, schema, l.raw);
+      const deps = l.loaded.kind === 'builtin' ? (BUILTIN_DEPENDS[l.loaded.name] ?? []) : (l.loaded.module.dependsOn ?? []);
+      for (const d of deps) {
+        if (!names.has(d)) throw new CfgError(CfgErrorCodes.DEPENDENCY, l.where, `module "${l.loaded.name}" depends on "${d}", which is not loaded (add loadmodule "${d}.so")`);
+      }
+      const schema = paramsOf(l.loaded);
+      let params: Record<string, unknown>;
+      try {
+        params = validateParams(l.loaded.name, schema, l.raw);
+      } catch (err) {
+        throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, bare((err as Error).message), { cause: err });
+      }
+      let view: LoadedModuleView = { name: l.loaded.name, traceDestinations: [] };
+      if (l.loaded.kind === 'package') {
+        const m = l.loaded.module;
+        try {
+          view = { name: l.loaded.name, trace: m.trace?.(params), traceDestinations: m.traceDestinations?.(params) ?? [] };
+        } catch (err) {
+          throw moduleRefused(loaded, l, err);
+        }
+      }
+      const entry: ModuleEntry = { loaded: l.loaded, params, where: l.where, routes: [], view, implicit: l.implicit === true };
+    modules.push(entry);
+    entryOf.set(l, entry);
+      if (l.loaded.name === 'httpd') {
+        const set = l.raw.get('port') ?? l.raw.get('ip');
+        httpd = { ip: String(params.ip), port: Number(params.port), where: set?.at(-1)?.at ?? l.where };
+      }
+      if (l.loaded.name === 'mi_http') mi = { root: String(params.root).replace(/^\/+|\/+$/g, '') };
+      if (l.loaded.name === 'tls_mgm') domains = tlsDomains(l.raw);
+      if (l.loaded.kind === 'package' && l.loaded.module.protocols) {
+        let specs: ProtocolSpec<unknown>[];
+        try {
+          specs = l.loaded.module.protocols(params);
+        } catch (err) {
+          throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, `${l.loaded.name}: ${(err as Error).message}`, { cause: err });
+        }
+        for (const spec of specs) protocols.set(spec.name, { module: l.loaded.name, spec });
+      }
     } catch (err) {
-      throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, bare((err as Error).message), { cause: err });
-    }
-    let view: LoadedModuleView = { name: l.loaded.name, traceDestinations: [] };
-    if (l.loaded.kind === 'package') {
-      const m = l.loaded.module;
-      try {
-        view = { name: l.loaded.name, trace: m.trace?.(params), traceDestinations: m.traceDestinations?.(params) ?? [] };
-      } catch (err) {
-        throw moduleRefused(loaded, l, err);
-      }
-    }
-    modules.push({ loaded: l.loaded, params, where: l.where, routes: [], view, implicit: l.implicit === true });
-    if (l.loaded.name === 'httpd') {
-      const set = l.raw.get('port') ?? l.raw.get('ip');
-      httpd = { ip: String(params.ip), port: Number(params.port), where: set?.at(-1)?.at ?? l.where };
-    }
-    if (l.loaded.name === 'mi_http') mi = { root: String(params.root).replace(/^\/+|\/+$/g, '') };
-    if (l.loaded.name === 'tls_mgm') domains = tlsDomains(l.raw);
-    if (l.loaded.kind === 'package' && l.loaded.module.protocols) {
-      let specs: ProtocolSpec<unknown>[];
-      try {
-        specs = l.loaded.module.protocols(params);
-      } catch (err) {
-        throw new CfgError(CfgErrorCodes.BAD_VALUE, l.where, `${l.loaded.name}: ${(err as Error).message}`, { cause: err });
-      }
-      for (const spec of specs) protocols.set(spec.name, { module: l.loaded.name, spec });
+      failedModules.add(l.loaded.name);
+      keep(err);
     }
   }
 
   const defaultPortOf = (p: string): number | null => protocols.get(p)?.spec.defaultPort ?? null;
   const sockets: SocketEntry[] = [];
   for (const s of socketStmts) {
-    const spec = parseSocketAt(s.text, s.valueWhere, s.quoted, defaultPortOf);
-    const served = protocols.get(spec.proto);
-    if (!served) {
-      // the module of THE table (catalog.ts) that serves it, when its package is installed here (not an injected importer: advice is about what can be loaded)
-      const hint = await moduleServing(spec.proto);
-      const advice = hint ? ` (load "${hint}.so")` : `: x-server does not provide ${spec.proto === 'udp' ? 'SIP over UDP' : `the ${spec.proto} protocol`}`;
-      throw new CfgError(
-        CfgErrorCodes.NO_PROTO_MODULE,
-        s.valueWhere,
-        `listeners found for protocol ${spec.proto}, but no module can handle it${advice}; protocols served: ${[...protocols.keys()].join(', ') || 'none'}`,
-      );
-    }
-    if (spec.port === null) throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, `protocol ${spec.proto} has no default port: write ${spec.proto}:${spec.host}:PORT`);
-    checkDuplicate(sockets, spec, served.spec.transport, protocols, s.valueWhere);
-    sockets.push({ spec, text: s.text, where: s.where, module: served.module });
-    for (const o of SOCKET_OPTIONS) {
-      const v = spec.options?.[o.key];
-      if (v === undefined) continue;
-      const at = wordAt(s.text, o.keyword);
-      const where = { ...s.valueWhere, col: s.valueWhere.col + (s.quoted ? 1 : 0) + Math.max(0, at) };
-      warnings.push(`${formatWhere(where)}: socket option "${o.arg === 'flag' ? o.keyword : `${o.keyword} ${String(v)}`}" accepted, has no effect in x-server: ${SOCKET_OPTION_NO_EFFECT[o.keyword] ?? 'not implemented'}`);
+    try {
+      const spec = parseSocketAt(s.text, s.valueWhere, s.quoted, defaultPortOf);
+      const served = protocols.get(spec.proto);
+      if (!served) {
+        // the module of THE table (catalog.ts) that serves it, when its package is installed here (not an injected importer: advice is about what can be loaded)
+        const hint = await moduleServing(spec.proto);
+        // its module is loaded but in error: already reported
+        if (hint !== undefined && failedModules.has(hint)) continue;
+        const advice = hint ? ` (load "${hint}.so")` : `: x-server does not provide ${spec.proto === 'udp' ? 'SIP over UDP' : `the ${spec.proto} protocol`}`;
+        throw new CfgError(
+          CfgErrorCodes.NO_PROTO_MODULE,
+          s.valueWhere,
+          `listeners found for protocol ${spec.proto}, but no module can handle it${advice}; protocols served: ${[...protocols.keys()].join(', ') || 'none'}`,
+        );
+      }
+      if (spec.port === null) throw new CfgError(CfgErrorCodes.BAD_SOCKET, s.valueWhere, `protocol ${spec.proto} has no default port: write ${spec.proto}:${spec.host}:PORT`);
+      checkDuplicate(sockets, spec, served.spec.transport, protocols, s.valueWhere);
+      sockets.push({ spec, text: s.text, where: s.where, module: served.module });
+      for (const o of SOCKET_OPTIONS) {
+        const v = spec.options?.[o.key];
+        if (v === undefined) continue;
+        const at = wordAt(s.text, o.keyword);
+        const where = { ...s.valueWhere, col: s.valueWhere.col + (s.quoted ? 1 : 0) + Math.max(0, at) };
+        warnings.push(`${formatWhere(where)}: socket option "${o.arg === 'flag' ? o.keyword : `${o.keyword} ${String(v)}`}" accepted, has no effect in x-server: ${SOCKET_OPTION_NO_EFFECT[o.keyword] ?? 'not implemented'}`);
+      }
+    } catch (err) {
+      keep(err);
     }
   }
 
   const bonds: BondEntry[] = [];
   for (const b of bondStmts) {
-    if (bonds.some((x) => x.name === b.name)) throw new CfgError(CfgErrorCodes.BAD_SOCKET, b.nameWhere, `socket bond "${b.name}" is defined twice`);
-    const members: SocketSpec[] = [];
-    for (const m of b.members) {
-      const spec = parseSocketAt(m.text, m.where, true, defaultPortOf);
-      const declared = sockets.find((x) => x.spec.proto === spec.proto && x.spec.host === spec.host && x.spec.port === spec.port);
-      if (!declared) {
-        throw new CfgError(
-          CfgErrorCodes.BAD_SOCKET,
-          m.where,
-          `bond:${b.name} member "${m.text}" is not a declared socket: a bond groups sockets declared by their own socket = lines (declared: ${sockets.map((x) => `${x.spec.proto}:${formatAddress({ host: x.spec.host, port: x.spec.port! })}`).join(', ') || 'none'})`,
-        );
+    try {
+      if (bonds.some((x) => x.name === b.name)) throw new CfgError(CfgErrorCodes.BAD_SOCKET, b.nameWhere, `socket bond "${b.name}" is defined twice`);
+      const members: SocketSpec[] = [];
+      for (const m of b.members) {
+        const spec = parseSocketAt(m.text, m.where, true, defaultPortOf);
+        const declared = sockets.find((x) => x.spec.proto === spec.proto && x.spec.host === spec.host && x.spec.port === spec.port);
+        if (!declared) {
+          throw new CfgError(
+            CfgErrorCodes.BAD_SOCKET,
+            m.where,
+            `bond:${b.name} member "${m.text}" is not a declared socket: a bond groups sockets declared by their own socket = lines (declared: ${sockets.map((x) => `${x.spec.proto}:${formatAddress({ host: x.spec.host, port: x.spec.port! })}`).join(', ') || 'none'})`,
+          );
+        }
+        members.push(declared.spec);
       }
-      members.push(declared.spec);
+      bonds.push({ name: b.name, members, where: b.where });
+      warnings.push(`${formatWhere(b.nameWhere)}: socket bond "${b.name}" accepted, has no effect in x-server: there is no outbound socket selection by bond (its ${members.length} member socket(s) listen as declared)`);
+    } catch (err) {
+      keep(err);
     }
-    bonds.push({ name: b.name, members, where: b.where });
-    warnings.push(`${formatWhere(b.nameWhere)}: socket bond "${b.name}" accepted, has no effect in x-server: there is no outbound socket selection by bond (its ${members.length} member socket(s) listen as declared)`);
   }
 
   // each module's own cross-param rules and references to the rest of the cfg (proto_hep: its
   // hep_ids and the HEP sockets; tracing: every trace_destination names a hep_id), then the
   // route-script exports it runs
   const view: ConfigView = { sockets: sockets.map((x) => x.spec), modules: modules.map((m) => m.view), protocols: [...protocols.keys()] };
-  for (const [i, l] of loaded.entries()) {
-    if (l.loaded.kind !== 'package') continue;
-    const m = l.loaded.module;
-    const entry = modules[i]!;
-    let bindings: RouteBinding[];
+  for (const l of loaded) {
     try {
-      m.checkConfig?.(entry.params, view);
-      bindings = m.routes?.(entry.params) ?? [];
+      const entry = entryOf.get(l);
+      // a module in error is already reported
+      if (l.loaded.kind !== 'package' || entry === undefined) continue;
+      const m = l.loaded.module;
+      let bindings: RouteBinding[];
+      try {
+        m.checkConfig?.(entry.params, view);
+        bindings = m.routes?.(entry.params) ?? [];
+      } catch (err) {
+        throw moduleRefused(loaded, l, err);
+      }
+      entry.routes = bindings;
+      for (const b of bindings) {
+        if (!(b.required ?? b.param !== undefined)) continue;
+        const where = (b.param !== undefined ? settingWhere(l, { param: b.param, index: b.index }) : undefined) ?? l.where;
+        routeRefs.push({ module: l.loaded.name, param: b.param, route: b.name, where });
+      }
     } catch (err) {
-      throw moduleRefused(loaded, l, err);
-    }
-    entry.routes = bindings;
-    for (const b of bindings) {
-      if (!(b.required ?? b.param !== undefined)) continue;
-      const where = (b.param !== undefined ? settingWhere(l, { param: b.param, index: b.index }) : undefined) ?? l.where;
-      routeRefs.push({ module: l.loaded.name, param: b.param, route: b.name, where });
+      keep(err);
     }
   }
 
+  if (errors.length > 0) throw CfgError.all(errors);
   const out: ResolvedConfig = { file, globals, notes, warnings, modules, protocols, sockets, bonds, tlsDomains: domains, routeRefs };
   if (httpd) out.httpd = httpd;
   if (mi) out.mi = mi;

@@ -13,7 +13,7 @@ export const protoBinsParamSchema = {
   ...writeParamSchema('bins'),
   bins_max_msg_chunks: { type: 'int', default: 32, min: 0, doc: 'reads one BIN packet may take; the Nth incomplete read closes the connection (0 = unlimited)' },
   bins_handshake_timeout: { type: 'int', default: 100, min: 1, unit: 'ms', doc: 'a TLS handshake (accepted or connected) not done within this closes the connection' },
-  bins_async_handshake_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: 'async mode: the TLS handshake step of a new outbound connection (the seed\'s documented value; bins_handshake_timeout bounds the whole handshake)' },
+  bins_async_handshake_timeout: { type: 'int', default: 10, min: 1, unit: 'ms', doc: "accepted, no effect: how long an OpenSIPS worker tries a new outbound connection's TLS handshake before handing it on to finish asynchronously (proto_bins.c); node:tls never blocks on a handshake, which bins_handshake_timeout bounds" },
   trace_destination: { type: 'string', doc: 'HEP id (proto_hep hep_id name) that TLS handshake events are traced to (events come with @x/tracing)' },
   trace_on: { type: 'bool', default: false, doc: 'tracing on at start-up; switched at run time by MI bins:trace (served by @x/tracing, or binsTraceMi)' },
 } as const satisfies ParamSchema;
