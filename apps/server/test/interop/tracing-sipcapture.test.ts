@@ -1,0 +1,197 @@
+// x-server with proto_tcp tracing (ctx.trace() in the request route) to Kamailio 5.6's
+// sipcapture storing into SQLite, HEPv3 over UDP and over TCP. Kamailio's sipcapture stores SIP
+// (HEP proto type 1) only: the transport events (0x59) are checked field by field against an x
+// HEP listener in src/runtime/tracing.test.ts and in @x/tracing's tests. Here: the rows hold the
+// request and the reply exactly as they crossed the wire; `x-cli mi tcp_trace off` stops it; a
+// filter route that drops 127.0.0.2 keeps that peer's messages out.
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { freePort, makeTempDir, requireBinary, runBounded, startKamailio, type KamailioPeer } from '@x/test-peers';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, startX, writeFiles, xcli, type Running } from '../e2e/helpers.js';
+
+const RANGE: readonly [number, number] = [16000, 17999];
+const running: Array<{ stop(): unknown }> = [];
+afterEach(async () => {
+  for (const r of running.splice(0).reverse()) await r.stop();
+});
+beforeAll(() => {
+  ensureBuilt();
+});
+
+const COLS = [
+  'date', 'micro_ts', 'method', 'reply_reason', 'ruri', 'ruri_user', 'ruri_domain', 'from_user', 'from_domain', 'from_tag',
+  'to_user', 'to_domain', 'to_tag', 'pid_user', 'contact_user', 'auth_user', 'callid', 'callid_aleg', 'via_1', 'via_1_branch',
+  'cseq', 'diversion', 'reason', 'content_type', 'auth', 'user_agent', 'source_ip', 'source_port', 'destination_ip',
+  'destination_port', 'contact_ip', 'contact_port', 'originator_ip', 'originator_port', 'correlation_id', 'custom_field1',
+  'custom_field2', 'custom_field3', 'proto', 'family', 'rtp_stat', 'type', 'node', 'msg',
+];
+const SCHEMA = `PRAGMA journal_mode=WAL;
+CREATE TABLE sip_capture (id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLS.map((c) => `${c} ${c === 'msg' ? 'TEXT' : c.endsWith('_port') || ['micro_ts', 'proto', 'family', 'type'].includes(c) ? 'INTEGER' : 'TEXT'} DEFAULT NULL`).join(', ')});
+`;
+
+const KAM_HEAD = `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+tcp_children=1
+auto_aliases=no
+disable_sctp=yes
+`;
+const CAPTURE_PARAMS = (db: string) => `loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "db_sqlite.so"
+loadmodule "sipcapture.so"
+modparam("sipcapture", "db_url", "sqlite:///${db}")
+modparam("sipcapture", "table_name", "sip_capture")
+modparam("sipcapture", "capture_on", 1)
+modparam("sipcapture", "hep_capture_on", 1)
+`;
+
+/** the storing instance: HEP over UDP into SQLite */
+const storeCfg = (port: number, db: string) => `${KAM_HEAD}listen=udp:127.0.0.1:${port}
+listen=tcp:127.0.0.1:${port}
+${CAPTURE_PARAMS(db)}modparam("sipcapture", "nonsip_hook", 0)
+modparam("sipcapture", "capture_node", "kamcap")
+modparam("sipcapture", "insert_retries", 200)
+modparam("sipcapture", "insert_retry_timeout", 5)
+request_route {
+  sip_capture();
+  drop;
+}
+onreply_route {
+  sip_capture();
+  drop;
+}
+`;
+
+/** HEPv3 over TCP: Kamailio 5.6 frames it only for event_route[sipcapture:request]; this front relays each packet over UDP to the store */
+const frontCfg = (port: number, storePort: number, db: string) => `${KAM_HEAD}tcp_accept_hep3=yes
+tcp_accept_no_cl=yes
+listen=tcp:127.0.0.1:${port}
+listen=udp:127.0.0.1:${port}
+${CAPTURE_PARAMS(db)}modparam("sipcapture", "nonsip_hook", 1)
+event_route[sipcapture:request] {
+  sip_capture_forward("sip:127.0.0.1:${storePort};transport=udp");
+  drop;
+}
+request_route {
+  drop;
+}
+`;
+
+interface Row {
+  method: string; reply_reason: string | null; callid: string; source_ip: string; source_port: number; destination_ip: string;
+  destination_port: number; correlation_id: string; msg: string; proto: number;
+}
+
+const ROUTES = [
+  'export function trace_filter(ctx) { if (ctx.si === "127.0.0.2") ctx.drop(); }',
+  'export async function request(ctx) { ctx.trace(); await ctx.reply(200, "OK"); }',
+  '',
+].join('\n');
+
+const request = (callId: string, port: number) =>
+  `OPTIONS sip:probe@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-${callId}\r\nFrom: <sip:kam@127.0.0.1>;tag=${callId}\r\n` +
+  `To: <sip:probe@127.0.0.1>\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
+
+async function sipClient(port: number, from: string): Promise<{ s: Socket; ask(callId: string): Promise<string> }> {
+  const s = connect({ host: '127.0.0.1', port, localAddress: from });
+  running.push({ stop: () => s.destroy() });
+  await once(s, 'connect');
+  let text = '';
+  s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  return {
+    s,
+    async ask(callId) {
+      const start = text.length;
+      s.write(request(callId, port));
+      const end = Date.now() + 10_000;
+      while (!text.slice(start).includes('\r\n\r\n')) {
+        if (Date.now() > end) throw new Error(`no reply to ${callId}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return text.slice(start);
+    },
+  };
+}
+
+describe('x-server tracing to Kamailio sipcapture', () => {
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`HEPv3 over ${transport}: request and reply stored as sent; tcp_trace off stops it; 127.0.0.2 filtered out`, async () => {
+      const sqlite = requireBinary('sqlite3');
+      const dir = makeTempDir('x-trace-cap-');
+      const db = join(dir, 'capture.db');
+      const mk = await runBounded(sqlite, [db, SCHEMA], 20);
+      expect(mk.code, mk.stderr).toBe(0);
+      const storePort = await freePort(RANGE, 'both');
+      const store: KamailioPeer = await startKamailio(storeCfg(storePort, db), { port: storePort, timeoutSec: 90 });
+      running.push(store);
+      let capPort = storePort;
+      let front: KamailioPeer | undefined;
+      if (transport === 'tcp') {
+        capPort = await freePort(RANGE, 'both');
+        while (capPort === storePort) capPort = await freePort(RANGE, 'both');
+        front = await startKamailio(frontCfg(capPort, storePort, db), { port: capPort, timeoutSec: 90 });
+        running.push(front);
+      }
+      writeFiles(dir, {
+        'routes.mjs': ROUTES,
+        'x.cfg': [
+          'route_script = "./routes.mjs"',
+          'socket = tcp:127.0.0.1:0',
+          'socket = hep_udp:127.0.0.1:0',
+          'socket = hep_tcp:127.0.0.1:0',
+          'loadmodule "proto_tcp.so"',
+          'loadmodule "proto_hep.so"',
+          'loadmodule "httpd.so"',
+          'loadmodule "mi_http.so"',
+          'modparam("httpd", "ip", "127.0.0.1")',
+          'modparam("httpd", "port", 0)',
+          'modparam("mi_http", "root", "mi")',
+          `modparam("proto_hep", "hep_id", "[kam] 127.0.0.1:${capPort}; transport=${transport}")`,
+          'modparam("proto_tcp", "trace_destination", "kam")',
+          'modparam("proto_tcp", "trace_on", 1)',
+          'modparam("proto_tcp", "trace_filter_route", "trace_filter")',
+          '',
+        ].join('\n'),
+      });
+      const x: Running = await startX(join(dir, 'x.cfg'));
+      running.push({ stop: () => x.kill() });
+      const sipPort = x.ports.get('tcp')!;
+
+      const a = await sipClient(sipPort, '127.0.0.1');
+      const r1 = await a.ask('cap-1');
+      const b = await sipClient(sipPort, '127.0.0.2');
+      await b.ask('cap-dropped');
+      expect((await xcli(['--url', x.miUrl, 'mi', 'tcp_trace', 'off'])).code).toBe(0);
+      await a.ask('cap-off');
+      expect((await xcli(['--url', x.miUrl, 'mi', 'tcp_trace', 'on'])).code).toBe(0);
+      const r3 = await a.ask('cap-3');
+
+      const query = async (): Promise<Row[]> => {
+        const r = await runBounded(sqlite, ['-json', db, 'SELECT method, reply_reason, callid, source_ip, source_port, destination_ip, destination_port, correlation_id, msg, proto FROM sip_capture ORDER BY id'], 20);
+        return r.stdout.trim() ? (JSON.parse(r.stdout) as Row[]) : [];
+      };
+      let rows: Row[] = [];
+      const end = Date.now() + 30_000;
+      while (rows.filter((r) => r.callid === 'cap-3').length < 2 && Date.now() < end) {
+        rows = await query();
+        if (rows.filter((r) => r.callid === 'cap-3').length < 2) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(rows.map((r) => `${r.callid} ${r.method} ${r.reply_reason ?? ''}`.trim()), `${front?.log().slice(-1500) ?? ''}\n${store.log().slice(-1500)}`).toEqual([
+        'cap-1 OPTIONS', 'cap-1 200 OK', 'cap-3 OPTIONS', 'cap-3 200 OK',
+      ]);
+      const me = { ip: '127.0.0.1', port: a.s.localPort! };
+      const srv = { ip: '127.0.0.1', port: sipPort };
+      const byCall = (id: string) => rows.filter((r) => r.callid === id);
+      for (const [id, reply] of [['cap-1', r1], ['cap-3', r3]] as const) {
+        const [req, rep] = byCall(id);
+        expect(req).toMatchObject({ source_ip: me.ip, source_port: me.port, destination_ip: srv.ip, destination_port: srv.port, correlation_id: id, msg: request(id, sipPort) });
+        expect(rep).toMatchObject({ source_ip: srv.ip, source_port: srv.port, destination_ip: me.ip, destination_port: me.port, correlation_id: id, msg: reply });
+      }
+    });
+  }
+});
