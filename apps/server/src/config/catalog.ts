@@ -154,3 +154,36 @@ export async function moduleServing(proto: string, importer: PackageImporter = d
   }
   return undefined;
 }
+
+/**
+ * The module of the table that declares `modparam(module, param)` as another spelling of one of
+ * its parameters (`Module.paramSpellings`), with where that spelling comes from; undefined when
+ * none does. Loaded modules are asked first (`loaded`), then every installed module of the table.
+ */
+export async function moduleSpelling(
+  module: string,
+  param: string,
+  loaded: readonly LoadedModule[],
+  importer: PackageImporter = defaultImporter,
+): Promise<{ name: string; source: string } | undefined> {
+  const m = module.toLowerCase();
+  const match = (lm: LoadedModule): { name: string; source: string } | undefined => {
+    if (lm.kind !== 'package') return undefined;
+    const sp = lm.module.paramSpellings?.find((x) => x.module.toLowerCase() === m && param.startsWith(x.prefix));
+    return sp ? { name: lm.name, source: sp.source } : undefined;
+  };
+  for (const lm of loaded) {
+    const hit = match(lm);
+    if (hit) return hit;
+  }
+  for (const name of Object.keys(MODULE_PACKAGES)) {
+    if (loaded.some((l) => l.name === name)) continue;
+    try {
+      const hit = match(await resolveModule(name, importer));
+      if (hit) return hit;
+    } catch {
+      // not installed here: it cannot claim the spelling
+    }
+  }
+  return undefined;
+}

@@ -67,7 +67,7 @@ describe('modparam("proto_tls", "bins_…"): the spelling of OpenSIPS\'s proto_b
     await expect(real(`${bins}modparam("proto_tls", "bins_nope", 1)`)).rejects.toMatchObject({ code: 'ERR_CFG_UNKNOWN_PARAM', message: expect.stringContaining('unknown parameter "bins_nope" for module "proto_bins" (matched by "proto_tls")') });
     await expect(real('loadmodule "proto_tls.so"\nmodparam("proto_tls", "bins_port", 5557)')).rejects.toMatchObject({
       code: 'ERR_CFG_NO_MODULE_MATCH',
-      message: '/etc/x/a.cfg:2:10: "bins_port" is a proto_bins parameter (OpenSIPS\'s documentation spells it modparam("proto_tls", "bins_port")): loadmodule "proto_bins.so" before it',
+      message: '/etc/x/a.cfg:2:10: "bins_port" is a proto_bins parameter (OpenSIPS\'s proto_bins documentation spells it modparam("proto_tls", "bins_port")): loadmodule "proto_bins.so" before it',
     });
   });
 });

@@ -16,7 +16,7 @@ import {
   type TlsDomainConfig,
 } from '@x/core-conn';
 import { CfgError, CfgErrorCodes, formatWhere, type Where } from '../errors.js';
-import { BUILTIN_DEPENDS, BUILTIN_NOTES, moduleNameOf, moduleServing, paramsOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
+import { BUILTIN_DEPENDS, BUILTIN_NOTES, moduleNameOf, moduleServing, moduleSpelling, paramsOf, resolveModule, type LoadedModule, type PackageImporter } from './catalog.js';
 import { globalSchema, IGNORED_GLOBALS, type Globals } from './globals.js';
 import type { CfgValue, ParsedCfg } from './parser.js';
 
@@ -172,19 +172,6 @@ function compileModuleRegex(re: string, where: Where): RegExp {
   }
 }
 
-/**
- * OpenSIPS's proto_bins documentation writes its parameters as `modparam("proto_tls", "bins_…")`.
- * Such a modparam (the module named exactly proto_tls, any case; a bins_ parameter) sets
- * proto_bins's parameter: returns "proto_bins", or undefined for every other modparam. Without
- * proto_bins loaded it is an error that says which module the parameter belongs to.
- */
-function seedSpelling(module: string, param: string, loaded: readonly string[], where: Where): string | undefined {
-  if (module.toLowerCase() !== 'proto_tls' || !param.startsWith('bins_')) return undefined;
-  if (!loaded.includes('proto_bins')) {
-    throw new CfgError(CfgErrorCodes.NO_MODULE_MATCH, where, `"${param}" is a proto_bins parameter (OpenSIPS's documentation spells it modparam("proto_tls", "${param}")): loadmodule "proto_bins.so" before it`);
-  }
-  return 'proto_bins';
-}
 
 /** OpenSIPS's whole-name, case-insensitive regex match of modparam's first argument. */
 export function moduleMatches(re: string, moduleName: string): boolean {
@@ -320,8 +307,16 @@ export async function resolveConfig(parsed: ParsedCfg, opts: ResolveOptions = {}
         break;
       }
       case 'modparam': {
-        const moved = seedSpelling(st.module, st.param, loaded.map((l) => l.loaded.name), st.moduleWhere);
-        if (moved !== undefined) notes.push(`${formatWhere(st.where)}: modparam("${st.module}", "${st.param}") sets ${moved}'s "${st.param}" (the spelling of OpenSIPS's proto_bins documentation)`);
+        // another spelling of a module's parameter (Module.paramSpellings): it sets that module's
+        const spelled = await moduleSpelling(st.module, st.param, loaded.map((l) => l.loaded), opts.importer);
+        let moved: string | undefined;
+        if (spelled !== undefined) {
+          if (!loaded.some((l) => l.loaded.name === spelled.name)) {
+            throw new CfgError(CfgErrorCodes.NO_MODULE_MATCH, st.moduleWhere, `"${st.param}" is a ${spelled.name} parameter (${spelled.source} spells it modparam("${st.module}", "${st.param}")): loadmodule "${spelled.name}.so" before it`);
+          }
+          moved = spelled.name;
+          notes.push(`${formatWhere(st.where)}: modparam("${st.module}", "${st.param}") sets ${moved}'s "${st.param}" (the spelling of ${spelled.source})`);
+        }
         const re = compileModuleRegex(moved ?? st.module, st.moduleWhere);
         const matching = loaded.filter((l) => re.test(l.loaded.name));
         // the module's loadmodule is already reported

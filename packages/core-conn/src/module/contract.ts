@@ -226,6 +226,16 @@ export interface ModuleInstance<A = unknown> {
  * `protocols`, checks the route script against `routes`, calls `init` in dependency order,
  * then `listening` once the sockets are bound, and `destroy` in reverse order at shutdown.
  */
+/** See `Module.paramSpellings`. */
+export interface ParamSpelling {
+  /** the module name written in the modparam (case-insensitive) */
+  module: string;
+  /** the parameter names it covers start with this */
+  prefix: string;
+  /** where the spelling comes from, for the note (e.g. "OpenSIPS's proto_bins documentation") */
+  source: string;
+}
+
 export interface Module<P = Record<string, unknown>, A = unknown> {
   /** OpenSIPS name: 'proto_tcp', 'proto_hep', 'tcp_mgm'... */
   name: string;
@@ -250,6 +260,13 @@ export interface Module<P = Record<string, unknown>, A = unknown> {
   traceDestinations?(params: P): string[];
   /** modules that must be loaded before this one (the cfg loads them) */
   dependsOn?: string[];
+  /**
+   * Other spellings of this module's parameters that OpenSIPS configs carry: a
+   * `modparam("<module>", "<prefix>…")` sets this module's parameter of that name, with a note
+   * (proto_bins: `modparam("proto_tls", "bins_…")`, as OpenSIPS's proto_bins documentation
+   * writes it). Without this module loaded such a modparam is an error naming it.
+   */
+  paramSpellings?: readonly ParamSpelling[];
   /**
    * modules the host loads implicitly, with their defaults, when the cfg does not
    * (proto_tcp uses 'tracing': OpenSIPS's transport tracing needs no loadmodule); a host that

@@ -29,6 +29,8 @@ export const protoBinsModule = defineModule<ProtoBinsParams, BinApi>({
   // trace_destination / trace_on, served by the 'tracing' module (@x/tracing, loaded implicitly): bins and bin connections
   trace: (params) => ({ protocols: ['bins', 'bin'], destination: params.trace_destination || undefined, on: params.trace_on }),
   uses: ['tracing'],
+  // OpenSIPS's proto_bins documentation writes its parameters as modparam("proto_tls", "bins_…")
+  paramSpellings: [{ module: 'proto_tls', prefix: 'bins_', source: "OpenSIPS's proto_bins documentation" }],
   init(ctx, params) {
     const api = attachBin(ctx.engine, { logger: ctx.logger, stats: ctx.stats });
     if (params.trace_on) api.tracing.on = true;
