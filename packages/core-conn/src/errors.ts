@@ -1,5 +1,7 @@
 const kBrand = Symbol.for('@x/core-conn.error-brand');
 const kName = Symbol.for('@x/core-conn.error-name');
+/** a static mark, inherited by subclasses: instances are made without a stack trace */
+const kStackless = Symbol('@x/core-conn.error-stackless');
 
 /**
  * Brands an error class so that `instanceof` holds across two copies of the package that
@@ -38,7 +40,15 @@ export interface XErrorOptions {
 export class XError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: XErrorOptions) {
-    super(message, options);
+    // a class marked stackless (and its subclasses) is made without a stack trace
+    const quiet = (new.target as unknown as Record<symbol, unknown>)[kStackless] === true;
+    const limit = Error.stackTraceLimit;
+    if (quiet) Error.stackTraceLimit = 0;
+    try {
+      super(message, options);
+    } finally {
+      if (quiet) Error.stackTraceLimit = limit;
+    }
     this.code = code;
     this.name = (this as unknown as Record<symbol, string | undefined>)[kName] ?? 'XError';
   }
@@ -55,34 +65,16 @@ brandError(XError, '@x/core-conn:XError');
  * code the framer noticed says nothing the code and message do not (V8 collects the frames of
  * every Error it makes, which costs more than the rest of a close).
  */
-export class ProtocolError extends XError {
-  constructor(code: string, message: string, options?: XErrorOptions) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      super(code, message, options);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-  }
-}
+export class ProtocolError extends XError {}
+Object.defineProperty(ProtocolError, kStackless, { value: true });
 brandError(ProtocolError, '@x/core-conn:ProtocolError');
 
 /**
  * A limit of core-conn was passed (chunks, bytes, read timeout, queue). The connection is
  * closed. Made without a stack trace, as ProtocolError (the limit and the numbers say it all).
  */
-export class LimitError extends XError {
-  constructor(code: string, message: string, options?: XErrorOptions) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      super(code, message, options);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-  }
-}
+export class LimitError extends XError {}
+Object.defineProperty(LimitError, kStackless, { value: true });
 brandError(LimitError, '@x/core-conn:LimitError');
 
 /** Connecting, writing or looking up a connection failed. */

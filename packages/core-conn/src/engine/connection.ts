@@ -245,9 +245,11 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     }
   }
 
-  /** FramerSink: a whole message; `wire` its bytes (default: the message, when it is a Buffer). */
-  message(msg: unknown, wire?: Buffer): void {
-    if (this.closed) return;
+  /**
+   * A message is complete (whole, or a streamed one's end): the chunk count and read deadline
+   * start over, the lifetime is refreshed and rcv_msgs counts it. Returns the read's time.
+   */
+  private completed(): number {
     this.msgAttempts = 0;
     this.readDeadline = 0;
     const now = this.readNow;
@@ -255,6 +257,13 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     const lt = now + this.lifetimeMs;
     if (lt > this.lifetime) this.lifetime = lt;
     this.stats.rcvMsgs.inc();
+    return now;
+  }
+
+  /** FramerSink: a whole message; `wire` its bytes (default: the message, when it is a Buffer). */
+  message(msg: unknown, wire?: Buffer): void {
+    if (this.closed) return;
+    const now = this.completed();
     if (tap.messageIn.hasSubscribers) this.publishIn(msg, wire, false);
     this.owner.onMessage(this, msg, now);
   }
@@ -283,13 +292,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     if (this.closed) return;
     if (!this.streaming) throw new XError(ErrorCodes.FRAMER_CONTRACT, `framer of ${this.proto}: end() outside a streamed message`);
     this.streaming = false;
-    this.msgAttempts = 0;
-    this.readDeadline = 0;
-    const now = this.readNow;
-    this.lastUsedAt = now;
-    const lt = now + this.lifetimeMs;
-    if (lt > this.lifetime) this.lifetime = lt;
-    this.stats.rcvMsgs.inc();
+    const now = this.completed();
     if (tap.messagePart.hasSubscribers) this.publishPart(wire ?? EMPTY, true);
     this.owner.onMessageEnd(this, now);
   }

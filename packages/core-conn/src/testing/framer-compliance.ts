@@ -357,6 +357,9 @@ function describeEngine<M>(opts: FramerComplianceOptions<M>): void {
 
   const big = opts.streamedMessage;
   if (!opts.assemble || big === undefined) return;
+  /** until the engine holds `sock`'s connection inside a streamed message */
+  const streamStarted = (e: Engine, sock: Socket): Promise<void> =>
+    waitUntil(() => e.connections().some((c) => c.remote.port === sock.localPort && c.inMessage), 15_000, 'the streamed message to start');
   const bigBytes = encode(big);
   const cut = Math.floor((bigBytes.length * 3) / 4);
 
@@ -369,7 +372,7 @@ function describeEngine<M>(opts: FramerComplianceOptions<M>): void {
     let got = Buffer.alloc(0);
     sock.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
     sock.write(bigBytes.subarray(0, cut));
-    await waitUntil(() => e.connections().some((c) => c.remote.port === sock.localPort && c.inMessage), 15_000, 'the streamed message to start');
+    await streamStarted(e, sock);
     sock.write(bigBytes.subarray(cut));
     await waitUntil(() => got.length >= bigBytes.length, 10_000, 'the streamed message to be echoed');
     expect(got.equals(bigBytes)).toBe(true);
@@ -383,7 +386,7 @@ function describeEngine<M>(opts: FramerComplianceOptions<M>): void {
     sockets.push(sock);
     await expectClose(e, sock, 'ERR_CONN_EOF', 'EOF received', async () => {
       sock.write(bigBytes.subarray(0, cut));
-      await waitUntil(() => e.connections().some((c) => c.remote.port === sock.localPort && c.inMessage), 15_000, 'the streamed message to start');
+      await streamStarted(e, sock);
       sock.end();
     }, healthy);
   });
