@@ -4,17 +4,13 @@
 // independent TLS stack (OpenSSL, verifying our certificate) on the wire to us.
 //   (a) sipp UAC -> socat TCP-LISTEN -> OPENSSL (verify on) -> x proto_tls server
 //   (b) x proto_tls client (verify on, CA = the test cert) -> socat OPENSSL-LISTEN -> TCP -> sipp UAS
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, makeTempDir, requireBinary, runBounded, runSipp, startProcess, startSippUas, type PeerProcess } from '@x/test-peers';
-import { createSipTls, type SipMessage, type SipTls } from '../../src/index.js';
-import { RANGE_A, newCallId } from './helpers.js';
+import type { SipMessage, SipTls } from '../../src/index.js';
+import { RANGE_A, TLS_CERT_PATH, TLS_KEY_PATH, newCallId, startTestSipTls } from './helpers.js';
 
 const HOST = '127.0.0.1';
-const CERT_PATH = fileURLToPath(new URL('../fixtures/tls/cert.pem', import.meta.url));
-const KEY_PATH = fileURLToPath(new URL('../fixtures/tls/key.pem', import.meta.url));
 const UAC_CALLS = 100;
 const UAS_CALLS = 20;
 
@@ -28,19 +24,7 @@ describe('sipp over TLS (socat/OpenSSL) <-> proto_tls', () => {
   beforeAll(async () => {
     requireBinary('sipp');
     requireBinary('socat');
-    const cert = readFileSync(CERT_PATH, 'utf8');
-    const key = readFileSync(KEY_PATH, 'utf8');
-    sip = await createSipTls({
-      listen: [`tls:${HOST}:0`],
-      // bounded generously: the machine running this may be loaded
-      params: { tls_handshake_timeout: 10_000 },
-      engineOptions: {
-        tlsDomains: [
-          { name: 'srv', side: 'server', certificate: cert, privateKey: key, verifyCert: false, requireCert: false },
-          { name: 'cli', side: 'client', caList: cert, verifyCert: true },
-        ],
-      },
-    });
+    sip = await startTestSipTls(true);
     sip.on('request', (m) => {
       requests.push(m);
       m.replyNow(200, 'x over TLS');
@@ -59,7 +43,7 @@ describe('sipp over TLS (socat/OpenSSL) <-> proto_tls', () => {
     // fork: the readiness probe takes a connection of its own; sipp -t t1 opens exactly one
     const socat = await startProcess(
       'socat',
-      [`TCP-LISTEN:${front},bind=${HOST},reuseaddr,fork`, `OPENSSL:${HOST}:${xPort},cafile=${CERT_PATH},verify=1,commonname=${HOST}`],
+      [`TCP-LISTEN:${front},bind=${HOST},reuseaddr,fork`, `OPENSSL:${HOST}:${xPort},cafile=${TLS_CERT_PATH},verify=1,commonname=${HOST}`],
       { timeoutSec: 120, readyPort: { port: front, proto: 'tcp' } },
     );
     peers.push(socat);
@@ -79,7 +63,7 @@ describe('sipp over TLS (socat/OpenSSL) <-> proto_tls', () => {
     const tlsFront = await freePort(RANGE_A);
     const socat = await startProcess(
       'socat',
-      [`OPENSSL-LISTEN:${tlsFront},bind=${HOST},reuseaddr,fork,cert=${CERT_PATH},key=${KEY_PATH},verify=0`, `TCP:${HOST}:${sippPort}`],
+      [`OPENSSL-LISTEN:${tlsFront},bind=${HOST},reuseaddr,fork,cert=${TLS_CERT_PATH},key=${TLS_KEY_PATH},verify=0`, `TCP:${HOST}:${sippPort}`],
       { timeoutSec: 120, readyPort: { port: tlsFront, proto: 'tcp' } },
     );
     peers.push(socat);

@@ -7,17 +7,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, makeTempDir, requireBinary, startKamailio, type KamailioPeer } from '@x/test-peers';
-import { createSipTls, type SipMessage, type SipTls } from '../../src/index.js';
-import { RANGE_A, newCallId } from './helpers.js';
+import type { SipMessage, SipTls } from '../../src/index.js';
+import { RANGE_A, TLS_CERT_PATH, TLS_KEY_PATH, newCallId, startTestSipTls } from './helpers.js';
 
 const HOST = '127.0.0.1';
-const CERT = new URL('../fixtures/tls/cert.pem', import.meta.url);
-const KEY = new URL('../fixtures/tls/key.pem', import.meta.url);
 
 function kamailioTlsConfig(dir: string, tcpPort: number, tlsPort: number, xPort: number): string {
   const tlsCfg = join(dir, 'tls.cfg');
-  writeFileSync(join(dir, 'cert.pem'), readFileSync(CERT));
-  writeFileSync(join(dir, 'key.pem'), readFileSync(KEY));
+  writeFileSync(join(dir, 'cert.pem'), readFileSync(TLS_CERT_PATH));
+  writeFileSync(join(dir, 'key.pem'), readFileSync(TLS_KEY_PATH));
   writeFileSync(
     tlsCfg,
     `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${join(dir, 'key.pem')}\ncertificate = ${join(dir, 'cert.pem')}\n\n` +
@@ -68,19 +66,7 @@ describe('proto_tls <-> Kamailio tls module', () => {
 
   beforeAll(async () => {
     requireBinary('kamailio');
-    const cert = readFileSync(CERT, 'utf8');
-    const key = readFileSync(KEY, 'utf8');
-    sip = await createSipTls({
-      listen: [`tls:${HOST}:0`],
-      // handshakes bounded generously: the machine running this may be loaded
-      params: { tls_handshake_timeout: 10_000 },
-      engineOptions: {
-        tlsDomains: [
-          { name: 'srv', side: 'server', certificate: cert, privateKey: key, verifyCert: false, requireCert: false },
-          { name: 'cli', side: 'client', verifyCert: false },
-        ],
-      },
-    });
+    sip = await startTestSipTls(false);
     sip.on('request', (m) => {
       requests.push(m);
       m.replyNow(200, 'x over TLS');
