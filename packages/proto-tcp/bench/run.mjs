@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertFree, cpuMs, startProcess, stopProcess, waitPort } from './lib/proc.mjs';
+import { assertFree, cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
 import { kamailioArgs, kamailioAvailable } from './lib/kamailio.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, startProcess, stopProcess, waitPort } from './lib/proc.mjs';
+import { cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PORT = Number(process.env.X_TAP_PORT ?? 18420);

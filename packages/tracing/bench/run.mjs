@@ -11,7 +11,7 @@ import net from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, startProcess, stopProcess, waitPort } from './lib/proc.mjs';
+import { cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PORT = Number(process.env.X_TRACE_PORT ?? 18440);
