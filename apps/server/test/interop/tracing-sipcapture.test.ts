@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { freePort, makeTempDir, requireBinary, runBounded, startKamailio, type KamailioPeer } from '@x/test-peers';
+import { freePort, makeTempDir, requireBinary, runBounded, sipcaptureConfig, sipcaptureTcpFrontConfig, startKamailio, SIP_CAPTURE_SCHEMA, type KamailioPeer } from '@x/test-peers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, startX, writeFiles, xcli, type Running } from '../e2e/helpers.js';
 
@@ -19,68 +19,6 @@ afterEach(async () => {
 beforeAll(() => {
   ensureBuilt();
 });
-
-const COLS = [
-  'date', 'micro_ts', 'method', 'reply_reason', 'ruri', 'ruri_user', 'ruri_domain', 'from_user', 'from_domain', 'from_tag',
-  'to_user', 'to_domain', 'to_tag', 'pid_user', 'contact_user', 'auth_user', 'callid', 'callid_aleg', 'via_1', 'via_1_branch',
-  'cseq', 'diversion', 'reason', 'content_type', 'auth', 'user_agent', 'source_ip', 'source_port', 'destination_ip',
-  'destination_port', 'contact_ip', 'contact_port', 'originator_ip', 'originator_port', 'correlation_id', 'custom_field1',
-  'custom_field2', 'custom_field3', 'proto', 'family', 'rtp_stat', 'type', 'node', 'msg',
-];
-const SCHEMA = `PRAGMA journal_mode=WAL;
-CREATE TABLE sip_capture (id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLS.map((c) => `${c} ${c === 'msg' ? 'TEXT' : c.endsWith('_port') || ['micro_ts', 'proto', 'family', 'type'].includes(c) ? 'INTEGER' : 'TEXT'} DEFAULT NULL`).join(', ')});
-`;
-
-const KAM_HEAD = `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-tcp_children=1
-auto_aliases=no
-disable_sctp=yes
-`;
-const CAPTURE_PARAMS = (db: string) => `loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "db_sqlite.so"
-loadmodule "sipcapture.so"
-modparam("sipcapture", "db_url", "sqlite:///${db}")
-modparam("sipcapture", "table_name", "sip_capture")
-modparam("sipcapture", "capture_on", 1)
-modparam("sipcapture", "hep_capture_on", 1)
-`;
-
-/** the storing instance: HEP over UDP into SQLite */
-const storeCfg = (port: number, db: string) => `${KAM_HEAD}listen=udp:127.0.0.1:${port}
-listen=tcp:127.0.0.1:${port}
-${CAPTURE_PARAMS(db)}modparam("sipcapture", "nonsip_hook", 0)
-modparam("sipcapture", "capture_node", "kamcap")
-modparam("sipcapture", "insert_retries", 200)
-modparam("sipcapture", "insert_retry_timeout", 5)
-request_route {
-  sip_capture();
-  drop;
-}
-onreply_route {
-  sip_capture();
-  drop;
-}
-`;
-
-/** HEPv3 over TCP: Kamailio 5.6 frames it only for event_route[sipcapture:request]; this front relays each packet over UDP to the store */
-const frontCfg = (port: number, storePort: number, db: string) => `${KAM_HEAD}tcp_accept_hep3=yes
-tcp_accept_no_cl=yes
-listen=tcp:127.0.0.1:${port}
-listen=udp:127.0.0.1:${port}
-${CAPTURE_PARAMS(db)}modparam("sipcapture", "nonsip_hook", 1)
-event_route[sipcapture:request] {
-  sip_capture_forward("sip:127.0.0.1:${storePort};transport=udp");
-  drop;
-}
-request_route {
-  drop;
-}
-`;
 
 interface Row {
   method: string; reply_reason: string | null; callid: string; source_ip: string; source_port: number; destination_ip: string;
@@ -124,17 +62,17 @@ describe('x-server tracing to Kamailio sipcapture', () => {
       const sqlite = requireBinary('sqlite3');
       const dir = makeTempDir('x-trace-cap-');
       const db = join(dir, 'capture.db');
-      const mk = await runBounded(sqlite, [db, SCHEMA], 20);
+      const mk = await runBounded(sqlite, [db, SIP_CAPTURE_SCHEMA], 20);
       expect(mk.code, mk.stderr).toBe(0);
       const storePort = await freePort(RANGE, 'both');
-      const store: KamailioPeer = await startKamailio(storeCfg(storePort, db), { port: storePort, timeoutSec: 90 });
+      const store: KamailioPeer = await startKamailio(sipcaptureConfig(storePort, db), { port: storePort, timeoutSec: 90 });
       running.push(store);
       let capPort = storePort;
       let front: KamailioPeer | undefined;
       if (transport === 'tcp') {
         capPort = await freePort(RANGE, 'both');
         while (capPort === storePort) capPort = await freePort(RANGE, 'both');
-        front = await startKamailio(frontCfg(capPort, storePort, db), { port: capPort, timeoutSec: 90 });
+        front = await startKamailio(sipcaptureTcpFrontConfig(capPort, storePort, db), { port: capPort, timeoutSec: 90 });
         running.push(front);
       }
       writeFiles(dir, {

@@ -5,10 +5,10 @@
 // the stream and relays each packet to the storing one.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { capture, freePort, makeTempDir, requireBinary, runBounded, startKamailio, FIELD_ARGS, type KamailioPeer } from '@x/test-peers';
+import { capture, freePort, makeTempDir, requireBinary, runBounded, sipcaptureConfig, sipcaptureTcpFrontConfig, startKamailio, FIELD_ARGS, SIP_CAPTURE_SCHEMA, type KamailioPeer } from '@x/test-peers';
 import { createEngine, type Engine } from '@x/core-conn';
 import { attachHep, hepTcpSpec, hepUdpSpec, type HepApi } from '../../src/index.js';
-import { RANGE, SIP_CAPTURE_SCHEMA, sipcaptureConfig, sipcaptureTcpFrontConfig, until } from './helpers.js';
+import { RANGE, until } from './helpers.js';
 
 let kam: KamailioPeer | undefined;
 let front: KamailioPeer | undefined;

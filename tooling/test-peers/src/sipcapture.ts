@@ -1,0 +1,99 @@
+// Kamailio 5.6's sipcapture as a HEP collector storing into SQLite (peers.md §4(c)): its
+// configurations and the sip_capture table. The tests start it with startKamailio and create
+// the table with sqlite3.
+
+/** peers.md §4(c): Kamailio sipcapture storing HEP into SQLite, one worker. */
+export function sipcaptureConfig(port: number, dbFile: string): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+tcp_children=1
+auto_aliases=no
+disable_sctp=yes
+listen=udp:127.0.0.1:${port}
+listen=tcp:127.0.0.1:${port}
+
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "db_sqlite.so"
+loadmodule "sipcapture.so"
+
+modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
+modparam("sipcapture", "table_name", "sip_capture")
+modparam("sipcapture", "capture_on", 1)
+modparam("sipcapture", "hep_capture_on", 1)
+modparam("sipcapture", "nonsip_hook", 0)
+modparam("sipcapture", "capture_node", "kamcap")
+modparam("sipcapture", "capture_bad_msgs", 1)
+modparam("sipcapture", "insert_retries", 200)
+modparam("sipcapture", "insert_retry_timeout", 5)
+
+request_route {
+  sip_capture();
+  drop;
+}
+onreply_route {
+  sip_capture();
+  drop;
+}
+`;
+}
+
+/**
+ * peers.md §4(c) "HEP over TCP": Kamailio 5.6 frames HEP3 on TCP (tcp_accept_hep3) but only
+ * hands it to event_route[sipcapture:request]; this front logs the HEP fields it decoded and
+ * relays the packet unchanged over UDP to the storing instance.
+ */
+export function sipcaptureTcpFrontConfig(port: number, storePort: number, dbFile: string): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+tcp_children=1
+auto_aliases=no
+disable_sctp=yes
+tcp_accept_hep3=yes
+tcp_accept_no_cl=yes
+listen=tcp:127.0.0.1:${port}
+# sip_capture_forward sends from a udp socket
+listen=udp:127.0.0.1:${port}
+
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "db_sqlite.so"
+loadmodule "sipcapture.so"
+
+# the module needs a database even though this instance stores nothing
+modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
+modparam("sipcapture", "table_name", "sip_capture")
+modparam("sipcapture", "capture_on", 1)
+modparam("sipcapture", "hep_capture_on", 1)
+modparam("sipcapture", "nonsip_hook", 1)
+
+event_route[sipcapture:request] {
+  xlog("L_INFO", "HEPTCP version=$hep(version) capture=$hep(0x00c) src=$hep(0x003):$hep(0x007) dst=$hep(0x004):$hep(0x008) corr=$hep(0x011)\n");
+  sip_capture_forward("sip:127.0.0.1:${storePort};transport=udp");
+  drop;
+}
+
+request_route {
+  drop;
+}
+`;
+}
+
+const COLS = [
+  'date', 'micro_ts', 'method', 'reply_reason', 'ruri', 'ruri_user', 'ruri_domain', 'from_user', 'from_domain', 'from_tag',
+  'to_user', 'to_domain', 'to_tag', 'pid_user', 'contact_user', 'auth_user', 'callid', 'callid_aleg', 'via_1', 'via_1_branch',
+  'cseq', 'diversion', 'reason', 'content_type', 'auth', 'user_agent', 'source_ip', 'source_port', 'destination_ip',
+  'destination_port', 'contact_ip', 'contact_port', 'originator_ip', 'originator_port', 'correlation_id', 'custom_field1',
+  'custom_field2', 'custom_field3', 'proto', 'family', 'rtp_stat', 'type', 'node', 'msg',
+];
+
+/** The sip_capture table, every column nullable (NULLs are inserted), WAL journal. */
+export const SIP_CAPTURE_SCHEMA = `PRAGMA journal_mode=WAL;
+CREATE TABLE sip_capture (id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLS.map((c) => `${c} ${c === 'msg' ? 'TEXT' : c.endsWith('_port') || ['micro_ts', 'proto', 'family', 'type'].includes(c) ? 'INTEGER' : 'TEXT'} DEFAULT NULL`).join(', ')});
+`;
