@@ -13,7 +13,7 @@ export {
   type ExitInfo,
   type PortSpec,
 } from './process.js';
-export { writeKamailioConfig, startKamailio, kamailioModuleDir, type KamailioOptions, type KamailioPeer, type StatelessOptions, type KamailioRecipe } from './kamailio.js';
+export { writeKamailioConfig, writeKamailioTlsConfig, startKamailio, kamailioModuleDir, type KamailioOptions, type KamailioPeer, type StatelessOptions, type KamailioRecipe } from './kamailio.js';
 export {
   runSipp,
   startSippUas,

@@ -61,6 +61,25 @@ ${opts.logRequests ? '  xlog("L_INFO", "REQ $rm $ci from $si:$sp proto $pr\\n");
 `;
 }
 
+/**
+ * Kamailio's tls module configuration for a test (`modparam("tls", "config", <returned path>)`):
+ * writes the certificate and key (PEM text) into `dir` and a tls.cfg whose default server
+ * presents them, TLS 1.2 or later, and whose client and server verify nothing.
+ */
+export function writeKamailioTlsConfig(dir: string, pem: { cert: string | Buffer; key: string | Buffer }): string {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  writeFileSync(cert, pem.cert);
+  writeFileSync(key, pem.key);
+  const tlsCfg = join(dir, 'tls.cfg');
+  writeFileSync(
+    tlsCfg,
+    `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n` +
+      `[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`,
+  );
+  return tlsCfg;
+}
+
 export interface KamailioOptions {
   /** the SIP port (readiness is checked on it) */
   port: number;

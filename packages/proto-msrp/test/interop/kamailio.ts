@@ -1,6 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeTempDir } from '@x/test-peers';
+import { makeTempDir, writeKamailioTlsConfig } from '@x/test-peers';
 
 /** Ports of the MSRP interop tests (peers need a known port). */
 export const RANGE: readonly [number, number] = [18500, 18999];
@@ -12,16 +10,7 @@ export const RANGE: readonly [number, number] = [18500, 18999];
  */
 export function kamailioMsrpConfig(tcpPort: number, tlsPort: number, pem: { cert: string; key: string }): string {
   const dir = makeTempDir('x-kam-tls-');
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  writeFileSync(cert, pem.cert);
-  writeFileSync(key, pem.key);
-  const tlsCfg = join(dir, 'tls.cfg');
-  writeFileSync(
-    tlsCfg,
-    `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${key}\ncertificate = ${cert}\n\n` +
-      `[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`,
-  );
+  const tlsCfg = writeKamailioTlsConfig(dir, pem);
   return `#!KAMAILIO
 debug=2
 log_stderror=yes

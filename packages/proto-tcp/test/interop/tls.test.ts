@@ -3,24 +3,16 @@
 // Debian's sipp is built without OpenSSL (`-t l1`: "you must compile SIPp with OpenSSL"), so
 // Kamailio is the TLS peer here.
 import { connect } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTempDir, requireBinary, startKamailio, type KamailioPeer } from '@x/test-peers';
+import { freePort, makeTempDir, requireBinary, startKamailio, writeKamailioTlsConfig, type KamailioPeer } from '@x/test-peers';
 import type { SipMessage, SipTls } from '../../src/index.js';
 import { RANGE_A, TLS_CERT_PATH, TLS_KEY_PATH, newCallId, startTestSipTls } from './helpers.js';
 
 const HOST = '127.0.0.1';
 
 function kamailioTlsConfig(dir: string, tcpPort: number, tlsPort: number, xPort: number): string {
-  const tlsCfg = join(dir, 'tls.cfg');
-  writeFileSync(join(dir, 'cert.pem'), readFileSync(TLS_CERT_PATH));
-  writeFileSync(join(dir, 'key.pem'), readFileSync(TLS_KEY_PATH));
-  writeFileSync(
-    tlsCfg,
-    `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${join(dir, 'key.pem')}\ncertificate = ${join(dir, 'cert.pem')}\n\n` +
-      `[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n`,
-  );
+  const tlsCfg = writeKamailioTlsConfig(dir, { cert: readFileSync(TLS_CERT_PATH), key: readFileSync(TLS_KEY_PATH) });
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
