@@ -3,6 +3,7 @@ export * from './types.js';
 export * from './module/contract.js';
 export type * from './engine/types.js';
 export { createEngine } from './engine/engine.js';
+export { connectionIdShard } from './engine/table.js';
 export { nofileLimit, openDescriptors, probeDescriptor } from './engine/fds.js';
 export { CLOSE_REASON_CODES, closeCode, closeLevel, type CloseCount } from './engine/closes.js';
 export { NOOP_LOGGER } from './engine/options.js';

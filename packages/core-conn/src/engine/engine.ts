@@ -29,7 +29,7 @@ import { applyOptions, keepaliveOnListener } from './sockopts.js';
 import { ConnTable, MAX_ALIASES } from './table.js';
 import { TlsDomains, type TlsDomain } from './tls.js';
 import { acceptTls, clientTlsInfo, timeClientHandshake } from './tls-handshake.js';
-import type { Engine, EngineOptions } from './types.js';
+import type { ConnectionRelay, Engine, EngineOptions } from './types.js';
 import { bindUdp, receiveDatagram, sendDatagram, type UdpSink } from './udp.js';
 import { tap } from '../tap.js';
 import { CloseLog, type CloseCount, type Leveled } from './closes.js';
@@ -86,6 +86,8 @@ class EngineImpl implements Engine, ConnOwner {
   /** a cap set when descriptors ran out (FD_HEADROOM below the count then), lifted once they are free */
   private fdCap = Infinity;
   private readonly fdExhausted: Stat;
+  /** sends, writes and closes for connections this engine does not own (EngineOptions.relay) */
+  private readonly relay: ConnectionRelay | undefined;
 
   constructor(opts: EngineOptions) {
     this.defaultProfile = makeProfile(opts.defaultProfile ?? {});
@@ -104,7 +106,12 @@ class EngineImpl implements Engine, ConnOwner {
     if (first !== undefined && (!Number.isInteger(first) || first < 0 || first >= 2 ** 32)) {
       throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "firstConnectionId" expects an integer in 0..4294967295, got ${JSON.stringify(first)}`);
     }
-    this.conns = new ConnTable(first ?? (Math.random() * 2 ** 32) >>> 0);
+    const shard = opts.connectionIdShard;
+    if (shard !== undefined && !(Number.isInteger(shard.bits) && shard.bits >= 0 && shard.bits <= 8 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < 2 ** shard.bits)) {
+      throw new ConfigError(ErrorCodes.INVALID_OPTION, `engine option "connectionIdShard" expects { bits: 0..8, index: 0..2**bits-1 }, got ${JSON.stringify(shard)}`);
+    }
+    this.conns = new ConnTable(first ?? (Math.random() * 2 ** 32) >>> 0, shard);
+    this.relay = opts.relay;
     this.startupSec = Math.floor(Date.now() / 1000);
     this.stats.gauge('net', 'waiting_tcp', 'bytes queued for writing on tcp-transport connections', () => this.conns.waitingBytes('tcp'));
     this.stats.gauge('net', 'waiting_tls', 'bytes queued for writing on tls-transport connections', () => this.conns.waitingBytes('tls'));
@@ -267,7 +274,8 @@ class EngineImpl implements Engine, ConnOwner {
 
   close(id: ConnectionId, reason?: string): boolean {
     const conn = this.conns.get(id);
-    if (!conn || conn.closed) return false;
+    if (!conn) return this.relay?.close(id, reason ?? 'Closed by MI') ?? false;
+    if (conn.closed) return false;
     conn.close((reason ?? 'Closed by MI') as CloseReason);
     return true;
   }
@@ -530,6 +538,11 @@ class EngineImpl implements Engine, ConnOwner {
     if (p.spec.transport === 'udp') return this.sendUdp(p, dest, data, opts);
     if (opts?.connectionId !== undefined) {
       const conn = this.conns.get(opts.connectionId);
+      if (!conn && this.relay) {
+        const id = opts.connectionId;
+        const taken = this.relay.send(proto, dest, data, opts, () => Promise.reject(new ConnectionError(ErrorCodes.NOT_FOUND, `connection ${id} not found`)));
+        if (taken) return taken;
+      }
       if (!conn || conn.closed) return Promise.reject(new ConnectionError(ErrorCodes.NOT_FOUND, `connection ${opts.connectionId} not found`));
       return this.sendOn(conn, data);
     }
@@ -541,21 +554,31 @@ class EngineImpl implements Engine, ConnOwner {
         },
       );
     }
-    const host = normalizeHost(dest.host);
+    return this.sendTo(p, { host: normalizeHost(dest.host), port: dest.port }, data, opts, this.relay);
+  }
+
+  /** a send by address: a local connection to reuse, else the relay's (when it takes it), else a new one */
+  private sendTo(p: Proto, dest: Address, data: Buffer, opts: SendOptions | undefined, relay: ConnectionRelay | undefined): Promise<ConnectionInfo | undefined> {
+    if (this.stopped) return Promise.reject(new ConnectionError(ErrorCodes.CLOSED, 'engine is shut down'));
     const tlsKey = p.spec.transport === 'tls' ? this.tlsKey(opts) : undefined;
     let found: Conn | undefined;
     try {
-      found = this.conns.find(proto, host, dest.port, opts?.listenerId, tlsKey, opts?.reuse);
+      found = this.conns.find(p.spec.name, dest.host, dest.port, opts?.listenerId, tlsKey, opts?.reuse);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     if (found) return this.sendOn(found, data);
-    return this.connectAndSend(p, { host, port: dest.port }, data, opts, tlsKey);
+    if (relay) {
+      const taken = relay.send(p.spec.name, dest, data, opts, () => this.sendTo(p, dest, data, opts, undefined));
+      if (taken) return taken;
+    }
+    return this.connectAndSend(p, dest, data, opts, tlsKey);
   }
 
   write(id: ConnectionId, data: Buffer): void {
     if (this.stopped) throw new ConnectionError(ErrorCodes.CLOSED, 'engine is shut down');
     const conn = this.conns.get(id);
+    if (!conn && this.relay?.write(id, data)) return;
     if (!conn || conn.closed) throw new ConnectionError(ErrorCodes.NOT_FOUND, `connection ${id} not found`);
     const refused = this.refusal(conn);
     if (refused) throw refused;

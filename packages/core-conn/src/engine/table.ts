@@ -2,6 +2,11 @@ import type { ConnectionId, ConnectionInfo } from '../types.js';
 import { ConnState } from '../types.js';
 import type { Conn } from './connection.js';
 
+/** The index of the engine that allocated `id` among engines sharing ids with `bits` shard bits (EngineOptions.connectionIdShard). */
+export function connectionIdShard(id: ConnectionId, bits: number): number {
+  return bits === 0 ? 0 : (id >>> 0) % 2 ** bits;
+}
+
 /** At most this many alias ports per connection (the first is the real remote port). */
 export const MAX_ALIASES = 4;
 
@@ -15,8 +20,13 @@ export class ConnTable {
   /** accepted connections per remote host (tcp_max_connections_per_ip) */
   private readonly perIp = new Map<string, number>();
   private nextId: number;
+  /** ids step by this (a power of two); `shard` fills the low bits (connectionIdShard) */
+  private readonly step: number;
+  private readonly shard: number;
 
-  constructor(firstId: number) {
+  constructor(firstId: number, shard?: { index: number; bits: number }) {
+    this.step = shard ? 2 ** shard.bits : 1;
+    this.shard = shard ? shard.index : 0;
     this.nextId = firstId >>> 0;
   }
 
@@ -47,8 +57,9 @@ export class ConnTable {
 
   allocId(): ConnectionId {
     for (;;) {
-      const id = this.nextId;
-      this.nextId = (this.nextId + 1) >>> 0;
+      // with a shard: the counter's high bits, the shard index in the low ones
+      const id = this.step === 1 ? this.nextId : ((this.nextId - (this.nextId % this.step)) + this.shard) >>> 0;
+      this.nextId = (this.nextId + this.step) >>> 0;
       if (!this.conns.has(id)) return id;
     }
   }

@@ -58,11 +58,44 @@ export interface EngineOptions {
   /** the first connection id (default: random, as OpenSIPS); for deterministic tests and traces */
   firstConnectionId?: number;
   /**
+   * Connection ids of one engine among several sharing one id space (one per worker process):
+   * every id this engine allocates has `index` in its low `bits` bits (`id & (2**bits - 1)`,
+   * see `connectionIdShard`), and ids step by `2**bits` from the (random) first id. bits 0..8,
+   * index below 2**bits. Default: bits 0 (ids step by 1, as OpenSIPS).
+   */
+  connectionIdShard?: { index: number; bits: number };
+  /**
+   * Where the sends this engine has no connection for go before they fail or connect (several
+   * engines in several processes, one owning each connection): see ConnectionRelay.
+   */
+  relay?: ConnectionRelay;
+  /**
    * rate limit of the engine's own log lines that peers can cause (connection closes,
    * refusals, accept errors): per reason and peer address, `burst` lines per `intervalMs`
    * (default 10 per 10 s), then one "N ... suppressed" line
    */
   logLimit?: LogLimiterOptions;
+}
+
+/**
+ * The hook for connections another engine owns (x-server's workers). The engine asks it only
+ * when its own table has no connection for the call; each method either takes the call (another
+ * process owns the connection and the call is handed there, in order per connection) or declines.
+ */
+export interface ConnectionRelay {
+  /**
+   * A stream send with no local connection: by `opts.connectionId` not in the table, or by
+   * address with none to reuse. Return a promise to take it (resolved with the connection used,
+   * wherever it lives); undefined to decline (the engine then rejects ERR_CONN_NOT_FOUND for an
+   * id, or connects for an address). `local` runs the send here as if there were no relay
+   * (looks for a local connection again, else connects): for a relay that learns only later
+   * that no other process has one.
+   */
+  send(proto: string, dest: Address, data: Buffer, opts: SendOptions | undefined, local: () => Promise<ConnectionInfo | undefined>): Promise<ConnectionInfo | undefined> | undefined;
+  /** `write(id)` for an id not in the table: true when taken (the engine then throws nothing) */
+  write(id: ConnectionId, data: Buffer): boolean;
+  /** `close(id)` for an id not in the table: true when taken */
+  close(id: ConnectionId, reason: string): boolean;
 }
 
 /** The connection engine every protocol shares. */
