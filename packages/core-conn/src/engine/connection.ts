@@ -15,12 +15,56 @@ import type {
 import { ConnState } from '../types.js';
 import { MessageEvent, tap } from '../tap.js';
 import type { ProtoStats } from './proto-stats.js';
+import { TimerEntry, type TimerTarget } from './wheel.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** The kinds of a connection's wheel entries. */
+const T_LIFE = 0;
+const T_SETUP = 1;
+const T_WRITE = 2;
+
+/** What a setup timer guards: an outbound connect, or a TLS handshake. */
+export type SetupKind = 'connect' | 'tls';
+
+const kConn = Symbol('x.conn');
+type ConnSocket = Socket & { [kConn]?: Conn };
+
+// The socket listeners are shared by every connection (the connection is found on the socket):
+// no closure per connection.
+function onSocketData(this: ConnSocket, chunk: Buffer): void {
+  this[kConn]!.handleData(chunk);
+}
+function onSocketEnd(this: ConnSocket): void {
+  this[kConn]!.onEnd();
+}
+function onSocketError(this: ConnSocket, err: NodeJS.ErrnoException): void {
+  const conn = this[kConn]!;
+  conn.owner.onSocketError(conn, err);
+}
+function onSocketClose(this: ConnSocket): void {
+  this[kConn]!.close('EOF received');
+}
 
 /** What a connection needs from its engine (kept narrow so the class stays testable). */
 export interface ConnOwner {
   now(): number;
+  /** the time of the read being handled, else now: what a write refreshes the lifetime with */
+  clock(): number;
+  /** lifetime and partial-message deadlines are checked at multiples of this (ms; sweepInterval) */
+  readonly sweepMs: number;
+  /** a read is being handled: a write to any connection joins the read's write batch */
+  readonly reading: boolean;
+  /** `conn` gathers its writes until the read ends (the owner then calls conn.endBatch()) */
+  batched(conn: Conn): void;
+  schedule(e: TimerEntry, at: number): void;
+  cancel(e: TimerEntry): void;
+  onSocketError(conn: Conn, err: NodeJS.ErrnoException): void;
+  /** start-up time, seconds (the cid's middle bits) */
+  readonly startupSec: number;
+  /** a read (of `now`) is handled: writes are gathered until endRead */
+  beginRead(now: number): void;
+  endRead(): void;
   onMessage(conn: Conn, msg: unknown, now: number): void;
   /** streaming: a message began (its head), its body follows */
   onMessageStart(conn: Conn, msg: unknown, now: number): void;
@@ -33,8 +77,6 @@ export interface ConnOwner {
 
 export interface ConnInit {
   id: ConnectionId;
-  /** the high 32 bits of the connection's 64-bit cid (start-up seconds and a random byte) */
-  cidHigh: number;
   spec: ProtocolSpec;
   stats: ProtoStats;
   remote: Address;
@@ -48,13 +90,20 @@ export interface ConnInit {
   tlsKey?: string;
 }
 
+/** What the gathered writes of a batch hold beyond the first chunk (made once per connection, on its second gathered chunk). */
+interface Gather {
+  bufs: Buffer[];
+  cbs: ((err?: Error | null) => void)[];
+  ends: number[];
+}
+
 /**
- * One stream connection: read state for the framer, write queue, timers.
- * It is its own FramerSink so the hot path allocates no closures per read or message.
+ * One stream connection: read state for the framer, write queue, deadlines.
+ * It is its own FramerSink so the hot path allocates no closures per read or message. Its
+ * state is flat and constant-size: queues, batches and timer entries are made on first use.
  */
-export class Conn implements ConnectionInfo, StreamingSink<unknown> {
+export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget {
   readonly id: ConnectionId;
-  private readonly cidHigh: number;
   private cidValue: bigint | undefined;
   readonly proto: string;
   readonly transport: Transport;
@@ -81,6 +130,9 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   private closeReason: CloseReason = 'Shutdown';
   /** true once 'accept'/'connect' was emitted (TLS: after the handshake) */
   announced = false;
+  /** counted in the table's accepted-per-address count (see ConnTable) */
+  countedPerIp = false;
+  readonly owner: ConnOwner;
 
   // read state
   /** between a streamed message's head() and end() */
@@ -89,7 +141,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   private pausedSince = 0;
   private drainWaiters: { mark: number; resolve: (c: Conn) => void; reject: (e: Error) => void }[] | null = null;
   private probing = false;
-  private readonly onProbe: () => void;
+  private onProbe: (() => void) | null = null;
   msgAttempts = 0;
   /** absolute ms deadline for the partial message, 0 = none pending */
   readDeadline = 0;
@@ -97,47 +149,50 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   private readonly lifetimeMs: number;
   private readonly readTimeoutMs: number;
   private readNow = 0;
-  private readonly owner: ConnOwner;
+
+  // deadlines, entries of the engine's timer wheel
+  /** lifetime and partial-message deadline, checked at sweep-interval boundaries */
+  private readonly life: TimerEntry;
+  /** connect / TLS handshake timeout */
+  private setup: TimerEntry | null = null;
+  private setupKind: SetupKind = 'connect';
+  private setupMs = 0;
+  /** write timeout of the oldest unflushed chunk */
+  private writeEntry: TimerEntry | null = null;
 
   // write state: the pre-connect queue, then unflushed chunks tracked by byte marks
-  preQueue: Buffer[] = [];
+  preQueue: Buffer[] | null = null;
   private preBytes = 0;
   /** cumulative bytes handed to socket.write */
   private written = 0;
-  private marks: number[] = [];
-  private times: number[] = [];
+  private marks: number[] | null = null;
+  private times: number[] | null = null;
   private markHead = 0;
-  private writeTimer: NodeJS.Timeout | null = null;
   private flushedAtCheck = 0;
-  private readonly onWriteTimer: () => void;
   /**
    * async mode: the queue made no progress for local_write_timeout, so its chunks are
    * postponed (left to the socket, no timer); chunks queued behind them are postponed at once.
    * Cleared when the queue drains (see prune).
    */
   private postponed = false;
-  private wroteSinceSweep = false;
-  /** a read chunk is being framed and its replies are gathered (see beginBatch) */
+  /** writes are gathered for the read being handled (see startBatch) */
   private batching = false;
-  private readonly batchBufs: Buffer[] = [];
-  private readonly batchCbs: ((err?: Error | null) => void)[] = [];
+  /** the gathered chunks: the first in batch0 / batchCb0 / batchEnd0, the rest in `more` */
+  private batchN = 0;
   private batchBytes = 0;
-  /** cumulative end offsets of the gathered chunks */
-  private readonly batchEnds: number[] = [];
+  private batch0: Buffer | null = null;
+  private batchCb0: ((err?: Error | null) => void) | undefined = undefined;
+  private batchEnd0 = 0;
+  private more: Gather | null = null;
   private readonly batchMax: number;
   private settledSelf: Promise<Conn> | undefined;
-  /** connect / TLS handshake timer */
-  setupTimer: NodeJS.Timeout | null = null;
   connectPromise: Promise<Conn> | null = null;
   connectResolve: ((c: Conn) => void) | null = null;
   connectReject: ((e: Error) => void) | null = null;
 
-  readonly onData: (chunk: Buffer) => void;
-
   constructor(owner: ConnOwner, init: ConnInit) {
     this.owner = owner;
     this.id = init.id;
-    this.cidHigh = init.cidHigh;
     this.spec = init.spec;
     this.stats = init.stats;
     this.proto = init.spec.name;
@@ -158,9 +213,8 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     this.maxChunks = init.profile.attrs.maxMsgChunks ?? init.spec.maxMsgChunks;
     const maxPostponed = init.spec.write.maxPostponedChunks;
     this.batchMax = maxPostponed > 0 ? maxPostponed : 1024;
-    this.onData = this.handleData.bind(this);
-    this.onWriteTimer = this.checkWrite.bind(this);
-    this.onProbe = this.probed.bind(this);
+    this.life = new TimerEntry(this, T_LIFE);
+    this.scheduleLife(init.now);
   }
 
   /** inside a message: bytes of it buffered by the framer, or a streamed message not ended */
@@ -177,9 +231,13 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     return (this.settledSelf ??= Promise.resolve(this));
   }
 
-  /** the 64-bit connection id, computed on first use (BigInt arithmetic is not free per accept) */
+  /** the 64-bit connection id: a random byte, the start-up seconds (24 bits), the id; made on first use */
   get cid(): bigint {
-    return (this.cidValue ??= (BigInt(this.cidHigh) << 32n) | BigInt(this.id));
+    if (this.cidValue === undefined) {
+      const high = ((((Math.random() * 256) & 0xff) << 24) | (this.owner.startupSec & 0xffffff)) >>> 0;
+      this.cidValue = (BigInt(high) << 32n) | BigInt(this.id);
+    }
+    return this.cidValue;
   }
 
   /** why it closed, as an error; made on first use, since most closes never need one */
@@ -195,12 +253,84 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   /** unflushed chunks: pre-connect, left in user space by the socket, and gathered by a batch */
   get queuedChunks(): number {
     this.prune();
-    return this.preQueue.length + (this.marks.length - this.markHead) + this.batchEnds.length;
+    return (this.preQueue !== null ? this.preQueue.length : 0) + (this.marks !== null ? this.marks.length - this.markHead : 0) + this.batchN;
+  }
+
+  // ---- socket -------------------------------------------------------------------------
+
+  /** Wires a socket to this connection: read loop, end / error / close (listeners shared by all connections). */
+  attach(socket: Socket, framer: Framer<unknown>): void {
+    this.socket = socket;
+    this.framer = framer;
+    (socket as ConnSocket)[kConn] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  /** the peer's FIN */
+  onEnd(): void {
+    if (this.inMessage) {
+      this.close('EOF received', new ConnectionError(ErrorCodes.EOF, `EOF inside a message (${this.framer?.pendingBytes ?? 0} bytes of it buffered)`));
+    } else this.close('EOF received');
+  }
+
+  // ---- deadlines ----------------------------------------------------------------------
+
+  /** The wheel calls this when one of the connection's entries is due; true when it closed the connection. */
+  onTimer(kind: number, now: number): boolean {
+    if (this.closed) return false;
+    if (kind === T_LIFE) {
+      if (this.sweep(now)) return true;
+      this.scheduleLife(now);
+      return false;
+    }
+    if (kind === T_SETUP) {
+      const ms = this.setupMs;
+      if (this.setupKind === 'tls') this.close('TLS handshake failed', new ConnectionError(ErrorCodes.TLS_HANDSHAKE_TIMEOUT, `TLS handshake not done within ${ms} ms`));
+      else this.close('Async connect failed', new ConnectionError(ErrorCodes.CONNECT_TIMEOUT, `connect to ${this.remote.host}:${this.remote.port} not done within ${ms} ms`));
+      return true;
+    }
+    this.checkWrite(now);
+    return this.closed;
+  }
+
+  /** the first sweep-interval boundary after `t` (OpenSIPS checks its deadlines on 1 s ticks) */
+  private boundary(t: number): number {
+    const q = this.owner.sweepMs;
+    return (Math.floor(t / q) + 1) * q;
+  }
+
+  /**
+   * Schedules the lifetime entry at the boundary after the nearer of the lifetime and the
+   * partial-message deadline. Only a read deadline makes it earlier (scheduleRead); a lifetime
+   * refreshed by traffic is seen when the entry fires, which then moves it (nothing is
+   * rescheduled per message).
+   */
+  private scheduleLife(now: number): void {
+    let d = this.lifetime;
+    if (this.readDeadline !== 0 && this.readDeadline < d) d = this.readDeadline;
+    // not checked while connecting (the connect timeout runs) or paused (resume moves the deadlines)
+    if ((this.pausedSince !== 0 || this.state === ConnState.CONNECTING) && d < now) d = now;
+    const at = this.boundary(d);
+    if (!this.life.scheduled || this.life.deadline !== at) this.owner.schedule(this.life, at);
+  }
+
+  /** Arms the connect / TLS handshake timeout (replacing one armed before). */
+  armSetup(kind: SetupKind, ms: number): void {
+    this.setupKind = kind;
+    this.setupMs = ms;
+    this.owner.schedule((this.setup ??= new TimerEntry(this, T_SETUP)), this.owner.now() + ms);
+  }
+
+  clearSetup(): void {
+    if (this.setup !== null) this.owner.cancel(this.setup);
   }
 
   // ---- read path ----------------------------------------------------------------------
 
-  private handleData(chunk: Buffer): void {
+  handleData(chunk: Buffer): void {
     if (this.closed) return;
     const framer = this.framer!;
     const now = this.owner.now();
@@ -213,12 +343,13 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
       this.close('Timeout waiting for a complete message', new LimitError(ErrorCodes.READ_TIMEOUT, `no complete message within ${this.profile.msgReadTimeout} s`));
       return;
     }
-    // Replies produced while this chunk is framed go out in one write (see beginBatch).
-    const batched = this.beginBatch();
+    // Writes made while this chunk is framed, on this connection or any other, are gathered and
+    // leave in one write per connection when the read ends (see startBatch).
+    this.owner.beginRead(now);
     try {
       framer.push(chunk, this);
     } catch (err) {
-      if (batched) this.endBatch();
+      this.owner.endRead();
       if (this.closed) return;
       if (err instanceof ProtocolError) {
         this.stats.protoErrors.inc();
@@ -228,7 +359,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
       }
       return;
     }
-    if (batched) this.endBatch();
+    this.owner.endRead();
     if (this.closed) return;
     const pending = framer.pendingBytes;
     if (pending > 0 || this.streaming) {
@@ -237,14 +368,17 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
         this.close('Message too big', new LimitError(ErrorCodes.MSG_TOO_BIG, `${pending} bytes buffered without completing a message (max ${this.spec.maxMsgBytes})`));
         return;
       }
-      if (++this.msgAttempts === 1) this.readDeadline = now + this.readTimeoutMs;
+      if (++this.msgAttempts === 1) {
+        this.readDeadline = now + this.readTimeoutMs;
+        const at = this.boundary(this.readDeadline);
+        if (at < this.life.deadline || !this.life.scheduled) this.owner.schedule(this.life, at);
+      }
       if (this.maxChunks > 0 && this.msgAttempts >= this.maxChunks) {
         this.stats.limitCloses.inc();
         this.close('Too many read chunks', new LimitError(ErrorCodes.MAX_CHUNKS, `Made ${this.msgAttempts} read attempts without completing a message (max_msg_chunks ${this.maxChunks})`));
       }
     }
   }
-
   /**
    * A message is complete (whole, or a streamed one's end): the chunk count and read deadline
    * start over, the lifetime is refreshed and rcv_msgs counts it. Returns the read's time.
@@ -335,7 +469,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   private probe(): void {
     if (this.probing || this.closed || this.socket === null || this.state !== ConnState.OK) return;
     this.probing = true;
-    this.socket.write(EMPTY, this.onProbe);
+    this.socket.write(EMPTY, (this.onProbe ??= this.probed.bind(this)));
   }
 
   private probed(): void {
@@ -408,38 +542,56 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
 
   /** Queues while connecting; order is kept because the queue is flushed before any later write. */
   enqueuePre(data: Buffer): void {
-    this.preQueue.push(data);
+    (this.preQueue ??= []).push(data);
     this.preBytes += data.length;
   }
 
   flushPre(): void {
     const q = this.preQueue;
-    this.preQueue = [];
+    this.preQueue = null;
     this.preBytes = 0;
-    for (const b of q) this.writeRaw(b);
+    if (q !== null) for (const b of q) this.writeRaw(b);
     if (this.drainWaiters !== null) this.probe();
   }
 
   /**
-   * Starts a write batch for the read chunk being framed: every reply (and CRLF pong) written
-   * synchronously by the message handlers is gathered and leaves in one socket write when the
-   * batch ends, instead of one write syscall each (the way an echo writes once per read).
-   * Only when nothing is queued: a socket with queued bytes already coalesces its writes, and
-   * its chunks count as postponed as before.
+   * Starts gathering this connection's writes for the read being handled (on any connection):
+   * every chunk written synchronously by the message handlers leaves in one socket write when
+   * the read ends, instead of one write syscall each (the way an echo writes once per read, and
+   * a relay once per read for each connection it forwards to). Only when nothing is queued: a
+   * socket with queued bytes already coalesces its writes, and its chunks count as postponed
+   * as before. Returns false when the connection cannot batch.
    */
-  private beginBatch(): boolean {
+  private startBatch(): boolean {
     const sock = this.socket;
     if (sock === null || this.state !== ConnState.OK || sock.writableLength !== 0) return false;
     this.prune();
     this.batching = true;
+    this.owner.batched(this);
     return true;
   }
 
-  /** Ends the batch: writes what it gathered. */
-  private endBatch(): void {
+  /** Ends the batch (the owner calls this when the read ends): writes what it gathered. */
+  endBatch(): void {
     if (!this.batching) return;
     this.batching = false;
     this.writeBatch();
+  }
+
+  private gather(data: Buffer, cb: ((err?: Error | null) => void) | undefined): void {
+    if (this.batchN === 0) {
+      this.batch0 = data;
+      this.batchCb0 = cb;
+      this.batchEnd0 = this.written;
+    } else {
+      const g = (this.more ??= { bufs: [], cbs: [], ends: [] });
+      if (g.bufs.length === 0 && this.batchCb0 !== undefined) g.cbs.push(this.batchCb0);
+      g.bufs.push(data);
+      g.ends.push(this.written);
+      if (cb !== undefined) g.cbs.push(cb);
+    }
+    this.batchN++;
+    this.batchBytes += data.length;
   }
 
   /**
@@ -448,30 +600,40 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
    * the write timeout and max_postponed_chunks. (The socket releases a write's bytes only
    * once all of it is written, so a batch the kernel takes in part leaves all its chunks
    * unflushed, where single writes would have flushed those taken whole before the first
-   * partial one.) Gathered chunks count as queued
-   * (queuedChunks) while they wait, so every write of the batch passed the
-   * max_postponed_chunks check of a single write and the chunks left here stay within it.
+   * partial one.) Gathered chunks count as queued (queuedChunks) while they wait, so every
+   * write of the batch passed the max_postponed_chunks check of a single write and the chunks
+   * left here stay within it.
    */
   private writeBatch(): void {
-    const bufs = this.batchBufs;
-    const n = bufs.length;
+    const n = this.batchN;
     if (n === 0) return;
     const sock = this.socket!;
-    const data = n === 1 ? bufs[0]! : Buffer.concat(bufs, this.batchBytes);
-    bufs.length = 0;
-    this.batchBytes = 0;
-    const cbs = this.batchCbs;
-    if (cbs.length === 0) sock.write(data);
+    const g = this.more;
+    const first = this.batch0!;
+    let data: Buffer;
+    if (n === 1) data = first;
     else {
-      const list = cbs.splice(0);
-      sock.write(data, (err) => {
-        for (let i = 0; i < list.length; i++) list[i]!(err);
-      });
+      g!.bufs.unshift(first);
+      data = Buffer.concat(g!.bufs, this.batchBytes);
     }
-    const ends = this.batchEnds;
+    let cb: ((err?: Error | null) => void) | undefined;
+    if (n === 1) cb = this.batchCb0;
+    else if (g!.cbs.length !== 0) {
+      const list = g!.cbs.splice(0);
+      cb = (err) => {
+        for (let i = 0; i < list.length; i++) list[i]!(err);
+      };
+    }
+    const end0 = this.batchEnd0;
+    this.batchN = 0;
+    this.batchBytes = 0;
+    this.batch0 = null;
+    this.batchCb0 = undefined;
+    if (cb !== undefined) sock.write(data, cb);
+    else sock.write(data);
     if (this.closed) {
       // the last words of a closing connection: nothing is accounted any more
-      ends.length = 0;
+      if (g !== null) g.bufs.length = g.ends.length = 0;
       return;
     }
     const flushed = this.written - sock.writableLength;
@@ -480,15 +642,18 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
       // behind a postponed queue: unless it drained meanwhile, these chunks are postponed too
       if (this.postponed) this.prune();
       const now = this.owner.now();
+      const marks = (this.marks ??= []);
+      const times = (this.times ??= []);
       for (let i = 0; i < n; i++) {
-        if (ends[i]! > flushed) {
-          this.marks.push(ends[i]!);
-          this.times.push(now);
+        const end = i === 0 ? end0 : g!.ends[i - 1]!;
+        if (end > flushed) {
+          marks.push(end);
+          times.push(now);
           left++;
         }
       }
     }
-    ends.length = 0;
+    if (g !== null) g.bufs.length = g.ends.length = 0;
     if (left === 0) {
       this.refreshLifetime();
       return;
@@ -501,13 +666,10 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     if (tap.messageOut.hasSubscribers) this.publishOut(data, reply);
     this.written += data.length;
     this.stats.sndBytes.inc(data.length);
-    if (this.batching) {
-      this.batchBufs.push(data);
-      this.batchBytes += data.length;
-      if (cb) this.batchCbs.push(cb);
-      this.batchEnds.push(this.written);
+    if (this.batching || (this.owner.reading && this.startBatch())) {
+      this.gather(data, cb);
       // A batch never holds more chunks than max_postponed_chunks: write it and go on batching.
-      if (this.batchEnds.length >= this.batchMax) this.writeBatch();
+      if (this.batchN >= this.batchMax) this.writeBatch();
       return;
     }
     const sock = this.socket!;
@@ -516,8 +678,8 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     if (sock.writableLength > 0) {
       // behind a postponed queue: unless it drained meanwhile, this chunk is postponed too
       if (this.postponed) this.prune();
-      this.marks.push(this.written);
-      this.times.push(this.owner.now());
+      (this.marks ??= []).push(this.written);
+      (this.times ??= []).push(this.owner.now());
       this.timeQueued(1);
     } else {
       this.refreshLifetime();
@@ -525,11 +687,14 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   }
 
   /**
-   * Writes mark the connection used; the sweep turns the mark into a lifetime refresh, so the
-   * write path reads no clock (OpenSIPS's own lifetime ticks are 1 s coarse anyway).
+   * A write reached the kernel: the connection was used, its lifetime starts over (at the
+   * time of the read being handled, when there is one: no clock read per write).
    */
   private refreshLifetime(): void {
-    this.wroteSinceSweep = true;
+    const now = this.owner.clock();
+    this.lastUsedAt = now;
+    const lt = now + this.lifetimeMs;
+    if (lt > this.lifetime) this.lifetime = lt;
   }
 
   /**
@@ -539,7 +704,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
    */
   private timeQueued(n: number): void {
     if (this.postponed) this.stats.postponedWrites.inc(n);
-    else if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs());
+    else if (this.writeEntry === null || !this.writeEntry.scheduled) this.armWriteTimer(this.writeTimeoutMs());
   }
 
   private writeTimeoutMs(): number {
@@ -549,20 +714,21 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
 
   /** Drops the marks of chunks the socket has handed to the kernel. */
   private prune(): void {
-    if (this.markHead === this.marks.length || !this.socket) return;
+    const marks = this.marks;
+    if (marks === null || this.markHead === marks.length || !this.socket) return;
     const flushed = this.written - this.batchBytes - this.socket.writableLength;
     const before = this.markHead;
-    while (this.markHead < this.marks.length && this.marks[this.markHead]! <= flushed) this.markHead++;
+    while (this.markHead < marks.length && marks[this.markHead]! <= flushed) this.markHead++;
     if (this.markHead !== before) this.refreshLifetime();
-    if (this.markHead === this.marks.length) {
-      this.marks.length = 0;
-      this.times.length = 0;
+    if (this.markHead === marks.length) {
+      marks.length = 0;
+      this.times!.length = 0;
       this.markHead = 0;
       // drained: a later stall is timed afresh
       this.postponed = false;
     } else if (this.markHead > 1024) {
-      this.marks = this.marks.slice(this.markHead);
-      this.times = this.times.slice(this.markHead);
+      this.marks = marks.slice(this.markHead);
+      this.times = this.times!.slice(this.markHead);
       this.markHead = 0;
     }
   }
@@ -570,8 +736,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
   private armWriteTimer(ms: number): void {
     if (ms <= 0) return;
     this.flushedAtCheck = this.written - this.socket!.writableLength;
-    this.writeTimer = setTimeout(this.onWriteTimer, ms);
-    this.writeTimer.unref();
+    this.owner.schedule((this.writeEntry ??= new TimerEntry(this, T_WRITE)), this.owner.now() + ms);
   }
 
   /**
@@ -583,17 +748,17 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
    * max_postponed_chunks ("Write queue full") and by its lifetime, which only flushed
    * chunks refresh ("Timeout on no traffic").
    */
-  private checkWrite(): void {
-    this.writeTimer = null;
+  private checkWrite(now: number): void {
     if (this.closed || !this.socket) return;
     this.prune();
-    if (this.markHead === this.marks.length) return;
+    const marks = this.marks;
+    if (marks === null || this.markHead === marks.length) return;
     const timeout = this.writeTimeoutMs();
-    const age = this.owner.now() - this.times[this.markHead]!;
+    const age = now - this.times![this.markHead]!;
     const flushed = this.written - this.socket.writableLength;
     if (age >= timeout && flushed === this.flushedAtCheck) {
       if (this.spec.write.async) {
-        const n = this.marks.length - this.markHead;
+        const n = marks.length - this.markHead;
         this.postponed = true;
         this.stats.postponedWrites.inc(n);
         this.owner.onPostponed(this, n, timeout);
@@ -608,25 +773,19 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
 
   // ---- lifecycle ----------------------------------------------------------------------
 
-  /** Sweep check; returns true if it closed the connection. */
+  /** The lifetime / partial-message check (the wheel's lifetime entry); returns true if it closed the connection. */
   sweep(now: number): boolean {
     if (this.state === ConnState.CONNECTING) return false;
     // paused by us: the peer is not the one stalling (resume() moves the deadlines)
     if (this.pausedSince !== 0) return false;
-    if (this.wroteSinceSweep) {
-      this.wroteSinceSweep = false;
-      this.lastUsedAt = now;
-      const lt = now + this.lifetimeMs;
-      if (lt > this.lifetime) this.lifetime = lt;
-    }
     if (this.readDeadline !== 0 && now > this.readDeadline) {
       this.stats.limitCloses.inc();
       this.close('Timeout waiting for a complete message', new LimitError(ErrorCodes.READ_TIMEOUT, `no complete message within ${this.profile.msgReadTimeout} s`));
       return true;
     }
     if (now > this.lifetime) {
+      // chunks flushed since they were queued count as traffic
       this.prune();
-      if (this.wroteSinceSweep) return this.sweep(now);
       if (now > this.lifetime) {
         this.close('Timeout on no traffic', new LimitError(ErrorCodes.LIFETIME, `no traffic for ${this.profile.conLifetime} s`));
         return true;
@@ -643,20 +802,20 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown> {
     this.closeErr = error;
     this.closeReason = reason;
     this.state = reason === 'EOF received' ? ConnState.EOF : ConnState.BAD;
-    if (this.writeTimer) clearTimeout(this.writeTimer);
-    if (this.setupTimer) clearTimeout(this.setupTimer);
-    this.writeTimer = null;
-    this.setupTimer = null;
-    this.preQueue = [];
+    this.owner.cancel(this.life);
+    if (this.setup !== null) this.owner.cancel(this.setup);
+    if (this.writeEntry !== null) this.owner.cancel(this.writeEntry);
+    this.preQueue = null;
     this.preBytes = 0;
-    if (this.socket) {
+    const sock = this.socket;
+    if (sock !== null) {
       // replies framed before the close are handed to the kernel, as single writes would be
       if (this.batching) {
         this.batching = false;
         this.writeBatch();
       }
-      this.socket.removeListener('data', this.onData);
-      this.socket.destroy();
+      sock.removeListener('data', onSocketData);
+      sock.destroy();
     }
     if (this.drainWaiters !== null) {
       const waiters = this.drainWaiters;

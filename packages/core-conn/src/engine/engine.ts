@@ -35,15 +35,19 @@ import { tap } from '../tap.js';
 import { CloseLog, type CloseCount, type Leveled } from './closes.js';
 import { LogLimiter } from '../log-limit.js';
 import { isFdExhaustion, nofileLimit, openDescriptors, probeDescriptor } from './fds.js';
+import { TimerWheel, type TimerEntry } from './wheel.js';
 
 /** connections kept below the count at which descriptors ran out (see onFdExhausted) */
 const FD_HEADROOM = 16;
 /**
- * Connections one sweep turn may close before it yields to I/O (setImmediate) and goes on:
- * deadlines cluster (300 slowloris peers started together time out together), and closing
- * hundreds of sockets in one turn would stall every other connection for tens of ms.
+ * Connections the timer wheel may close in one turn before it yields to I/O (setImmediate) and
+ * goes on: deadlines cluster (300 slowloris peers started together time out together), and
+ * closing hundreds of sockets in one turn would stall every other connection for tens of ms.
  */
 const SWEEP_CLOSES_PER_TURN = 32;
+/** the timer wheel: ticks of at most 10 ms (connect, handshake and write timeouts fire within one), 1024 slots */
+const WHEEL_TICK_MS = 10;
+const WHEEL_SLOTS = 1024;
 
 interface Proto {
   spec: ProtocolSpec;
@@ -75,7 +79,18 @@ class EngineImpl implements Engine, ConnOwner {
   private readonly listenerKeepalive = new Map<number, number>();
   private readonly handlers: Handlers = { accept: [], connect: [], message: [], messageStart: [], messagePart: [], messageEnd: [], datagram: [], close: [], error: [] };
   private nextListenerId = 1;
-  private readonly startupSec: number;
+  readonly startupSec: number;
+  /** the lifetime / read-timeout check interval (deadlines are checked at its boundaries) */
+  readonly sweepMs: number;
+  /** every connection deadline, one Node timer for all of them (armed for the next tick holding one) */
+  private readonly wheel: TimerWheel;
+  private wheelTimer: NodeJS.Timeout | null = null;
+  private wheelAt = Infinity;
+  /** reads being handled (nested: a handler's own read loop), their time, the connections gathering writes */
+  private readDepth = 0;
+  private readClock = 0;
+  private readonly dirty: Conn[] = [];
+  /** the descriptor check, once per sweep interval */
   private sweepTimer: NodeJS.Timeout | null;
   private stopped = false;
   private readonly closeLog: CloseLog;
@@ -116,13 +131,82 @@ class EngineImpl implements Engine, ConnOwner {
     this.stats.gauge('net', 'waiting_tcp', 'bytes queued for writing on tcp-transport connections', () => this.conns.waitingBytes('tcp'));
     this.stats.gauge('net', 'waiting_tls', 'bytes queued for writing on tls-transport connections', () => this.conns.waitingBytes('tls'));
     this.fdExhausted = this.stats.counter('conn', 'fd_exhausted', 'times the process had no free file descriptor: seen by the engine\'s check each sweep (new connections were then dropped by Node before reaching the engine), or an accept or outbound connect failing with EMFILE/ENFILE');
-    this.sweepTimer = setInterval(() => this.sweep(), sweep);
+    this.sweepMs = sweep;
+    this.wheel = new TimerWheel(Math.min(WHEEL_TICK_MS, sweep), WHEEL_SLOTS, Date.now());
+    this.sweepTimer = setInterval(() => this.checkDescriptors(), sweep);
     this.sweepTimer.unref();
   }
 
   now(): number {
     return Date.now();
   }
+
+  clock(): number {
+    return this.readDepth !== 0 ? this.readClock : Date.now();
+  }
+
+  // ---- reads and their write batches ------------------------------------------------------
+
+  get reading(): boolean {
+    return this.readDepth !== 0;
+  }
+
+  beginRead(now: number): void {
+    if (this.readDepth++ === 0) this.readClock = now;
+  }
+
+  /** The read is over: every connection written during it writes what it gathered, once. */
+  endRead(): void {
+    if (--this.readDepth !== 0) return;
+    const d = this.dirty;
+    if (d.length === 0) return;
+    for (let i = 0; i < d.length; i++) d[i]!.endBatch();
+    d.length = 0;
+  }
+
+  batched(conn: Conn): void {
+    this.dirty.push(conn);
+  }
+
+  // ---- timer wheel ------------------------------------------------------------------------
+
+  schedule(e: TimerEntry, at: number): void {
+    this.wheel.schedule(e, at);
+    const tick = this.wheel.tickMs;
+    const wake = (Math.floor(at / tick) + 1) * tick;
+    if (wake < this.wheelAt) this.armWheel(wake);
+  }
+
+  cancel(e: TimerEntry): void {
+    this.wheel.cancel(e);
+  }
+
+  private armWheel(wake: number): void {
+    if (this.stopped) return;
+    if (this.wheelTimer !== null) clearTimeout(this.wheelTimer);
+    this.wheelAt = wake;
+    const delay = wake - Date.now();
+    this.wheelTimer = setTimeout(this.onWheel, delay > 1 ? delay : 1);
+    this.wheelTimer.unref();
+  }
+
+  private readonly onWheel = (): void => {
+    this.wheelTimer = null;
+    this.wheelAt = Infinity;
+    this.wheel.advance(Date.now());
+    this.runWheel();
+  };
+
+  /** Fires what is due, at most SWEEP_CLOSES_PER_TURN closes per turn, then arms the timer for the next tick holding an entry. */
+  private readonly runWheel = (): void => {
+    if (this.stopped) return;
+    if (!this.wheel.runDue(Date.now(), SWEEP_CLOSES_PER_TURN)) {
+      setImmediate(this.runWheel);
+      return;
+    }
+    const next = this.wheel.nextWake();
+    if (next < this.wheelAt) this.armWheel(next);
+  };
 
   // ---- protocols and listeners ---------------------------------------------------------
 
@@ -159,7 +243,15 @@ class EngineImpl implements Engine, ConnOwner {
       const { udp, address } = await bindUdp(spec.proto, host, port);
       l.address = address;
       l.udp = udp;
-      udp.on('message', (msg, rinfo) => receiveDatagram(p.spec, p.stats, l, msg, rinfo.address, rinfo.port, this.udpSink));
+      udp.on('message', (msg, rinfo) => {
+        // writes the datagram's handlers make to stream connections are gathered as for a stream read
+        this.beginRead(Date.now());
+        try {
+          receiveDatagram(p.spec, p.stats, l, msg, rinfo.address, rinfo.port, this.udpSink);
+        } finally {
+          this.endRead();
+        }
+      });
       udp.on('error', (error) => this.emit('error', { listener: l, error }));
     } else {
       const server = createServer({ noDelay: true });
@@ -209,28 +301,10 @@ class EngineImpl implements Engine, ConnOwner {
 
   // ---- connection table -----------------------------------------------------------------
 
-  /** high 32 bits of a cid: a random byte, then the start-up time in seconds (24 bits) */
-  private cidHigh(): number {
-    return ((((Math.random() * 256) & 0xff) << 24) | (this.startupSec & 0xffffff)) >>> 0;
-  }
-
-  private newConn(p: Proto, init: { remote: Address; local: Address; listener: ListenerInfo | undefined; accepted: boolean; profile: ConnectionProfile; state: ConnState; tlsKey?: string }): Conn {
+  private newConn(p: Proto, remote: Address, local: Address, listener: ListenerInfo | undefined, accepted: boolean, profile: ConnectionProfile, state: ConnState, tlsKey?: string): Conn {
     const id = this.conns.allocId();
-    const conn = new Conn(this, {
-      id,
-      cidHigh: this.cidHigh(),
-      spec: p.spec,
-      stats: p.stats,
-      remote: init.remote,
-      local: init.local,
-      listener: init.listener,
-      accepted: init.accepted,
-      profile: init.profile,
-      state: init.state,
-      now: Date.now(),
-      ...(init.tlsKey !== undefined ? { tlsKey: init.tlsKey } : {}),
-    });
-    this.conns.add(conn);
+    const conn = new Conn(this, { id, spec: p.spec, stats: p.stats, remote, local, listener, accepted, profile, state, now: Date.now(), tlsKey });
+    this.conns.add(conn, accepted && (this.maxPerIp > 0 || this.resolver !== null));
     p.live++;
     if (tap.open.hasSubscribers) tap.open.publish({ proto: conn.proto, transport: conn.transport, conn });
     return conn;
@@ -300,36 +374,6 @@ class EngineImpl implements Engine, ConnOwner {
     if (typeof mark !== 'number' || !(mark >= 0)) return Promise.reject(new ConfigError(ErrorCodes.INVALID_OPTION, `drained: mark must be a number of bytes >= 0, got ${JSON.stringify(mark)}`));
     return conn.whenDrained(mark);
   }
-
-  private sweep(): void {
-    // a sweep still going on (it yielded) goes on; a new one starts otherwise
-    if (this.sweeping === null) {
-      this.sweeping = this.conns.values();
-      this.continueSweep();
-    }
-    this.checkDescriptors();
-  }
-
-  /** the connections the current sweep has not checked yet (a Map iterator skips deleted ones) */
-  private sweeping: IterableIterator<Conn> | null = null;
-
-  private readonly continueSweep = (): void => {
-    const it = this.sweeping;
-    if (it === null) return;
-    if (this.stopped) {
-      this.sweeping = null;
-      return;
-    }
-    const now = Date.now();
-    let closed = 0;
-    for (let r = it.next(); r.done !== true; r = it.next()) {
-      if (r.value.sweep(now) && ++closed >= SWEEP_CLOSES_PER_TURN) {
-        setImmediate(this.continueSweep);
-        return;
-      }
-    }
-    this.sweeping = null;
-  };
 
   /** the connection cap in force: tcp_max_connections, lower while descriptors ran out */
   private get cap(): number {
@@ -462,7 +506,7 @@ class EngineImpl implements Engine, ConnOwner {
         return;
       }
     }
-    const conn = this.newConn(p, { remote, local, listener: l, accepted: true, profile, state: ConnState.OK });
+    const conn = this.newConn(p, remote, local, l, true, profile, ConnState.OK);
     applyOptions(socket, profile, this.listenerKeepalive.get(l.id));
     if (p.spec.transport === 'tls') {
       this.acceptTls(p, l, conn, socket);
@@ -500,19 +544,10 @@ class EngineImpl implements Engine, ConnOwner {
 
   /** Wires a socket to its connection: framer, read loop, end / error / close. */
   private attach(conn: Conn, socket: Socket): void {
-    conn.socket = socket;
-    conn.framer = conn.spec.createFramer!(conn);
-    socket.on('data', conn.onData);
-    socket.on('end', () => {
-      if (conn.inMessage) {
-        conn.close('EOF received', new ConnectionError(ErrorCodes.EOF, `EOF inside a message (${conn.framer?.pendingBytes ?? 0} bytes of it buffered)`));
-      } else conn.close('EOF received');
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => this.onSocketError(conn, err));
-    socket.on('close', () => conn.close('EOF received'));
+    conn.attach(socket, conn.spec.createFramer!(conn));
   }
 
-  private onSocketError(conn: Conn, err: NodeJS.ErrnoException): void {
+  onSocketError(conn: Conn, err: NodeJS.ErrnoException): void {
     if (conn.closed) return;
     if (conn.state === ConnState.CONNECTING) {
       if (isFdExhaustion(err.code)) this.onFdExhausted(err.code, 'connect');
@@ -675,15 +710,7 @@ class EngineImpl implements Engine, ConnOwner {
       }
     }
     const localHost = l && !['0.0.0.0', '::'].includes(l.address.host) && isIP(l.address.host) === isIP(dest.host) ? l.address.host : undefined;
-    const conn = this.newConn(p, {
-      remote: dest,
-      local: { host: localHost ?? (isIP(dest.host) === 6 ? '::' : '0.0.0.0'), port: 0 },
-      listener: l,
-      accepted: false,
-      profile,
-      state: ConnState.CONNECTING,
-      ...(tlsKey !== undefined ? { tlsKey } : {}),
-    });
+    const conn = this.newConn(p, dest, { host: localHost ?? (isIP(dest.host) === 6 ? '::' : '0.0.0.0'), port: 0 }, l, false, profile, ConnState.CONNECTING, tlsKey);
     conn.connectPromise = new Promise<Conn>((resolve, reject) => {
       conn.connectResolve = resolve;
       conn.connectReject = reject;
@@ -710,17 +737,14 @@ class EngineImpl implements Engine, ConnOwner {
       socket = netConnect({ host: dest.host, port: dest.port, ...(localHost !== undefined ? { localAddress: localHost } : {}) });
     }
     this.attach(conn, socket);
-    conn.setupTimer = setTimeout(() => {
-      conn.close('Async connect failed', new ConnectionError(ErrorCodes.CONNECT_TIMEOUT, `connect to ${formatAddress(dest)} not done within ${timeoutMs} ms`));
-    }, timeoutMs);
+    conn.armSetup('connect', timeoutMs);
     socket.once(spec.transport === 'tls' ? 'secureConnect' : 'connect', () => this.onConnected(p, conn, socket, domain));
     return conn.connectPromise;
   }
 
   private onConnected(p: Proto, conn: Conn, socket: Socket, domain: TlsDomain | undefined): void {
     if (conn.closed) return;
-    if (conn.setupTimer) clearTimeout(conn.setupTimer);
-    conn.setupTimer = null;
+    conn.clearSetup();
     applyOptions(socket, conn.profile, undefined);
     conn.local = { host: normalizeHost(socket.localAddress ?? conn.local.host), port: socket.localPort ?? 0 };
     if (socket instanceof TLSSocket) conn.tls = clientTlsInfo(socket, domain);
@@ -758,6 +782,8 @@ class EngineImpl implements Engine, ConnOwner {
     const deadline = opts?.deadlineMs ?? 1000;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    if (this.wheelTimer) clearTimeout(this.wheelTimer);
+    this.wheelTimer = null;
     const closing: Promise<void>[] = [];
     for (const l of this.listenerList) {
       if (l.server) {

@@ -4,7 +4,8 @@ import type { ProtocolSpec } from '../types.js';
 
 const noop = (): void => {};
 /** A Logger that drops everything: the engine's default when none is given, and every package's. */
-export const NOOP_LOGGER: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => NOOP_LOGGER };
+/** Logs nothing, and says so (isLevelEnabled): the engine then builds no log line at all. */
+export const NOOP_LOGGER: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => NOOP_LOGGER, isLevelEnabled: () => false } as Logger;
 
 /** An optional numeric engine option: `def` when absent, else a finite number >= min. */
 export function intOpt(name: string, v: number | undefined, def: number, min: number): number {

@@ -16,7 +16,8 @@ export const MAX_ALIASES = 4;
  */
 export class ConnTable {
   private readonly conns = new Map<ConnectionId, Conn>();
-  private readonly byAddr = new Map<string, Conn[]>();
+  /** one connection per address for nearly every key, a list only when several share it */
+  private readonly byAddr = new Map<string, Conn | Conn[]>();
   /** accepted connections per remote host (tcp_max_connections_per_ip) */
   private readonly perIp = new Map<string, number>();
   private nextId: number;
@@ -68,10 +69,17 @@ export class ConnTable {
     return proto + '|' + host + '|' + port;
   }
 
-  add(conn: Conn): void {
+  /**
+   * Adds a connection; `countPerIp`: counted in acceptedFrom (accepted connections, counted only
+   * while a per-address cap can apply: tcp_max_connections_per_ip or a profile resolver set).
+   */
+  add(conn: Conn, countPerIp: boolean): void {
     this.conns.set(conn.id, conn);
     this.index(conn, conn.remote.port);
-    if (conn.accepted) this.perIp.set(conn.remote.host, (this.perIp.get(conn.remote.host) ?? 0) + 1);
+    if (countPerIp) {
+      conn.countedPerIp = true;
+      this.perIp.set(conn.remote.host, (this.perIp.get(conn.remote.host) ?? 0) + 1);
+    }
   }
 
   /** accepted connections from `host` (normalized) in the table */
@@ -83,18 +91,25 @@ export class ConnTable {
   remove(conn: Conn): boolean {
     if (this.conns.get(conn.id) !== conn) return false;
     this.conns.delete(conn.id);
-    if (conn.accepted) {
+    if (conn.countedPerIp) {
       const n = (this.perIp.get(conn.remote.host) ?? 1) - 1;
       if (n <= 0) this.perIp.delete(conn.remote.host);
       else this.perIp.set(conn.remote.host, n);
     }
-    for (const port of conn.aliases) {
-      const k = ConnTable.key(conn.proto, conn.remote.host, port);
-      const list = this.byAddr.get(k);
-      if (!list) continue;
-      const i = list.indexOf(conn);
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.byAddr.delete(k);
+    const aliases = conn.aliases;
+    for (let a = 0; a < aliases.length; a++) {
+      const k = ConnTable.key(conn.proto, conn.remote.host, aliases[a]!);
+      const v = this.byAddr.get(k);
+      if (v === undefined) continue;
+      if (v === conn) {
+        this.byAddr.delete(k);
+        continue;
+      }
+      if (!Array.isArray(v)) continue;
+      const i = v.indexOf(conn);
+      if (i >= 0) v.splice(i, 1);
+      if (v.length === 1) this.byAddr.set(k, v[0]!);
+      else if (v.length === 0) this.byAddr.delete(k);
     }
     return true;
   }
@@ -102,15 +117,18 @@ export class ConnTable {
   /** Indexes `conn` under one more remote port (an alias). */
   index(conn: Conn, port: number): void {
     const k = ConnTable.key(conn.proto, conn.remote.host, port);
-    const list = this.byAddr.get(k);
-    if (list) list.push(conn);
-    else this.byAddr.set(k, [conn]);
+    const v = this.byAddr.get(k);
+    if (v === undefined) this.byAddr.set(k, conn);
+    else if (Array.isArray(v)) v.push(conn);
+    else this.byAddr.set(k, [v, conn]);
   }
 
   /** Whether another live connection already answers to this proto + host + port. */
   taken(conn: Conn, port: number): boolean {
-    const list = this.byAddr.get(ConnTable.key(conn.proto, conn.remote.host, port));
-    return list !== undefined && list.some((c) => c !== conn && !c.closed);
+    const v = this.byAddr.get(ConnTable.key(conn.proto, conn.remote.host, port));
+    if (v === undefined) return false;
+    if (!Array.isArray(v)) return v !== conn && !v.closed;
+    return v.some((c) => c !== conn && !c.closed);
   }
 
   /**
@@ -118,16 +136,18 @@ export class ConnTable {
    * asked for, with the TLS identity asked for, and accepted by `accept` when given.
    */
   find(proto: string, host: string, port: number, listenerId: number | undefined, tlsKey: string | undefined, accept?: (c: ConnectionInfo) => boolean): Conn | undefined {
-    const list = this.byAddr.get(ConnTable.key(proto, host, port));
-    if (!list) return undefined;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i]!;
-      if (c.closed || c.state === ConnState.BAD) continue;
-      if (listenerId !== undefined && c.listener?.id !== listenerId) continue;
-      if (tlsKey !== undefined && c.tlsKey !== tlsKey) continue;
-      if (accept !== undefined && !accept(c)) continue;
-      return c;
-    }
+    const v = this.byAddr.get(ConnTable.key(proto, host, port));
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) return usable(v, listenerId, tlsKey, accept) ? v : undefined;
+    for (let i = 0; i < v.length; i++) if (usable(v[i]!, listenerId, tlsKey, accept)) return v[i];
     return undefined;
   }
+}
+
+/** open or connecting, on the listener asked for, with the TLS identity asked for, accepted by `accept` */
+function usable(c: Conn, listenerId: number | undefined, tlsKey: string | undefined, accept: ((c: ConnectionInfo) => boolean) | undefined): boolean {
+  if (c.closed || c.state === ConnState.BAD) return false;
+  if (listenerId !== undefined && c.listener?.id !== listenerId) return false;
+  if (tlsKey !== undefined && c.tlsKey !== tlsKey) return false;
+  return accept === undefined || accept(c);
 }

@@ -35,13 +35,6 @@ function peerCert(ts: TLSSocket): PeerCertificate | undefined {
   return cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0 ? cert : undefined;
 }
 
-function handshakeTimeout(conn: Conn, ms: number): void {
-  if (conn.setupTimer) clearTimeout(conn.setupTimer);
-  conn.setupTimer = setTimeout(() => {
-    conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.TLS_HANDSHAKE_TIMEOUT, `TLS handshake not done within ${ms} ms`));
-  }, ms);
-}
-
 /**
  * Server side: wraps an accepted socket, picks the domain by the listener's address (then
  * SNI), times the handshake (`timeoutMs`), checks the client certificate as the chosen domain
@@ -67,11 +60,10 @@ export function acceptTls(domains: TlsDomains, listener: Address, conn: Conn, ra
     },
   });
   attach(ts);
-  handshakeTimeout(conn, timeoutMs);
+  conn.armSetup('tls', timeoutMs);
   ts.once('secure', () => {
     if (conn.closed) return;
-    if (conn.setupTimer) clearTimeout(conn.setupTimer);
-    conn.setupTimer = null;
+    conn.clearSetup();
     const cert = peerCert(ts);
     if (chosen.requireCert && !cert) {
       conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `TLS domain "${chosen.name}" requires a client certificate`));
@@ -92,7 +84,7 @@ export function acceptTls(domains: TlsDomains, listener: Address, conn: Conn, ra
 export function timeClientHandshake(conn: Conn, socket: Socket, timeoutMs: number): void {
   socket.once('connect', () => {
     if (conn.closed) return;
-    handshakeTimeout(conn, timeoutMs);
+    conn.armSetup('tls', timeoutMs);
   });
 }
 

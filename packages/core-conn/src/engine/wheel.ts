@@ -109,9 +109,9 @@ export class TimerWheel {
     if (steps > this.n) steps = this.n;
     for (let i = 0; i < steps; i++) {
       const s = (this.cur + i) % this.n;
-      let e = this.heads[s]!;
+      let e: TimerEntry | null = this.heads[s]!;
       while (e !== null) {
-        const next = e.next;
+        const next: TimerEntry | null = e.next;
         if (e.deadline <= now) {
           this.unlink(e);
           this.pushDue(e);
