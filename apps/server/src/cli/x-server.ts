@@ -1,8 +1,13 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@x/core-conn';
+import { loadConfig } from '../config/load.js';
 import { checkConfig, startServer, type XServer } from '../runtime/server.js';
+import { runPrimary, WORKER_ENV, type XPrimary } from '../runtime/workers/primary.js';
+import { runWorker } from '../runtime/workers/worker.js';
 import { VERSION } from '../version.js';
 
 /** the default config: dist/config/x.cfg in the package (copied at build), config/x.cfg beside src/ */
@@ -13,7 +18,8 @@ const DEFAULT_CFG = [new URL('../config/x.cfg', import.meta.url), new URL('../..
 const HELP = `x-server ${VERSION}: OpenSIPS-style transport server on @x modules
 
 Usage:
-  x-server [-f file.cfg] [--pretty]     run (default cfg: the bundled config/x.cfg)
+  x-server [-f file.cfg] [--pretty] [--workers N]
+                                       run (default cfg: the bundled config/x.cfg)
   x-server -c [-f file.cfg]             check the cfg and exit 0 (ok) or 1 (with file:line:col)
   x-server --help | --version
 
@@ -21,6 +27,8 @@ Options:
   -f, --config FILE   opensips.cfg-style file
   -c, --check         check the configuration only
   --pretty            human-readable logs (default: JSON lines)
+  -w, --workers N     worker processes (default: the cfg's tcp_workers / udp_workers, else
+                      one per core); 1 = one process does everything
   -h, --help          this text
   -V, --version       print the version
 
@@ -32,7 +40,11 @@ interface Args {
   file: string;
   check: boolean;
   pretty: boolean;
+  workers?: number;
 }
+
+/** at most this many workers: their index lives in the low 8 bits of connection ids */
+const MAX_WORKERS = 256;
 
 function parseArgs(argv: string[]): Args | number {
   const out: Args = { file: DEFAULT_CFG, check: false, pretty: false };
@@ -56,7 +68,15 @@ function parseArgs(argv: string[]): Args | number {
       }
       out.file = v;
     } else if (a.startsWith('--config=')) out.file = a.slice(9);
-    else {
+    else if (a === '-w' || a === '--workers' || a.startsWith('--workers=')) {
+      const v = a.startsWith('--workers=') ? a.slice(10) : argv[++i];
+      const nw = Number(v);
+      if (v === undefined || !/^\d+$/.test(v) || nw < 1 || nw > MAX_WORKERS) {
+        process.stderr.write(`x-server: ${a.split('=')[0]} needs a number of workers in 1..${MAX_WORKERS}, got ${JSON.stringify(v ?? '')}\n`);
+        return 2;
+      }
+      out.workers = nw;
+    } else {
       process.stderr.write(`x-server: unknown option "${a}" (see --help)\n`);
       return 2;
     }
@@ -83,6 +103,18 @@ async function main(argv: string[]): Promise<number | undefined> {
       return fail(err);
     }
   }
+  if (cluster.isWorker) {
+    // a worker of a multi-worker x-server (forked by the primary below)
+    await runWorker({ configFile: args.file, pretty: args.pretty, index: Number(process.env[WORKER_ENV.index]), count: Number(process.env[WORKER_ENV.count]) });
+    return undefined;
+  }
+  let workers: number;
+  try {
+    workers = args.workers ?? (await workerCount(args.file));
+  } catch (err) {
+    return fail(err);
+  }
+  if (workers > 1) return primary(args, workers);
   // handlers first: a signal that arrives while modules start (or right after the "started"
   // line, before startServer returns) must stop gracefully, not kill the process
   let server: XServer | undefined;
@@ -116,6 +148,50 @@ async function main(argv: string[]): Promise<number | undefined> {
   });
   try {
     server = await startServer({ configFile: args.file, pretty: args.pretty, onKill: () => process.exit(0) });
+  } catch (err) {
+    return fail(err);
+  }
+  if (pending) {
+    signals--;
+    onStop(pending);
+  }
+  return undefined;
+}
+
+/**
+ * Workers from the cfg: tcp_workers and udp_workers (the larger: each worker serves every
+ * socket), else one per core.
+ */
+async function workerCount(file: string): Promise<number> {
+  const g = (await loadConfig({ configFile: file })).globals;
+  const asked = [g.tcp_workers, g.udp_workers].filter((x): x is number => x !== undefined);
+  const nw = asked.length > 0 ? Math.max(...asked) : availableParallelism();
+  return Math.min(nw, MAX_WORKERS);
+}
+
+/** The primary of N workers: supervision, MI, metrics; signals as the single process has them. */
+async function primary(args: Args, workers: number): Promise<number | undefined> {
+  let p: XPrimary | undefined;
+  let pending: NodeJS.Signals | undefined;
+  let signals = 0;
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      p?.logger.root.warn(`${sig} again: exiting now`);
+      process.exit(1);
+    }
+    if (!p) {
+      pending = sig;
+      return;
+    }
+    const s = p;
+    s.logger.root.info(`${sig} received`);
+    s.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', () => p?.reload());
+  try {
+    p = await runPrimary({ configFile: args.file, pretty: args.pretty, workers, onKill: () => process.exit(0) });
   } catch (err) {
     return fail(err);
   }

@@ -20,8 +20,8 @@ export const globalSchema = {
   tcpthreshold: { type: 'int', min: 0, unit: 'µs', doc: 'alias of tcp_threshold' },
   tcp_no_new_conn_bflag: { type: 'string', doc: 'accepted and ignored (a branch flag name): the route script decides per send' },
   tcp_no_new_conn_rplflag: { type: 'string', doc: 'accepted and ignored (a message flag name): the route script decides per send' },
-  tcp_workers: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
-  udp_workers: { type: 'int', min: 1, doc: 'accepted and ignored: one Node event loop does all the I/O' },
+  tcp_workers: { type: 'int', min: 1, max: 256, doc: 'worker processes (x-server CLI; each serves every socket; the larger of tcp_workers and udp_workers; default: one per core; 1 = one process; x-server --workers wins)' },
+  udp_workers: { type: 'int', min: 1, max: 256, doc: 'worker processes: see tcp_workers' },
   children: { type: 'int', min: 1, doc: 'accepted and ignored (udp_workers before 3.0)' },
   log_stderror: { type: 'bool', doc: 'accepted and ignored: logs are pino lines on stdout' },
   stderror_enabled: { type: 'bool', doc: 'accepted and ignored: logs are pino lines on stdout' },
@@ -47,9 +47,7 @@ export const globalSchema = {
 /** Globals accepted for compatibility and not acted upon, with the reason given in the start-up note. */
 export const IGNORED_GLOBALS: Readonly<Record<string, string>> = {
   mpath: 'modules are npm packages',
-  tcp_workers: 'one Node event loop does all the I/O',
   tcp_threads: 'one Node event loop does all the I/O',
-  udp_workers: 'one Node event loop does all the I/O',
   children: 'one Node event loop does all the I/O',
   tcp_no_new_conn_bflag: 'flags belong to the script; routes decide per send',
   tcp_no_new_conn_rplflag: 'flags belong to the script; routes decide per send',

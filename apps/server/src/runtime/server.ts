@@ -1,4 +1,4 @@
-import { ConfigError, createEngine, ErrorCodes, profileFromGlobals, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
+import { ConfigError, createEngine, ErrorCodes, type EngineOptions, profileFromGlobals, createStatsRegistry, rateLimitedLogger, type Engine, type LogLimiter, type ListenerInfo, type ModuleInstance, type StatsRegistry, type TraceSink, type TraceSinkRegistry } from '@x/core-conn';
 import { dirname } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
@@ -24,6 +24,15 @@ export interface StartOptions extends ConfigSource {
   importer?: PackageImporter;
   /** called once the server stopped because of MI kill */
   onKill?: () => void;
+  /**
+   * Set in a worker process of a multi-worker x-server: the engine's id shard and relay, a
+   * hook that sees the engine before any socket opens; httpd (MI, metrics) is the primary's.
+   */
+  worker?: {
+    index: number;
+    engine: Pick<EngineOptions, 'connectionIdShard' | 'relay'>;
+    onEngine?: (engine: Engine) => void;
+  };
 }
 
 export interface ReloadResult {
@@ -156,7 +165,9 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
     tlsDomains: cfg.tlsDomains,
     logger: log.child({ module: 'core' }),
     stats,
+    ...opts.worker?.engine,
   });
+  opts.worker?.onEngine?.(engine);
   for (const { spec } of cfg.protocols.values()) engine.registerProtocol(spec);
   core.addLoadGroup();
 
@@ -288,7 +299,7 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       }
     }
 
-    if (cfg.httpd) {
+    if (cfg.httpd && !opts.worker) {
       const metrics = createMetrics(stats, { closes: () => engine.closeCounts() });
       const hp = cfg.modules.find((m) => m.loaded.name === 'httpd')?.params ?? {};
       const tokenParam = cfg.modules.find((m) => m.loaded.name === 'mi_http')?.params.auth_token;
@@ -319,7 +330,8 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
       }
       root.info({ url: http.url('/metrics') }, `metrics on ${http.url('/metrics')}, health on ${http.url('/health')}`);
     }
-    root.info({ version: VERSION, file: cfg.file, modules: cfg.modules.map((m) => m.loaded.name) }, 'x-server started');
+    if (opts.worker) root.info({ worker: opts.worker.index, pid: process.pid }, `x-server worker ${opts.worker.index} started`);
+    else root.info({ version: VERSION, file: cfg.file, modules: cfg.modules.map((m) => m.loaded.name) }, 'x-server started');
 
     return {
       config: cfg, engine, stats, logger: log, mi, listeners,
