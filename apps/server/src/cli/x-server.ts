@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@x/core-conn';
 import { loadConfig } from '../config/load.js';
 import { checkConfig, startServer, type XServer } from '../runtime/server.js';
-import { runPrimary, WORKER_ENV, type XPrimary } from '../runtime/workers/primary.js';
+import { runPrimary, WORKER_ENV, WorkerStartError, type XPrimary } from '../runtime/workers/primary.js';
 import { runWorker } from '../runtime/workers/worker.js';
 import { VERSION } from '../version.js';
 
@@ -105,7 +105,12 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   if (cluster.isWorker) {
     // a worker of a multi-worker x-server (forked by the primary below)
-    await runWorker({ configFile: args.file, pretty: args.pretty, index: Number(process.env[WORKER_ENV.index]), count: Number(process.env[WORKER_ENV.count]) });
+    try {
+      await runWorker({ configFile: args.file, pretty: args.pretty, index: Number(process.env[WORKER_ENV.index]), count: Number(process.env[WORKER_ENV.count]) });
+    } catch (err) {
+      // its IPC channel would keep it alive: the primary learns of the failure by the exit
+      process.exit(fail(err));
+    }
     return undefined;
   }
   let workers: number;
@@ -193,6 +198,11 @@ async function primary(args: Args, workers: number): Promise<number | undefined>
   try {
     p = await runPrimary({ configFile: args.file, pretty: args.pretty, workers, onKill: () => process.exit(0) });
   } catch (err) {
+    if (err instanceof WorkerStartError) {
+      // the worker wrote why on stderr
+      process.stderr.write(`x-server: ${err.message}\n`);
+      return 1;
+    }
     return fail(err);
   }
   if (pending) {

@@ -59,10 +59,12 @@ export interface Running {
  * Starts the built x-server on a cfg file and waits for "x-server started" (bounded). With
  * `pretty`, it runs with --pretty: the log is text lines (`stdout()`), not JSON (`lines`).
  */
-export async function startX(cfgFile: string, opts: { timeoutMs?: number; pretty?: boolean; prefix?: string[] } = {}): Promise<Running> {
+export async function startX(cfgFile: string, opts: { timeoutMs?: number; pretty?: boolean; prefix?: string[]; workers?: number | 'cfg' } = {}): Promise<Running> {
   const timeoutMs = opts.timeoutMs ?? 15_000;
   // prefix: a command that execs node in place (e.g. prlimit --nofile=...), so child.pid stays the server's
-  const argv = [process.execPath, X_SERVER, '-f', cfgFile, ...(opts.pretty ? ['--pretty'] : [])];
+  // workers: one process unless a test asks for more ('cfg': what the cfg's tcp_workers or the cores say)
+  const workers = opts.workers === 'cfg' ? [] : ['--workers', String(opts.workers ?? 1)];
+  const argv = [process.execPath, X_SERVER, '-f', cfgFile, ...workers, ...(opts.pretty ? ['--pretty'] : [])];
   const cmd = [...(opts.prefix ?? []), ...argv];
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];

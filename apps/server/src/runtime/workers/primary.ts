@@ -1,12 +1,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import { connectionIdShard, createStatsRegistry, MiError, tcpListJson, type CloseCount, type MiCommand, type Stat, type StatsRegistry } from '@x/core-conn';
 import { loadConfig } from '../../config/load.js';
+import { CfgError, CfgErrorCodes } from '../../errors.js';
 import { isLoopback, startHttpd, type Httpd } from '../../http/server.js';
 import { RawJson, MiRegistry } from '../../mi/registry.js';
 import { VERSION } from '../../version.js';
 import { createServerLogger, type ServerLogger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import { shardBits, type ConnsAnswer, type MiCommandInfo, type PrimaryToWorker, type StatSnapshot, type WireError, type WorkerQuery, type WorkerToPrimary } from './protocol.js';
+import { shardBits, type MiCommandInfo, type PrimaryToWorker, type StatSnapshot, type WireError, type WorkerQuery, type WorkerToPrimary } from './protocol.js';
 import { fromWire } from './worker.js';
 
 export interface PrimaryOptions {
@@ -45,6 +46,11 @@ const QUERY_TIMEOUT_MS = 10_000;
 /** a worker that lived less than this is restarted after RESTART_DELAY_MS (no fork loop) */
 const SHORT_LIFE_MS = 2000;
 const RESTART_DELAY_MS = 1000;
+
+/** A worker exited before it was ready (it wrote why on stderr). */
+export class WorkerStartError extends Error {
+  override name = 'WorkerStartError';
+}
 
 /** The env a worker learns its place from. */
 export const WORKER_ENV = { index: 'X_SERVER_WORKER', count: 'X_SERVER_WORKERS' } as const;
@@ -250,7 +256,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
           waiting.delete(rid);
           x.done(false, undefined, { code: 'ERR_CONN_NOT_FOUND', message: `worker ${i} exited` });
         }
-        if (!wasReady) reject(new Error(`worker ${i} (PID ${w.process.pid}) exited before it started (code ${code}${signal ? `, ${signal}` : ''})`));
+        if (!wasReady) reject(new WorkerStartError(`worker ${i} (PID ${w.process.pid}) exited before it started (code ${code}${signal ? `, ${signal}` : ''})`));
         if (stopping || !started) return;
         const lived = Date.now() - s.startedAt;
         root.warn({ worker: i, pid: w.process.pid, code, signal }, `worker ${i} (PID ${w.process.pid}) exited (${signal ?? `code ${code}`}); its connections are gone; starting a new one`);
@@ -405,20 +411,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
 
   let started = false;
   let http: Httpd | undefined;
-  try {
-    await Promise.all(slots.map((s) => fork(s.index)));
-  } catch (err) {
-    await stop({ deadlineMs: 0 });
-    throw err;
-  }
-  started = true;
-
   const mi = new MiRegistry();
-  for (const c of commands ?? []) {
-    const handler = overrides[c.name] ?? ((p: Record<string, unknown>) => first(c.name, p));
-    mi.add({ ...c, handler } as MiCommand);
-  }
-
+  // httpd first (a busy port fails before any worker starts); its MI commands come from the workers
   if (cfg.httpd) {
     const metricsInner = createMetrics(snapshotRegistry(() => lastStats), { closes: () => lastCloses });
     const metrics: Metrics = { contentType: metricsInner.contentType, render: async () => (await refresh(), metricsInner.render()) };
@@ -428,7 +422,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
     const refused = (reason: string) => own.counter('httpd', `refused_${reason}`, `HTTP requests or connections refused: ${reason.replace('_', ' ')}`);
     try {
       http = await startHttpd({
-        ip: cfg.httpd.ip, port: cfg.httpd.port, ...(cfg.mi ? { miRoot: cfg.mi.root } : {}), registry: mi, metrics, healthy: () => !stopping,
+        ip: cfg.httpd.ip, port: cfg.httpd.port, ...(cfg.mi ? { miRoot: cfg.mi.root } : {}), registry: mi, metrics, healthy: () => started && !stopping,
         ...(token !== '' ? { authToken: token } : {}),
         requestTimeoutMs: Number(hp.conn_timeout ?? 10) * 1000,
         maxConnections: Number(hp.max_connections ?? 64),
@@ -438,7 +432,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
     } catch (err) {
       await stop({ deadlineMs: 0 });
       const host = cfg.httpd.ip.includes(':') ? `[${cfg.httpd.ip}]` : cfg.httpd.ip;
-      throw new Error(`httpd cannot listen on ${host}:${cfg.httpd.port}: ${(err as Error).message}`, { cause: err });
+      throw new CfgError(CfgErrorCodes.BAD_SOCKET, cfg.httpd.where, `httpd cannot listen on ${host}:${cfg.httpd.port}: ${(err as Error).message} (set modparam("httpd", "ip" | "port", ...))`, { cause: err });
     }
     const roots = cfg.mi ? [{ http_root: cfg.mi.root, module: 'mi_http' }] : [];
     mi.add({ name: 'httpd:list_root_path', aliases: ['httpd_list_root_path'], recipes: [[]], doc: 'lists all the registered http root paths', handler: () => roots });
@@ -447,6 +441,22 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
       root.warn({ address: http.address.host, auth: token !== '' }, `httpd listens on ${http.address.host}, reachable from other machines: MI can stop the server and close connections${token !== '' ? '' : ' and has NO authentication (set modparam("mi_http", "auth_token", ...))'}; bind it to 127.0.0.1 unless this is intended`);
     }
     root.info({ url: http.url('/metrics') }, `metrics on ${http.url('/metrics')}, health on ${http.url('/health')}`);
+  }
+
+  try {
+    // worker 0 alone first: what modules create on first start (an SQLite file, a table) is
+    // created once, and a configuration a worker refuses is reported once
+    await fork(0);
+    await Promise.all(slots.slice(1).map((s) => fork(s.index)));
+  } catch (err) {
+    await stop({ deadlineMs: 0 });
+    throw err;
+  }
+  started = true;
+  for (const c of commands ?? []) {
+    if (c.name === 'httpd:list_root_path') continue;
+    const handler = overrides[c.name] ?? ((p: Record<string, unknown>) => first(c.name, p));
+    mi.add({ ...c, handler } as MiCommand);
   }
   root.info({ version: VERSION, file: cfg.file, modules: cfg.modules.map((m) => m.loaded.name), workers: n, pids: slots.map((s) => s.pid) }, 'x-server started');
 

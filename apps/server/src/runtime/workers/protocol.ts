@@ -1,4 +1,4 @@
-import type { Address, ConnectionInfo, MiCommand, SendOptions, Stat, TcpListEntry } from '@x/core-conn';
+import type { Address, ConnectionInfo, MiCommand, SendOptions, Stat } from '@x/core-conn';
 
 /**
  * The messages between x-server's primary and its workers (node:cluster IPC, "advanced"
@@ -50,9 +50,7 @@ export type WorkerToPrimary =
 /** What a worker may be asked for (MI, metrics). */
 export type WorkerQuery =
   | { op: 'mi'; name: string; params: Record<string, unknown> }
-  | { op: 'stats' }
-  | { op: 'conns'; proto?: string | undefined }
-  | { op: 'closeAddr'; proto?: string | undefined; host: string; port: number };
+  | { op: 'stats' };
 
 export type PrimaryToWorker =
   | { t: 'send'; rid: number; proto: string; dest: Address; data: Uint8Array; opts: WireSendOptions }
@@ -62,9 +60,6 @@ export type PrimaryToWorker =
   | { t: 'query'; rid: number; q: WorkerQuery }
   | { t: 'stop'; deadlineMs: number }
   | { t: 'reload' };
-
-/** The answer to a 'conns' query: tcp:list entries, or null when the worker has no stream listener (OpenSIPS's null). */
-export type ConnsAnswer = TcpListEntry[] | null;
 
 /** A Buffer over the bytes of an IPC Uint8Array (no copy). */
 export function toBuffer(u: Uint8Array): Buffer {

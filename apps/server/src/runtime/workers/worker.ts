@@ -1,4 +1,4 @@
-import { connectionIdShard, ConnectionError, MiError, toTcpListEntry, type ConnectionId, type ConnectionInfo, type ConnectionRelay, type Engine } from '@x/core-conn';
+import { connectionIdShard, ConnectionError, MiError, type ConnectionId, type ConnectionInfo, type ConnectionRelay, type Engine } from '@x/core-conn';
 import { RawJson } from '../../mi/registry.js';
 import { startServer, type XServer } from '../server.js';
 import { shardBits, snapshot, toBuffer, wireOpts, type PrimaryToWorker, type WireError, type WorkerQuery, type WorkerToPrimary } from './protocol.js';
@@ -112,7 +112,7 @@ export async function runWorker(o: WorkerOptions): Promise<XServer> {
   // a signal to the whole process group (Ctrl-C) reaches every worker: the primary stops them
   process.on('SIGINT', () => {});
   process.on('SIGHUP', () => {});
-  let server: XServer | undefined;
+  let server: XServer | undefined = undefined; // set once started (the handlers above run before)
   let stopping = false;
   const stop = (deadlineMs: number): void => {
     if (stopping) return;
@@ -141,13 +141,6 @@ export async function runWorker(o: WorkerOptions): Promise<XServer> {
           stats: s.stats.all().map((st) => ({ group: st.group, name: st.name, kind: st.kind, doc: st.doc, value: st.value() })),
           closes: s.engine.closeCounts(),
         };
-      case 'conns':
-        if (s.engine.listeners().every((l) => l.transport === 'udp')) return null;
-        return s.engine.connections(q.proto).map(toTcpListEntry);
-      case 'closeAddr': {
-        const c = s.engine.connections(q.proto).find((x) => x.remote.host === q.host && (x.remote.port === q.port || x.aliases.includes(q.port)));
-        return c ? s.engine.close(c.id, 'Closed by MI') : false;
-      }
     }
   };
 
