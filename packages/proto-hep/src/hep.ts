@@ -17,7 +17,8 @@ import { HepError, HepErrorCodes } from './codec/errors.js';
 import { missingHepSocket, parseHepId, type HepDestination } from './hep-id.js';
 import { HEP_DEST_DEFAULT_PORT, PROTO_HEP_DEFAULTS, type ProtoHepParams } from './module/params.js';
 import { packHep, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
-import { HepSender, type HepSenderOptions } from './sender.js';
+import { HepSender, type HepPacketWriter, type HepSenderOptions } from './sender.js';
+import { TRACE_UNENCODABLE, writeTraceHep3 } from './codec/trace.js';
 
 /** What a HEP callback is given for every received packet. */
 export interface HepReceived {
@@ -196,30 +197,51 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
   const addDestination = (def: string | HepDestination): HepSender => {
     const dest = typeof def === 'string' ? parseHepId(def, HEP_DEST_DEFAULT_PORT, (m) => o.logger?.warn({}, m)) : def;
     if (senders.has(dest.name)) throw new HepError(HepErrorCodes.BAD_HEP_ID, `hep_id [${dest.name}] is defined twice`);
-    const s = new HepSender(dest, transmit, { maxRetries: p.hep_max_retries, retryCooldown: p.hep_retry_cooldown, ...o.sender });
+    const user = o.sender;
+    const s = new HepSender(dest, transmit, {
+      maxRetries: p.hep_max_retries,
+      retryCooldown: p.hep_retry_cooldown,
+      ...user,
+      onSent: (n) => {
+        sSent?.inc(n);
+        user?.onSent?.(n);
+      },
+      onDropped: (n) => {
+        sSendDropped?.inc(n);
+        user?.onDropped?.(n);
+      },
+    });
     senders.set(dest.name, s);
-    if (sSent) s.on('sent', () => sSent.inc());
-    if (sSendDropped) s.on('drop', () => sSendDropped.inc());
+    const captureId = p.hep_capture_id;
+    // a trace packet straight into the sender's buffer: no HepPacket, no Buffer per packet
+    const write: HepPacketWriter<TracePacket> = (tp, b, at) => {
+      try {
+        const payload = tp.parts ? buildPayload(tp.parts) : (tp.payload ?? EMPTY);
+        if (dest.version === 3 && Buffer.isBuffer(payload)) {
+          const end = writeTraceHep3(b, at, tp, payload, captureId, tp.timestamp ? 0 : performance.timeOrigin + performance.now());
+          if (end !== TRACE_UNENCODABLE) return end;
+        }
+        // HEPv1/v2, a string payload, and whatever the fast path does not take: packHep (which
+        // converts it, or refuses it: counted as an invalid drop)
+        const data = packHep(tp.src, tp.dst, tp.ipProto, payload, {
+          version: dest.version,
+          captureId,
+          protoType: tp.protoType,
+          ...(tp.timestamp ? { timestamp: tp.timestamp } : {}),
+          ...(tp.correlationId !== undefined ? { correlationId: tp.correlationId } : {}),
+        });
+        if (b.length - at < data.length) return -data.length;
+        data.copy(b, at);
+        return at + data.length;
+      } catch (err) {
+        o.logger?.debug({ err }, `hep_id [${dest.name}]: trace packet not encodable; dropped`);
+        return 0;
+      }
+    };
     o.registerSink?.({
       name: dest.name,
-      send: (tp: TracePacket): boolean => {
-        // never throws into the traced connection, and does not build what would be dropped
-        if (!s.accepting()) return s.send(EMPTY);
-        let data: Buffer;
-        try {
-          data = packHep(tp.src, tp.dst, tp.ipProto, tp.parts ? buildPayload(tp.parts) : (tp.payload ?? EMPTY), {
-            version: dest.version,
-            captureId: p.hep_capture_id,
-            protoType: tp.protoType,
-            ...(tp.timestamp ? { timestamp: tp.timestamp } : {}),
-            ...(tp.correlationId !== undefined ? { correlationId: tp.correlationId } : {}),
-          });
-        } catch (err) {
-          o.logger?.debug({ err }, `hep_id [${dest.name}]: trace packet not encodable; dropped`);
-          return s.send(EMPTY, true);
-        }
-        return s.send(data);
-      },
+      // never throws into the traced connection, and builds nothing that would be dropped
+      send: (tp: TracePacket): boolean => s.sendWith(tp, write),
     });
     return s;
   };

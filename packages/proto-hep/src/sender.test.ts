@@ -1,7 +1,7 @@
 // HepSender's retry policy with a scripted transmit and fake timers: exponential back-off up
 // to the cap, order kept, success resets, hep_max_retries -> cooldown -> one attempt again.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HepSender } from './sender.js';
+import { HEP_SENDER_SLAB, HepSender, type HepPacketWriter } from './sender.js';
 import type { HepDestination } from './hep-id.js';
 
 const dest: HepDestination = { name: 'c', host: '127.0.0.1', port: 9060, transport: 'tcp', version: 3 };
@@ -113,5 +113,96 @@ describe('HepSender', () => {
     s.close();
     expect(s.send(pkt(3))).toBe(false);
     expect(s.stats()).toMatchObject({ queued: 0, dropped: 3 });
+  });
+
+  describe('sendWith (packets encoded straight into the sender buffer)', () => {
+    /** a HEP3-framed packet: "HEP3", its length, then the text (what packetsOf splits on) */
+    const frame = (text: string): Buffer => {
+      const b = Buffer.alloc(6 + Buffer.byteLength(text));
+      b.write('HEP3');
+      b.writeUInt16BE(b.length, 4);
+      b.write(text, 6);
+      return b;
+    };
+    const writer: HepPacketWriter<string> = (text, b, o) => {
+      if (text === 'bad') return 0;
+      const f = frame(text);
+      if (b.length - o < f.length) return -f.length;
+      f.copy(b, o);
+      return o + f.length;
+    };
+    const writes = () => {
+      const got: Buffer[] = [];
+      let down = false;
+      const transmit = (_d: HepDestination, data: Buffer): Promise<unknown> => {
+        if (down) return Promise.reject(new Error('down'));
+        got.push(Buffer.from(data));
+        return Promise.resolve();
+      };
+      return { got, transmit, setDown: (v: boolean) => (down = v) };
+    };
+
+    it('tcp: the packets of one turn leave in one write, in order, byte for byte; the next turn in the next write', async () => {
+      const w = writes();
+      const s = new HepSender(dest, w.transmit);
+      const sent: string[] = [];
+      s.on('sent', (d: Buffer) => sent.push(d.subarray(6).toString()));
+      for (const t of ['a1', 'b22', 'c333']) expect(s.sendWith(t, writer)).toBe(true);
+      expect(w.got).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(w.got).toHaveLength(1);
+      expect(w.got[0]!.equals(Buffer.concat(['a1', 'b22', 'c333'].map(frame)))).toBe(true);
+      s.sendWith('d4', writer);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(w.got).toHaveLength(2);
+      expect(w.got[1]!.equals(frame('d4'))).toBe(true);
+      expect(sent).toEqual(['a1', 'b22', 'c333', 'd4']);
+      expect(s.stats()).toMatchObject({ sent: 4, queued: 0, dropped: 0 });
+      s.close();
+    });
+
+    it('tcp: packets past the buffer size go on in a new buffer; batches stay within batchBytes; every byte arrives in order', async () => {
+      const w = writes();
+      const s = new HepSender(dest, w.transmit, { batchBytes: 20_000, maxQueue: 10_000 });
+      const texts = Array.from({ length: 300 }, (_, i) => `${i}:`.padEnd(100 + (i % 7) * 111, 'x'));
+      for (const t of texts) expect(s.sendWith(t, writer)).toBe(true);
+      await vi.advanceTimersByTimeAsync(0);
+      const all = Buffer.concat(w.got);
+      expect(all.equals(Buffer.concat(texts.map(frame)))).toBe(true);
+      expect(all.length).toBeGreaterThan(HEP_SENDER_SLAB);
+      expect(Math.max(...w.got.map((g) => g.length))).toBeLessThanOrEqual(20_000);
+      expect(s.stats()).toMatchObject({ sent: 300, queued: 0 });
+      s.close();
+    });
+
+    it('a packet the writer cannot encode is dropped as invalid and counted; the queue bound holds while the collector is down', async () => {
+      const w = writes();
+      w.setDown(true);
+      const dropped: number[] = [];
+      const s = new HepSender(dest, w.transmit, { maxQueue: 3, backoffMs: 1000, onDropped: (n) => dropped.push(n) });
+      const why: string[] = [];
+      s.on('drop', (_d: Buffer, r: string) => why.push(r));
+      expect(s.sendWith('bad', writer)).toBe(false);
+      for (let i = 0; i < 5; i++) s.sendWith(`p${i}`, writer);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(why).toEqual(['invalid', 'queue full', 'queue full']);
+      expect(s.stats()).toMatchObject({ queued: 3, dropped: 3, failures: 1 });
+      w.setDown(false);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(w.got.map((g) => g.length)).toEqual([3 * 8]);
+      expect(s.stats()).toMatchObject({ queued: 0, sent: 3, dropped: 3 });
+      expect(dropped.reduce((a, b) => a + b, 0)).toBe(3);
+      s.close();
+    });
+
+    it('udp: one datagram per packet', async () => {
+      const w = writes();
+      const s = new HepSender({ ...dest, transport: 'udp' }, w.transmit);
+      for (const t of ['a', 'bb', 'ccc']) s.sendWith(t, writer);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(w.got.map((g) => g.subarray(6).toString())).toEqual(['a', 'bb', 'ccc']);
+      expect(s.stats()).toMatchObject({ sent: 3, queued: 0 });
+      s.close();
+    });
   });
 });

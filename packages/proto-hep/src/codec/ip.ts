@@ -82,6 +82,13 @@ export function ipKind(ip: string, what: string): 4 | 6 {
   throw new HepError(HepErrorCodes.INVALID, `${what} ${JSON.stringify(ip)} is not an IPv4 or IPv6 literal`);
 }
 
+/** 4 for an IPv4 literal, 6 for IPv6, 0 for anything else (ipKind without the throw). */
+export function ipKindOf(ip: unknown): 0 | 4 | 6 {
+  if (typeof ip !== 'string') return 0;
+  if (isDottedQuad(ip)) return 4;
+  return isIPv6(ip) ? 6 : 0;
+}
+
 /** A strict dotted quad check without a regex: it runs for every encoded packet. */
 function isDottedQuad(ip: string): boolean {
   const n = ip.length;

@@ -1,0 +1,145 @@
+/**
+ * The trace hot path's encoder: one HEPv3 trace packet written straight into a caller's buffer
+ * (a sender's slab), with no intermediate HepPacket, chunk objects or Buffers. Its bytes are
+ * exactly `packHep(src, dst, ipProto, payload, { captureId, protoType, timestamp, correlationId })`
+ * (OpenSIPS's `build_hep3_buf` order, see encode.ts): the test suite checks that property.
+ */
+import { ipKindOf, writeIpv4, writeIpv6 } from './ip.js';
+import { AF_INET, AF_INET6, ChunkType } from './types.js';
+
+/** The fields of one trace packet (proto-hep's TracePacket has them). */
+export interface Hep3TraceFields {
+  protoType: number;
+  ipProto: number;
+  src: { host: string; port: number };
+  dst: { host: string; port: number };
+  timestamp?: { sec: number; usec: number } | undefined;
+  correlationId?: string | undefined;
+}
+
+/** What `writeTraceHep3` returns for fields it does not take (the caller falls back to packHep, which refuses or converts them). */
+export const TRACE_UNENCODABLE = 0;
+
+const u8ok = (v: unknown): boolean => typeof v === 'number' && (v & 0xff) === v;
+const u16ok = (v: unknown): boolean => typeof v === 'number' && (v & 0xffff) === v;
+const u32ok = (v: unknown): boolean => typeof v === 'number' && v >>> 0 === v;
+
+/** utf8 length of a string, without a call for the usual ASCII one; -1 when not a string */
+function utf8Length(s: unknown): number {
+  if (typeof s !== 'string') return -1;
+  const n = s.length;
+  if (n > 256) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  return n;
+}
+
+function hdr(b: Buffer, o: number, type: number, len: number): void {
+  b[o] = 0;
+  b[o + 1] = 0;
+  b[o + 2] = type >>> 8;
+  b[o + 3] = type & 0xff;
+  b[o + 4] = len >>> 8;
+  b[o + 5] = len & 0xff;
+}
+function u8(b: Buffer, o: number, type: number, v: number): number {
+  hdr(b, o, type, 7);
+  b[o + 6] = v;
+  return o + 7;
+}
+function u16(b: Buffer, o: number, type: number, v: number): number {
+  hdr(b, o, type, 8);
+  b[o + 6] = v >>> 8;
+  b[o + 7] = v & 0xff;
+  return o + 8;
+}
+function u32(b: Buffer, o: number, type: number, v: number): number {
+  hdr(b, o, type, 10);
+  b[o + 6] = v >>> 24;
+  b[o + 7] = (v >>> 16) & 0xff;
+  b[o + 8] = (v >>> 8) & 0xff;
+  b[o + 9] = v & 0xff;
+  return o + 10;
+}
+
+/**
+ * Writes the HEPv3 packet of a trace message into `b` at `o`: chunks 0x01 0x02 0x07 0x08 0x09
+ * 0x0A 0x0B 0x0C, the addresses, the payload (0x0F), the correlation id (0x11) when given.
+ * Timestamp: `f.timestamp`, else `nowMs` (ms since the epoch, sub-ms digits kept as µs).
+ * Returns the end offset; `-size` when the packet (size bytes) does not fit in `b.length - o`
+ * (nothing written); `TRACE_UNENCODABLE` (0) for fields packHep would refuse or convert (a host
+ * that is no IP literal, a value out of range, a packet past 65535 bytes...).
+ */
+export function writeTraceHep3(b: Buffer, o: number, f: Hep3TraceFields, payload: Uint8Array, captureId: number, nowMs: number): number {
+  const src = f.src;
+  const dst = f.dst;
+  if (typeof src !== 'object' || src === null || typeof dst !== 'object' || dst === null) return TRACE_UNENCODABLE;
+  const sk = ipKindOf(src.host);
+  const dk = ipKindOf(dst.host);
+  if (sk === 0 || dk === 0) return TRACE_UNENCODABLE;
+  if (!u16ok(src.port) || !u16ok(dst.port) || !u8ok(f.ipProto) || !u8ok(f.protoType) || !u32ok(captureId)) return TRACE_UNENCODABLE;
+  let sec: number;
+  let usec: number;
+  const ts = f.timestamp;
+  if (ts !== undefined) {
+    if (typeof ts !== 'object' || ts === null || !u32ok(ts.sec) || !u32ok(ts.usec)) return TRACE_UNENCODABLE;
+    sec = ts.sec;
+    usec = ts.usec;
+  } else {
+    // as pack.ts's nowTimestamp()
+    sec = Math.floor(nowMs / 1000);
+    usec = Math.min(999_999, Math.floor((nowMs - sec * 1000) * 1000));
+  }
+  const corr = f.correlationId;
+  const corrLen = corr === undefined ? -1 : utf8Length(corr);
+  if (corr !== undefined && corrLen < 0) return TRACE_UNENCODABLE;
+  const size = 6 + 67 + (sk === 4 ? 10 : 22) + (dk === 4 ? 10 : 22) + 6 + payload.length + (corrLen >= 0 ? 6 + corrLen : 0);
+  if (size > 0xffff) return TRACE_UNENCODABLE;
+  if (b.length - o < size) return -size;
+  b[o] = 0x48;
+  b[o + 1] = 0x45;
+  b[o + 2] = 0x50;
+  b[o + 3] = 0x33;
+  b[o + 4] = size >>> 8;
+  b[o + 5] = size & 0xff;
+  let p = o + 6;
+  p = u8(b, p, ChunkType.IP_FAMILY, sk === 6 ? AF_INET6 : AF_INET);
+  p = u8(b, p, ChunkType.IP_PROTO, f.ipProto);
+  p = u16(b, p, ChunkType.SRC_PORT, src.port);
+  p = u16(b, p, ChunkType.DST_PORT, dst.port);
+  p = u32(b, p, ChunkType.TS_SEC, sec);
+  p = u32(b, p, ChunkType.TS_USEC, usec);
+  p = u8(b, p, ChunkType.PROTO_TYPE, f.protoType);
+  p = u32(b, p, ChunkType.CAPTURE_ID, captureId);
+  // encode.ts's order: the IPv4 chunks, then the IPv6 ones
+  if (sk === 4) {
+    hdr(b, p, ChunkType.IPV4_SRC, 10);
+    writeIpv4(src.host, b, p + 6);
+    p += 10;
+  }
+  if (dk === 4) {
+    hdr(b, p, ChunkType.IPV4_DST, 10);
+    writeIpv4(dst.host, b, p + 6);
+    p += 10;
+  }
+  if (sk === 6) {
+    hdr(b, p, ChunkType.IPV6_SRC, 22);
+    writeIpv6(src.host, b, p + 6);
+    p += 22;
+  }
+  if (dk === 6) {
+    hdr(b, p, ChunkType.IPV6_DST, 22);
+    writeIpv6(dst.host, b, p + 6);
+    p += 22;
+  }
+  hdr(b, p, ChunkType.PAYLOAD, 6 + payload.length);
+  b.set(payload, p + 6);
+  p += 6 + payload.length;
+  if (corrLen >= 0) {
+    hdr(b, p, ChunkType.CORRELATION_ID, 6 + corrLen);
+    p += 6;
+    if (corrLen === corr!.length) for (let i = 0; i < corrLen; i++) b[p + i] = corr!.charCodeAt(i);
+    else b.write(corr!, p, corrLen, 'utf8');
+    p += corrLen;
+  }
+  return p;
+}
