@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attachHep, decode, packHep } from '@x/proto-hep';
+import { attachHep, decode, packHep, type HepPacketWriter } from '@x/proto-hep';
 import { createEngine, type TraceSink } from '@x/core-conn';
 import { NET_PROTO_TYPE, netEventParts, netTracePacket, x509Oneline, type NetEvent } from './events.js';
 
@@ -38,10 +38,13 @@ function hepSink(params: { homer5_on?: boolean } = {}): { sink: TraceSink; out: 
   const out: Buffer[] = [];
   // capture what the sender is given, before it tries the network
   const sender = hep.sender('hep_dst')!;
-  const orig = sender.send.bind(sender);
-  sender.send = (d: Buffer, invalid?: boolean) => {
-    out.push(d);
-    return orig(d, invalid);
+  // (the sink encodes straight into the sender's buffer: the same writer into a scratch buffer)
+  const orig = sender.sendWith.bind(sender);
+  sender.sendWith = <T>(item: T, write: HepPacketWriter<T>): boolean => {
+    const b = Buffer.alloc(65536);
+    const end = write(item, b, 0);
+    if (end > 0) out.push(b.subarray(0, end));
+    return orig(item, write);
   };
   return { sink: sinks[0]!, out, close: () => { hep.close(); void engine.shutdown(); } };
 }

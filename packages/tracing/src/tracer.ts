@@ -84,6 +84,10 @@ interface ConnState {
 }
 
 interface PendingIn {
+  /** traced already (followed, or trace() called): a later trace() returns true and sends nothing */
+  done: boolean;
+  /** the correlation id once read (undefined: not read yet or none) */
+  id: string | undefined;
   st: ModuleState;
   proto: string;
   conn: TracedConnection | undefined;
@@ -208,6 +212,9 @@ export function tlsInfoOf(conn: TracedConnection): TlsHandshakeInfo | undefined 
   return info;
 }
 
+/** what a message already traced is remembered as */
+const DONE = { done: true } as PendingIn;
+
 export function createTracing(opts: TracingOptions): Tracing {
   const byProto = new Map<string, ModuleState>();
   const byModule = new Map<TracedModule, ModuleState>();
@@ -220,12 +227,25 @@ export function createTracing(opts: TracingOptions): Tracing {
     for (const p of cfg.protocols ?? MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
   }
   const conns = new Map<number, ConnState>();
-  /** received messages the route may still trace: a copy of their bytes, weakly keyed by the decoded message */
+  /**
+   * Received messages the route may still trace (a copy of their bytes), and those already traced
+   * (so trace() of a followed message sends it once), weakly keyed by the decoded message. The
+   * last message received waits in `lastKey`/`last` instead: a route that traces synchronously
+   * (the usual case) finds it there, and the WeakMap sees a message only once the next one comes.
+   */
   const pendingIn = new WeakMap<object, PendingIn>();
-  /** messages already traced (so trace() of a followed message sends it once) */
-  const tracedIn = new WeakSet<object>();
-  /** followed correlation ids ("sip:<Call-ID>", "msrp:<tid>") -> the destination */
+  let lastKey: object | undefined;
+  let last: PendingIn | undefined;
+  const remember = (m: object, p: PendingIn): void => {
+    // a traced message is kept as the shared DONE: its bytes and connection are not held
+    if (lastKey !== undefined && lastKey !== m) pendingIn.set(lastKey, last!.done ? DONE : last!);
+    lastKey = m;
+    last = p;
+  };
+  const pendingOf = (m: object): PendingIn | undefined => (m === lastKey ? last : pendingIn.get(m));
+  /** followed correlation ids -> the destination: a SIP Call-ID as is, an MSRP transaction id after a space (no Call-ID starts with one) */
   const follow = new Map<string, TraceSink>();
+  const followKey = (family: 'sip' | 'msrp', id: string): string => (family === 'sip' ? id : ' ' + id);
   const counts = { sent: 0, dropped: 0, filtered: 0 };
   const stat = (name: string, doc: string): Stat | undefined => opts.stats?.counter('tracing', name, doc);
   const sSent = stat('trace_sent', 'trace messages handed to a destination');
@@ -315,25 +335,29 @@ export function createTracing(opts: TracingOptions): Tracing {
 
   /** one SIP/MSRP message as HEP: proto type 1, the transport's ip proto, the correlation id */
   const sendMessage = (p: PendingIn, sink: TraceSink, family: 'sip' | 'msrp', id: string | undefined): boolean => {
+    const cs = p.conn ? decide(p.st, p.conn) : undefined;
+    if (cs?.traced === false) return false;
     const protocol = NET_PROTOCOL_OF[p.proto];
-    const m: Parameters<typeof messageTracePacket>[0] = {
+    // messageTracePacket's packet, built in one object (the hot path)
+    const tp: TracePacket = {
+      protoType: family === 'msrp' ? MSRP_PROTO_TYPE : SIP_PROTO_TYPE,
       ipProto: protocol ? NET_IP_PROTO[protocol] : 6,
       src: p.src,
       dst: p.dst,
       payload: p.bytes,
-      protoType: family === 'msrp' ? MSRP_PROTO_TYPE : SIP_PROTO_TYPE,
       timestamp: p.timestamp,
+      correlationId: id,
     };
-    if (id !== undefined) m.correlationId = id;
-    const cs = p.conn ? decide(p.st, p.conn) : undefined;
-    if (cs?.traced === false) return false;
+    if (id === undefined) delete tp.correlationId;
     if (cs?.traced === undefined && cs?.pending) {
-      // held until the async filter route answers: the bytes must outlive the tap's call
-      m.payload = Buffer.from(m.payload);
-      cs.pending.push([sink, messageTracePacket(m)]);
+      // held until the async filter route answers: the bytes (and addresses) must outlive the tap's call
+      tp.payload = Buffer.from(p.bytes);
+      tp.src = { host: p.src.host, port: p.src.port };
+      tp.dst = { host: p.dst.host, port: p.dst.port };
+      cs.pending.push([sink, tp]);
       return true;
     }
-    return deliver(sink, messageTracePacket(m));
+    return deliver(sink, tp);
   };
 
   const event = (conn: TracedConnection, protocol: NetProtocol, kind: NetEventKind, status: NetStatus, message: string | undefined, tls?: TlsHandshakeInfo): NetEvent => {
@@ -385,19 +409,21 @@ export function createTracing(opts: TracingOptions): Tracing {
       }
       // an MSRP message the framer could not give the bytes of
       if (family === 'msrp' && msrpTransactionId(ev.bytes) === undefined) return;
-      const p: PendingIn = { st, proto: ev.proto, conn: ev.conn, src: ev.remote, dst: ev.local, bytes: ev.bytes, timestamp: tsOf(ev.at) };
+      const p: PendingIn = { done: false, id: undefined, st, proto: ev.proto, conn: ev.conn, src: ev.remote, dst: ev.local, bytes: ev.bytes, timestamp: tsOf(ev.at) };
       if (follow.size) {
         const id = correlationOf(family, p.bytes);
-        const sink = id !== undefined ? follow.get(`${family}:${id}`) : undefined;
+        p.id = id;
+        const sink = id !== undefined ? follow.get(followKey(family, id)) : undefined;
         if (sink) {
-          tracedIn.add(m);
+          p.done = true;
+          remember(m, p);
           sendMessage(p, sink, family, id);
           return;
         }
       }
       // the route decides later (maybe after an await): keep the bytes unless they are the message itself
       if (p.bytes !== m) p.bytes = Buffer.from(p.bytes);
-      pendingIn.set(m, p);
+      remember(m, p);
     },
     messageOut(ev) {
       if (!follow.size || ev.kind === 'reply') return;
@@ -406,25 +432,26 @@ export function createTracing(opts: TracingOptions): Tracing {
       if (!family || !st || !st.sw.on) return;
       if (ev.conn && conns.get(ev.conn.id)?.traced === false) return;
       const id = correlationOf(family, ev.bytes);
-      const sink = id !== undefined ? follow.get(`${family}:${id}`) : undefined;
+      const sink = id !== undefined ? follow.get(followKey(family, id)) : undefined;
       if (!sink) return;
-      sendMessage({ st, proto: ev.proto, conn: ev.conn, src: ev.local, dst: ev.remote, bytes: ev.bytes, timestamp: tsOf(ev.at) }, sink, family, id);
+      sendMessage({ done: true, id, st, proto: ev.proto, conn: ev.conn, src: ev.local, dst: ev.remote, bytes: ev.bytes, timestamp: tsOf(ev.at) }, sink, family, id);
     },
     trace(msg, o = {}) {
       const message = keyOf(msg);
       if (message === undefined) return false;
-      if (tracedIn.has(message)) return true;
-      const p = pendingIn.get(message);
-      if (!p || !p.st.sw.on) return false;
+      const p = pendingOf(message);
+      if (!p) return false;
+      if (p.done) return true;
+      if (!p.st.sw.on) return false;
       const sink = o.destination !== undefined ? opts.sinks.get(o.destination) : p.st.sink;
       if (!sink) return false;
       if (p.conn && decide(p.st, p.conn).traced === false) return false;
-      pendingIn.delete(message);
-      tracedIn.add(message);
+      p.done = true;
+      if (message !== lastKey) pendingIn.set(message, DONE);
       const family = MESSAGE_FAMILY[p.proto]!;
-      const id = correlationOf(family, p.bytes);
+      const id = p.id ?? correlationOf(family, p.bytes);
       if (id !== undefined) {
-        const key = `${family}:${id}`;
+        const key = followKey(family, id);
         follow.delete(key);
         follow.set(key, sink);
         if (follow.size > FOLLOW_MAX) follow.delete(follow.keys().next().value!);
@@ -435,6 +462,7 @@ export function createTracing(opts: TracingOptions): Tracing {
     close() {
       conns.clear();
       follow.clear();
+      lastKey = last = undefined;
     },
   };
 }
