@@ -1,14 +1,15 @@
 // `pnpm bench` for @x/tracing: SIP OPTIONS round trips/s through proto-tcp (one connection,
 // window 32, closed loop; proto-tcp's load generator in its own process) with tracing of every
 // message on, against the same responder without tracing, interleaved over several rounds in
-// the same run (aim: on / off >= 0.85), with HEP over UDP (one datagram per packet) and over TCP
-// (packets queued behind a write go out in one write). Also "idle": tracing attached, switch
+// the same run (aim: on / off >= 0.85, the median of the rounds' ratios), with HEP over UDP (one
+// datagram per packet) and over TCP (what one turn of the event loop traced leaves in one write),
+// each round's load average printed. Also "idle": tracing attached, switch
 // off. The HEP collector is a UDP socket and a TCP server of this process that count the packets
 // that arrive. Ports 18440-18449.
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
@@ -53,11 +54,13 @@ const variants = process.env.X_TRACE_ONLY ? process.env.X_TRACE_ONLY.split(',') 
 const results = Object.fromEntries(variants.map((v) => [v, []]));
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const load0 = loadavg()[0];
+const loads = [];
 const counts = {};
 
 try {
   for (let round = 0; round < ROUNDS; round++) {
     const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    loads.push(loadavg()[0]);
     for (const v of order) {
       const port = PORT + (round % 5) * 2;
       const proc = startProcess(process.execPath, [...(process.env.X_TRACE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.X_TRACE_PROF}`] : []), join(here, 'responder.mjs'), String(port), v, String(hepPort)], { limitS: 60 });
@@ -66,9 +69,12 @@ try {
         await waitPort(port, proc);
         await load({ mode: 'closed', port, conns: 1, window: 32, durationMs: 800, expect: 200 });
         const c0 = cpuMs(proc.pid);
+        const b0 = process.cpuUsage();
         const r = await load({ mode: 'closed', port, conns: 1, window: 32, durationMs: MS, expect: 200 });
         if (r.failures > 0) throw new Error(`${v}: ${r.failures} failed round trips`);
-        results[v].push({ rate: r.rate, cpuUs: ((cpuMs(proc.pid) - c0) * 1000) / r.ok });
+        const b = process.cpuUsage(b0);
+        // this process is the HEP collector: its CPU is the collector's (on this machine, it competes with the server)
+        results[v][round] = { rate: r.rate, cpuUs: ((cpuMs(proc.pid) - c0) * 1000) / r.ok, collectorUs: (b.user + b.system) / r.ok };
       } finally {
         await stopProcess(proc);
       }
@@ -85,16 +91,23 @@ try {
   hepTcp.close();
 }
 
-console.log(`\n@x/tracing: OPTIONS round trips/s, one connection, window 32; median of ${ROUNDS} interleaved rounds of ${MS} ms (load avg ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)})`);
+const fmt = (x) => x.toFixed(1);
+console.log(`\n@x/tracing: OPTIONS round trips/s, one connection, window 32; median of ${ROUNDS} interleaved rounds of ${MS} ms`);
+console.log(`  load average (1 min) ${fmt(load0)} at the start, ${loads.map(fmt).join(' ')} at each round, ${fmt(loadavg()[0])} at the end (${cpus().length} cores)`);
 const row = {};
 for (const v of variants) {
   row[v] = { rate: median(results[v].map((x) => x.rate)), cpuUs: median(results[v].map((x) => x.cpuUs)) };
-  console.log(`  ${v.padEnd(6)} ${row[v].rate.toFixed(0).padStart(8)}/s   srv ${row[v].cpuUs.toFixed(2).padStart(6)} µs/req   (rates ${results[v].map((x) => x.rate.toFixed(0)).join(', ')})`);
+  console.log(`  ${v.padEnd(6)} ${row[v].rate.toFixed(0).padStart(8)}/s   srv ${row[v].cpuUs.toFixed(2).padStart(6)} µs CPU/round trip   (rates ${results[v].map((x) => x.rate.toFixed(0)).join(', ')})`);
 }
-if (row.idle && row.off) console.log(`  idle / off: rate ${(row.idle.rate / row.off.rate).toFixed(3)}, cpu/req ${(row.off.cpuUs / row.idle.cpuUs).toFixed(3)}`);
-for (const v of ['on-udp', 'on-tcp']) {
-  if (!row[v]) continue;
-  if (row.off) console.log(`  ${v} / off: rate ${(row[v].rate / row.off.rate).toFixed(3)}, cpu/req ${(row.off.cpuUs / row[v].cpuUs).toFixed(3)} (aim >= 0.85)`);
+// on / off of each round (same round = same machine load), then the median of those
+const perRound = (v, f) => median(results[v].map((x, i) => f(x, results.off[i])));
+for (const v of ['idle', 'on-udp', 'on-tcp']) {
+  if (!row[v] || !row.off) continue;
+  const rate = perRound(v, (x, o) => x.rate / o.rate);
+  const cpu = perRound(v, (x, o) => o.cpuUs / x.cpuUs);
+  const extra = perRound(v, (x, o) => (x.cpuUs - o.cpuUs) / 2);
+  console.log(`  ${v} / off: rate ${rate.toFixed(3)}, CPU per round trip ${cpu.toFixed(3)}${v === 'idle' ? '' : ` (aim >= 0.85); +${extra.toFixed(2)} µs CPU per traced message (2 per round trip)`}`);
   const c = counts[v];
-  if (c) console.log(`    last round: ${c.sent} traces handed to the sink, ${c.dropped} dropped; sender sent ${c.sender.sent}; collector got ${c.collected}`);
+  if (v !== 'idle') console.log(`    the collector (this process) used ${median(results[v].map((x) => x.collectorUs)).toFixed(2)} µs CPU per round trip`);
+  if (c) console.log(`    last round: ${c.sent} traces handed to the sink, ${c.dropped} dropped; sender sent ${c.sender.sent}, dropped ${c.sender.dropped}; collector got ${c.collected}`);
 }
