@@ -80,7 +80,7 @@ describe('writeTraceHep3', () => {
   it('without a timestamp: now (nowMs), as packHep stamps it', () => {
     const f: Hep3TraceFields = { protoType: 1, ipProto: 6, src: { host: '10.0.0.1', port: 1 }, dst: { host: '10.0.0.2', port: 2 } };
     const b = Buffer.alloc(512);
-    const end = writeTraceHep3(b, 0, f, Buffer.from('x'), 1, 1700000000123.4567);
+    const end = writeTraceHep3(b, 0, f, Buffer.from('x'), 1, 1700000000123.456);
     expect(decode(b.subarray(0, end)).timestamp).toEqual({ sec: 1700000000, usec: 123456 });
   });
 
