@@ -2,7 +2,8 @@
 // See README.md in this folder for method and caveats. Ports: 18400-18419 only.
 import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertFree, cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
@@ -12,7 +13,6 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const BASE_PORT = Number(process.env.X_BENCH_PORT ?? 18400);
 const STEP_MS = Number(process.env.X_BENCH_STEP_MS ?? 1500);
 const WARMUP_MS = Number(process.env.X_BENCH_WARMUP_MS ?? 1000);
-const DEADLINE = Date.now() + 170_000;
 const only = process.env.X_BENCH_ONLY?.split(',');
 // Sections to run: framer (0), roundTrips (1), oneConn and perCall (2); default all.
 // X_BENCH_MODES (oneConn,perCall) is the older switch for (2) alone and still applies.
@@ -86,12 +86,29 @@ const nodeServer = (file) => () => [process.execPath, [
   ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
   join(here, 'servers', file),
 ]];
+// x-server itself (the built binary of @x/server, when present) with 1 and N workers: a cfg
+// with one tcp socket and a route script answering 200, sized like the responder
+const WORKERS = Number(process.env.X_BENCH_WORKERS ?? availableParallelism());
+const X_SERVER = join(here, '..', '..', '..', 'apps', 'server', 'dist', 'cli', 'x-server.js');
+const xServer = (workers) => (port, dir) => {
+  writeFileSync(join(dir, 'routes.mjs'), "export function request(ctx) { if (ctx.message.method !== 'ACK') return ctx.reply(200, 'OK'); }\n");
+  writeFileSync(join(dir, 'x.cfg'), [
+    'log_level = 1', 'route_script = "./routes.mjs"', 'tcp_max_connections = 16384', 'tcp_socket_backlog = 1024', 'server_signature = 0',
+    `socket = tcp:127.0.0.1:${port}`, 'loadmodule "proto_tcp.so"', '',
+  ].join('\n'));
+  return [process.execPath, [X_SERVER, '-f', join(dir, 'x.cfg'), '--workers', String(workers)]];
+};
 const servers = [
   { key: 'echo', name: 'raw node:net echo', cmd: nodeServer('echo.mjs') },
   { key: 'proto-tcp', name: '@x/proto-tcp', cmd: nodeServer('proto-tcp.mjs') },
+  { key: 'proto-tcp-workers', name: `proto-tcp x${WORKERS} workers`, readyMs: 1000, cmd: nodeServer('proto-tcp-workers.mjs') },
+  { key: 'x-server-1', name: 'x-server 1 worker', readyMs: 500, portInCfg: true, needs: X_SERVER, cmd: xServer(1) },
+  { key: 'x-server-n', name: `x-server x${WORKERS} workers`, readyMs: 1500, portInCfg: true, needs: X_SERVER, cmd: xServer(WORKERS) },
   { key: 'naive', name: 'naive node:net', cmd: nodeServer('naive.mjs') },
   { key: 'kamailio', name: 'Kamailio 5.6 sl', readyMs: 1000, cmd: (port, dir) => ['kamailio', kamailioArgs(dir, port)] },
 ].filter((s) => !only || only.includes(s.key));
+// about 30 s per server (round trips, two ramps), bounded
+const DEADLINE = Date.now() + 40_000 * servers.length + 30_000;
 
 const results = { machine: {}, servers: {} };
 const loadStart = loadavg()[0];
@@ -110,6 +127,7 @@ let failed = false;
 try {
   for (const [i, s] of servers.entries()) {
     if (s.key === 'kamailio' && !kamailioAvailable()) { results.servers[s.key] = { skipped: 'kamailio not installed' }; continue; }
+    if (s.needs && !existsSync(s.needs)) { results.servers[s.key] = { name: s.name, skipped: 'not built (corepack pnpm --filter @x/server build)' }; continue; }
     const port = BASE_PORT + i;
     await assertFree(port);
     const dir = mkdtempSync(join(work, `${s.key}-`));
@@ -117,7 +135,7 @@ try {
     let proc;
     try {
       const [cmd, args] = s.cmd(port, dir);
-      proc = startProcess(cmd, [...args, ...(cmd === 'kamailio' ? [] : [String(port)])]);
+      proc = startProcess(cmd, [...args, ...(cmd === 'kamailio' || s.portInCfg ? [] : [String(port)])]);
       await waitPort(port, proc);
       await sleep(s.readyMs ?? 200);
       const expect = s.key === 'echo' ? 0 : 200;
@@ -160,7 +178,7 @@ for (const [key, r] of Object.entries(S)) {
 }
 const rt = (k) => S[k]?.roundTrips?.rate;
 console.log('\n(1) framed SIP round trips/s, one connection, window 32 (closed loop)');
-for (const k of ['echo', 'proto-tcp', 'naive', 'kamailio']) {
+for (const k of ['echo', 'proto-tcp', 'proto-tcp-workers', 'x-server-1', 'x-server-n', 'naive', 'kamailio']) {
   if (rt(k)) console.log(`  ${S[k].name.padEnd(20)} ${fmt(rt(k)).padStart(8)}/s   srv ${fmt(S[k].roundTrips.cpuUsPerReq, 2).padStart(6)} µs/req`);
 }
 if (rt('echo') && rt('proto-tcp')) console.log(`  ratio proto-tcp / raw echo = ${(rt('proto-tcp') / rt('echo')).toFixed(2)} (aim >= 0.8)`);
@@ -173,10 +191,12 @@ if (rows.length) {
 }
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b ? (a / b).toFixed(2) : '-');
 const kb = (m) => S.kamailio?.[m]?.best;
-const pb = (m) => S['proto-tcp']?.[m]?.best;
-for (const m of ['oneConn', 'perCall']) {
-  if (kb(m) && pb(m)) {
-    console.log(`  ${m}: proto-tcp/kamailio rate x${ratio(pb(m).rate, kb(m).rate)} (aim >= 2), CPU/req x${ratio(pb(m).cpuUsPerReq, kb(m).cpuUsPerReq)} (aim <= 0.4)`);
+for (const key of ['proto-tcp', 'proto-tcp-workers', 'x-server-1', 'x-server-n']) {
+  const xb = (m) => S[key]?.[m]?.best;
+  for (const m of ['oneConn', 'perCall']) {
+    if (kb(m) && xb(m)) {
+      console.log(`  ${m}: ${key}/kamailio rate x${ratio(xb(m).rate, kb(m).rate)} (aim >= 2), CPU/req x${ratio(xb(m).cpuUsPerReq, kb(m).cpuUsPerReq)} (aim <= 0.5)`);
+    }
   }
 }
 results.machine = { node: process.version, cpus: cpus().length, loadavgStart: loadStart, loadavgEnd: loadavg()[0], at: new Date().toISOString() };

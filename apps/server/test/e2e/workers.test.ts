@@ -1,8 +1,11 @@
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { packHep } from '@x/proto-hep';
 import { requireBinary, runSipp } from '@x/test-peers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, startX, tempDir, writeFiles, type Running } from './helpers.js';
+import { defaultCfgOnPort0, ensureBuilt, optionsRequest, PKG, startX, tempDir, writeFiles, type Running } from './helpers.js';
 
 // x-server with tcp_workers = 2: connections spread over both workers (SCHED_NONE: each
 // worker accepts on the shared listener), a send for a connection another worker owns goes
@@ -253,5 +256,36 @@ describe('x-server with tcp_workers = 2', () => {
     expect(await metric(x, 'x_tcp_snd_msgs_total')).toBe(calls);
     x.child.kill('SIGTERM');
     expect(await x.exited).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
+  it('the default config (tcp, hep_udp, hep_tcp, tcp_mgm on SQLite) with 2 workers: HEP over UDP from the shared socket counted once per packet; MI kill stops every process', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'x.cfg': defaultCfgOnPort0(), 'routes.mjs': readFileSync(join(PKG, 'config', 'routes.mjs'), 'utf8') });
+    const x = await startX(join(dir, 'x.cfg'), { workers: 2 });
+    running.push(x);
+    const ps = (await mi(x, 'ps')).result as { Processes: Array<{ PID: number }> };
+    expect(ps.Processes).toHaveLength(3);
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const total = 200;
+    for (let i = 0; i < total; i += 20) {
+      for (let k = i; k < i + 20; k++) sock.send(packHep({ host: '10.1.2.3', port: 5060 }, { host: '10.1.2.4', port: 5060 }, 'udp', optionsRequest(k, 5060)), x.ports.get('hep_udp')!, '127.0.0.1');
+      await new Promise((r) => setImmediate(r));
+    }
+    let got = 0;
+    for (let i = 0; i < 150 && got < total; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      got = await metric(x, 'x_hep_udp_rcv_msgs_total');
+    }
+    sock.close();
+    expect(got).toBe(total);
+    // each packet ran the hep route once, in one of the workers
+    const routed = x.lines.filter((l) => l.module === 'route' && typeof l.msg === 'string' && l.msg.startsWith('HEP packet'));
+    expect(routed).toHaveLength(total);
+    expect(new Set(routed.map((l) => l.pid)).size).toBeGreaterThanOrEqual(1);
+    for (const l of routed) expect(ps.Processes.slice(1).map((p) => p.PID)).toContain(l.pid);
+    expect((await mi(x, 'kill')).result).toBe('OK');
+    expect(await x.exited).toEqual({ code: 0, signal: null });
+    for (const p of ps.Processes.slice(1)) expect(() => process.kill(p.PID, 0)).toThrow();
   }, 60_000);
 });
