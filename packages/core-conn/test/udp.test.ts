@@ -53,6 +53,25 @@ describe('udp', () => {
     expect(a.engine.connections()).toHaveLength(0);
   });
 
+  it('reports the remote of a udp6 listener as Node prints it, a udp4 one as a dotted quad', async () => {
+    const a = udpEngine();
+    const l6 = await a.engine.listen('du:[::1]:0');
+    const l4 = await a.engine.listen('du:127.0.0.1:0');
+    const got: DatagramEvent[] = [];
+    a.engine.on('datagram', (d) => got.push(d));
+    const s6 = createSocket('udp6');
+    const s4 = createSocket('udp4');
+    s6.send(Buffer.from('Dsix'), l6.address.port, '::1');
+    s4.send(Buffer.from('Dfour'), l4.address.port, '127.0.0.1');
+    await until(() => got.length === 2);
+    const by = new Map(got.map((g) => [g.message, g]));
+    expect(by.get('six')!.remote.host).toBe('::1');
+    expect(by.get('six')!.listener.id).toBe(l6.id);
+    expect(by.get('four')!.remote.host).toBe('127.0.0.1');
+    s6.close();
+    s4.close();
+  });
+
   it('drops and counts undecodable datagrams with an error event', async () => {
     const a = udpEngine();
     const la = await a.engine.listen('du:127.0.0.1:0');

@@ -29,8 +29,8 @@ export interface HepReceived {
   remote: Address;
   /** the listener it arrived on */
   local: Address;
-  /** hep_tcp only */
-  connectionId?: ConnectionId;
+  /** hep_tcp only (undefined for hep_udp) */
+  connectionId?: ConnectionId | undefined;
   receivedAt: number;
   /** the traced message's transport, from the ip protocol chunk (17 udp, 6 tcp, 22 tls, 132 sctp, 50 ws) */
   transport: ReturnType<typeof transportOfIpProto>;
@@ -114,9 +114,13 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     return n;
   });
 
-  const dispatch = (packet: HepPacket, rcv: Omit<HepReceived, 'packet' | 'transport' | 'payload'>): HepResult => {
+  // `desc` arrives whole, built by one object literal per transport: a spread of a partial
+  // record here cost ~5 us per packet (a megamorphic object clone), more than the decode
+  const dispatch = (desc: HepReceived): HepResult => {
     counts.received++;
     sReceived?.inc();
+    const packet = desc.packet;
+    const rcv = desc;
     let payload = packet.payload;
     if (packet.compressed && p.compressed_payload) {
       try {
@@ -136,7 +140,7 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
         return 'failure';
       }
     }
-    const desc: HepReceived = { ...rcv, packet, transport: transportOfIpProto(packet.ipProto), payload };
+    desc.payload = payload;
     let skip = false;
     let ok = false;
     for (let i = callbacks.length - 1; i >= 0; i--) {
@@ -173,16 +177,29 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
       counts.probes++;
       return;
     }
-    dispatch(pkt, { proto: 'hep_udp', remote: ev.remote, local: ev.listener.address, receivedAt: ev.receivedAt });
+    dispatch({
+      packet: pkt,
+      proto: 'hep_udp',
+      remote: ev.remote,
+      local: ev.listener.address,
+      connectionId: undefined,
+      receivedAt: ev.receivedAt,
+      transport: transportOfIpProto(pkt.ipProto),
+      payload: pkt.payload,
+    });
   };
   const onMessage = (ev: MessageEvent): void => {
     if (ev.conn.proto !== 'hep_tcp') return;
-    dispatch(ev.message as HepPacket, {
+    const pkt = ev.message as HepPacket;
+    dispatch({
+      packet: pkt,
       proto: 'hep_tcp',
       remote: ev.conn.remote,
       local: ev.conn.local,
       connectionId: ev.conn.id,
       receivedAt: ev.receivedAt,
+      transport: transportOfIpProto(pkt.ipProto),
+      payload: pkt.payload,
     });
   };
   engine.on('datagram', onDatagram);

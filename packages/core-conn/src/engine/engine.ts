@@ -243,11 +243,13 @@ class EngineImpl implements Engine, ConnOwner {
       const { udp, address } = await bindUdp(spec.proto, host, port);
       l.address = address;
       l.udp = udp;
+      const v6 = address.host.includes(':'); // bindUdp opens udp6 for an IPv6 host
       udp.on('message', (msg, rinfo) => {
         // writes the datagram's handlers make to stream connections are gathered as for a stream read
-        this.beginRead(Date.now());
+        const now = Date.now();
+        this.beginRead(now);
         try {
-          receiveDatagram(p.spec, p.stats, l, msg, rinfo.address, rinfo.port, this.udpSink);
+          receiveDatagram(p.spec, p.stats, l, msg, rinfo.address, rinfo.port, this.udpSink, v6, now);
         } finally {
           this.endRead();
         }

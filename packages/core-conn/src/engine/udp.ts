@@ -30,10 +30,14 @@ export interface UdpSink {
   wantsDatagrams(): boolean;
 }
 
-/** One datagram arrived on listener `l`: decoded, counted, reported. A decode error drops it. */
-export function receiveDatagram(spec: ProtocolSpec, stats: ProtoStats, l: ListenerInfo, msg: Buffer, host: string, port: number, sink: UdpSink): void {
+/**
+ * One datagram arrived on listener `l`: decoded, counted, reported. A decode error drops it.
+ * `v6`: the socket is udp6 (its addresses may need normalizing; a udp4 socket's are dotted quads).
+ * `now`: the engine's clock read for this datagram.
+ */
+export function receiveDatagram(spec: ProtocolSpec, stats: ProtoStats, l: ListenerInfo, msg: Buffer, host: string, port: number, sink: UdpSink, v6: boolean, now: number): void {
   stats.rcvBytes.inc(msg.length);
-  const remote = { host: normalizeHost(host), port };
+  const remote = { host: v6 ? normalizeHost(host) : host, port };
   let message: unknown;
   try {
     message = spec.decodeDatagram!(msg, remote, l);
@@ -43,10 +47,11 @@ export function receiveDatagram(spec: ProtocolSpec, stats: ProtoStats, l: Listen
     return;
   }
   stats.rcvMsgs.inc();
-  if (tap.messageIn.hasSubscribers) {
-    tap.messageIn.publish(new MessageEvent(spec.name, spec.transport, undefined, l, l.address, remote, msg, message, undefined, undefined, undefined, Date.now()));
-  }
-  if (sink.wantsDatagrams()) sink.datagram({ proto: spec.name, listener: l, remote, message, receivedAt: Date.now() });
+  const tapped = tap.messageIn.hasSubscribers;
+  const wanted = sink.wantsDatagrams();
+  if (!tapped && !wanted) return;
+  if (tapped) tap.messageIn.publish(new MessageEvent(spec.name, spec.transport, undefined, l, l.address, remote, msg, message, undefined, undefined, undefined, now));
+  if (wanted) sink.datagram({ proto: spec.name, listener: l, remote, message, receivedAt: now });
 }
 
 /** Sends one datagram from `udp`; resolves once the kernel took it. */
