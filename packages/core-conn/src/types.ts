@@ -141,6 +141,11 @@ export interface ListenerInfo {
   readonly address: Address;
   readonly spec: SocketSpec;
   readonly tag?: string;
+  /**
+   * udp listeners: the socket's receive buffer as the kernel reports it (getsockopt
+   * SO_RCVBUF: Linux doubles what was asked, for its bookkeeping)
+   */
+  readonly recvBufferSize?: number;
 }
 
 /**
@@ -216,6 +221,13 @@ export interface ProtocolSpec<M = unknown> {
    * `tlsHandshakeTimeout`.
    */
   tlsHandshakeTimeout?: number;
+  /**
+   * udp protocols: the receive buffer (SO_RCVBUF, bytes) to ask for on each listener, as
+   * OpenSIPS sizes its UDP sockets up to `maxbuffer`. The kernel caps it at net.core.rmem_max;
+   * what it granted is in `ListenerInfo.recvBufferSize`, and a capped request is logged as a
+   * warning. Absent or 0: the system default (net.core.rmem_default).
+   */
+  recvBufferSize?: number;
 }
 
 /** The proto_*: *_async, *_send_timeout, *_async_max_postponed_chunks, *_async_local_* params. */

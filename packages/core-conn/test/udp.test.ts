@@ -1,10 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/engine/engine.js';
 import type { Engine } from '../src/engine/types.js';
 import { ProtocolError } from '../src/errors.js';
 import { createStatsRegistry } from '../src/stats.js';
+import type { Logger } from '../src/services.js';
 import type { DatagramEvent, ProtocolSpec } from '../src/types.js';
+import { NOOP_LOGGER } from '../src/engine/options.js';
 import { until, waitFor } from './helpers.js';
 import { WRITE_DEFAULTS } from './lp-proto.js';
 
@@ -26,10 +30,10 @@ const udpSpec: ProtocolSpec<string> = {
   write: WRITE_DEFAULTS,
 };
 
-function udpEngine(): { engine: Engine; stats: ReturnType<typeof createStatsRegistry> } {
+function udpEngine(spec: ProtocolSpec<string> = udpSpec, logger?: Logger): { engine: Engine; stats: ReturnType<typeof createStatsRegistry> } {
   const stats = createStatsRegistry();
-  const engine = createEngine({ stats });
-  engine.registerProtocol(udpSpec);
+  const engine = createEngine({ stats, ...(logger ? { logger } : {}) });
+  engine.registerProtocol(spec);
   engines.push(engine);
   return { engine, stats };
 }
@@ -88,5 +92,58 @@ describe('udp', () => {
   it('fails to send without a listener (ERR_CONN_NO_SOCKET)', async () => {
     const a = udpEngine();
     await expect(a.engine.send('du', { host: '127.0.0.1', port: 9 }, Buffer.from('D'))).rejects.toMatchObject({ code: 'ERR_CONN_NO_SOCKET' });
+  });
+
+  describe('receive buffer and kernel drops (Linux)', () => {
+    const linux = process.platform === 'linux';
+    const sysctl = (name: string) => Number(readFileSync(`/proc/sys/net/core/${name}`, 'utf8'));
+    const warnings: string[] = [];
+    const logger: Logger = { ...NOOP_LOGGER, warn: (_o: unknown, m?: string) => void warnings.push(String(m)), child: () => logger };
+
+    it.runIf(linux)('raises the receive buffer to recvBufferSize, reports what the kernel granted, warns when rmem_max caps it', async () => {
+      const rmemMax = sysctl('rmem_max');
+      const rmemDefault = sysctl('rmem_default');
+      warnings.length = 0;
+      const fits = Math.min(rmemMax, 1 << 20);
+      const a = udpEngine({ ...udpSpec, name: 'dfit', recvBufferSize: fits }, logger);
+      const l1 = await a.engine.listen('dfit:127.0.0.1:0');
+      // Linux reports twice what it set aside; a request under the default leaves the default
+      expect(l1.recvBufferSize).toBe(Math.max(rmemDefault, 2 * fits));
+      expect(warnings).toEqual([]);
+      const b = udpEngine({ ...udpSpec, name: 'dcap', recvBufferSize: rmemMax + 65536 }, logger);
+      const l2 = await b.engine.listen('dcap:127.0.0.1:0');
+      expect(l2.recvBufferSize).toBe(Math.max(rmemDefault, 2 * rmemMax));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/receive buffer capped at \d+ bytes \(asked \d+\); raise net.core.rmem_max/);
+    });
+
+    it('refuses a recvBufferSize that is not a byte count', () => {
+      const e = createEngine({});
+      engines.push(e);
+      expect(() => e.registerProtocol({ ...udpSpec, recvBufferSize: -1 })).toThrow(/recvBufferSize must be an integer number of bytes >= 0/);
+    });
+
+    it.runIf(linux)('counts every datagram the kernel dropped while the loop was busy: received + kernel_drops = sent', async () => {
+      const a = udpEngine();
+      const l = await a.engine.listen('du:127.0.0.1:0');
+      let got = 0;
+      a.engine.on('datagram', () => got++);
+      const SENT = 3000;
+      // a separate process sends while this loop is blocked in spawnSync: what does not fit in
+      // the receive buffer (the default, ~200 KiB; 3000 x 1000 bytes do not fit) is dropped
+      const r = spawnSync(
+        process.execPath,
+        ['-e', `const s=require('dgram').createSocket('udp4');const b=Buffer.alloc(1000,68);let n=0,d=0;const k=()=>{if(++d===${SENT})s.close()};(function f(){for(let i=0;i<100;i++)s.send(b,${l.address.port},'127.0.0.1',k);n+=100;if(n<${SENT})setImmediate(f)})()`],
+        { timeout: 30_000 },
+      );
+      expect(r.status).toBe(0);
+      const drops = () => a.stats.get('du:kernel_drops')!.value();
+      await until(() => got + drops() >= SENT, 10_000, 'every datagram received or counted as dropped').catch((e: unknown) => {
+        throw new Error(`${String(e)}: got ${got}, drops ${drops()}`);
+      });
+      expect(got + drops()).toBe(SENT);
+      expect(drops()).toBeGreaterThan(0);
+      expect(a.stats.get('du:rcv_msgs')!.value()).toBe(got);
+    });
   });
 });

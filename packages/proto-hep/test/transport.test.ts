@@ -52,6 +52,23 @@ function udpSend(l: ListenerInfo, datagrams: Buffer[]): Promise<void> {
 }
 
 describe('hep_udp listener', () => {
+  it.runIf(process.platform === 'linux')('sizes each hep_udp socket to hep_udp_recv_buffer (up to rmem_max) and counts kernel drops in hep_udp:kernel_drops', async () => {
+    const { readFileSync } = await import('node:fs');
+    const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    const rmemDefault = Number(readFileSync('/proc/sys/net/core/rmem_default', 'utf8'));
+    const asked = Math.min(rmemMax, 1 << 20);
+    const { udp, stats } = await setup({ hep_udp_recv_buffer: asked });
+    // Linux reports twice what it set aside, and the buffer is only ever raised
+    expect(udp.recvBufferSize).toBe(Math.max(rmemDefault, 2 * asked));
+    expect(stats.get('hep_udp:kernel_drops')!.value()).toBe(0);
+  });
+
+  it('hep_udp_recv_buffer 0 leaves the system default', async () => {
+    const { udp, e } = await setup({ hep_udp_recv_buffer: 0 });
+    expect(e.protocol('hep_udp')!.recvBufferSize).toBe(0);
+    expect(udp.recvBufferSize).toBeGreaterThan(0);
+  });
+
   it('accepts v1, v2 and v3; ignores probes; counts undecodable datagrams without stopping', async () => {
     const { udp, got, hep } = await setup();
     const now = Math.floor(Date.now() / 1000);

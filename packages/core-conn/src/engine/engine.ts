@@ -30,7 +30,7 @@ import { ConnTable, MAX_ALIASES } from './table.js';
 import { TlsDomains, type TlsDomain } from './tls.js';
 import { acceptTls, clientTlsInfo, timeClientHandshake } from './tls-handshake.js';
 import type { ConnectionRelay, Engine, EngineOptions } from './types.js';
-import { bindUdp, receiveDatagram, sendDatagram, type UdpSink } from './udp.js';
+import { bindUdp, kernelUdpDrops, receiveDatagram, sendDatagram, sizeRecvBuffer, type UdpSink } from './udp.js';
 import { tap } from '../tap.js';
 import { CloseLog, type CloseCount, type Leveled } from './closes.js';
 import { LogLimiter } from '../log-limit.js';
@@ -57,6 +57,7 @@ interface Proto {
 
 interface ListenerImpl extends ListenerInfo {
   address: Address;
+  recvBufferSize?: number;
   server?: Server;
   udp?: UdpSocket;
 }
@@ -215,6 +216,11 @@ class EngineImpl implements Engine, ConnOwner {
     if (this.protos.has(spec.name)) throw new ConfigError(ErrorCodes.INVALID_OPTION, `protocol "${spec.name}" is already registered`);
     const p: Proto = { spec, stats: undefined as unknown as ProtoStats, live: 0 };
     p.stats = protoStats(this.stats, spec.name, () => p.live);
+    if (spec.transport === 'udp') {
+      p.stats.kernelDrops = this.stats.gauge(spec.name, 'kernel_drops', `${spec.name} datagrams the kernel dropped on this process's sockets (receive buffer full): /proc/net/udp drops, read when scraped`, () =>
+        kernelUdpDrops(this.listenerList.filter((l) => l.proto === spec.name && l.udp).map((l) => l.address)),
+      );
+    }
     this.protos.set(spec.name, p);
   }
 
@@ -243,6 +249,17 @@ class EngineImpl implements Engine, ConnOwner {
       const { udp, address } = await bindUdp(spec.proto, host, port);
       l.address = address;
       l.udp = udp;
+      if (p.spec.recvBufferSize) {
+        const asked = p.spec.recvBufferSize;
+        const { granted, capped } = sizeRecvBuffer(udp, asked);
+        l.recvBufferSize = granted;
+        if (capped) {
+          this.log.warn(
+            { proto: spec.proto, listener: formatAddress(address), asked, granted },
+            `${spec.proto}:${formatAddress(address)}: receive buffer capped at ${granted} bytes (asked ${asked}); raise net.core.rmem_max to let bursts queue without loss`,
+          );
+        } else this.log.info({ proto: spec.proto, listener: formatAddress(address), asked, granted }, `${spec.proto}:${formatAddress(address)}: receive buffer ${granted} bytes`);
+      } else l.recvBufferSize = udp.getRecvBufferSize();
       const v6 = address.host.includes(':'); // bindUdp opens udp6 for an IPv6 host
       udp.on('message', (msg, rinfo) => {
         // writes the datagram's handlers make to stream connections are gathered as for a stream read

@@ -30,6 +30,9 @@ export function validateSpec(spec: ProtocolSpec): void {
   if (spec.tlsHandshakeTimeout !== undefined && !(typeof spec.tlsHandshakeTimeout === 'number' && Number.isFinite(spec.tlsHandshakeTimeout) && spec.tlsHandshakeTimeout >= 1)) {
     fail(`tlsHandshakeTimeout must be a number of ms >= 1, got ${JSON.stringify(spec.tlsHandshakeTimeout)}`);
   }
+  if (spec.recvBufferSize !== undefined && !(Number.isInteger(spec.recvBufferSize) && spec.recvBufferSize >= 0)) {
+    fail(`recvBufferSize must be an integer number of bytes >= 0, got ${JSON.stringify(spec.recvBufferSize)}`);
+  }
   const w = spec.write;
   if (!w) fail('write options are required');
   for (const k of ['sendTimeout', 'maxPostponedChunks', 'localConnectTimeout', 'localWriteTimeout'] as const) {

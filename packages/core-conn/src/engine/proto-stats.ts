@@ -16,6 +16,8 @@ export interface ProtoStats {
   slowSends: Stat;
   postponedWrites: Stat;
   connections: Stat;
+  /** udp protocols: datagrams the kernel dropped on the protocol's sockets (full receive buffer) */
+  kernelDrops?: Stat;
 }
 
 export function protoStats(reg: StatsRegistry, proto: string, liveCount: () => number): ProtoStats {

@@ -30,6 +30,13 @@ export const protoHepParamSchema = {
   hep_max_retries: { type: 'int', default: 5, min: 1, doc: 'consecutive send failures to a destination before its cooldown' },
   hep_retry_cooldown: { type: 'int', default: 3600, min: 0, unit: 's', doc: 'sends to a failing destination are suppressed this long after hep_max_retries failures' },
   compressed_payload: { type: 'bool', default: false, doc: '1: inflate received compressed payloads (chunk 0x0010) before callbacks' },
+  hep_udp_recv_buffer: {
+    type: 'int',
+    default: 4194304,
+    min: 0,
+    unit: 'bytes',
+    doc: 'receive buffer (SO_RCVBUF) asked for on each hep_udp socket, as OpenSIPS sizes UDP sockets up to its maxbuffer: bursts queue there while the loop is busy. Capped by net.core.rmem_max (a warning says so); 0 = the system default',
+  },
 } as const satisfies ParamSchema;
 
 /** proto_hep's modparams as the module receives them after validation (derived from the schema). */
@@ -52,6 +59,7 @@ export function hepUdpSpec(p: ProtoHepParams = PROTO_HEP_DEFAULTS): ProtocolSpec
     transport: 'udp',
     defaultPort: p.hep_port,
     decodeDatagram: (data: Buffer, _r: Address, _l: ListenerInfo) => (data.length < MIN_DATAGRAM ? null : decode(data)),
+    recvBufferSize: p.hep_udp_recv_buffer,
     maxMsgChunks: 0,
     maxMsgBytes: 65535,
     write: write(p),
