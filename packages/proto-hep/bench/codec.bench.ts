@@ -1,15 +1,13 @@
 /**
  * Codec and listener figures. Run with `corepack pnpm --filter @x/proto-hep bench`.
  * decode/encode of an 823-byte SIP payload against hep-js in the same run (ratios printed),
- * then hep_udp and hep_tcp ingest rates on 127.0.0.1 with a loss check, each bounded in time.
+ * then hep_udp and hep_tcp ingest from a separate sender process against peers (bench/ingest.ts).
  */
-import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
 import { Bench } from 'tinybench';
 // @ts-expect-error -- hep-js ships no types
 import HEPjs from 'hep-js';
-import { createEngine } from '@x/core-conn';
-import { attachHep, decode, encode, hepTcpSpec, hepUdpSpec, packHep, type HepPacket } from '../src/index.js';
+import { decode, encode, packHep, type HepPacket } from '../src/index.js';
+import { tcpIngest, udpIngest } from './ingest.js';
 
 const hepjs = HEPjs as { encapsulate(msg: string, rcinfo: Record<string, unknown>): Buffer; decapsulate(b: Buffer): unknown };
 
@@ -72,64 +70,9 @@ async function codec(): Promise<void> {
 }
 
 async function ingest(): Promise<void> {
-  const engine = createEngine({});
-  engine.registerProtocol(hepUdpSpec() as never);
-  engine.registerProtocol(hepTcpSpec() as never);
-  const hep = attachHep(engine);
-  let got = 0;
-  hep.registerHepCallback(() => {
-    got++;
-  });
-  const udp = await engine.listen('hep_udp:127.0.0.1:0');
-  const tcp = await engine.listen('hep_tcp:127.0.0.1:0');
-  const one = packHep({ host: '10.0.0.1', port: 5060 }, { host: '10.0.0.2', port: 5062 }, 'udp', sipBuf, { captureId: 2001 });
-  const deadline = (ms: number) => Date.now() + ms;
-
-  // UDP: a window of in-flight datagrams so the socket buffer never overflows (0 loss is checked)
-  {
-    const N = 100_000;
-    // 64 x 959 bytes stays well under the default 208 KiB receive buffer
-    const WINDOW = 64;
-    got = 0;
-    const s = createSocket('udp4');
-    const t0 = process.hrtime.bigint();
-    const end = deadline(20_000);
-    let sent = 0;
-    while (sent < N && Date.now() < end) {
-      while (sent - got < WINDOW && sent < N) {
-        s.send(one, udp.address.port, '127.0.0.1');
-        sent++;
-      }
-      await new Promise((r) => setImmediate(r));
-    }
-    let last = process.hrtime.bigint();
-    for (let prev = -1; got < sent && Date.now() < end; ) {
-      if (got !== prev) last = process.hrtime.bigint();
-      prev = got;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    if (got === sent) last = process.hrtime.bigint();
-    const secs = Number(last - t0) / 1e9;
-    s.close();
-    console.log(`hep_udp ingest: ${got}/${sent} packets in ${secs.toFixed(2)} s = ${Math.round(got / secs).toLocaleString('en-US')} packets/s, loss ${sent - got}`);
-  }
-  // TCP: one connection streaming back-to-back packets
-  {
-    const N = 200_000;
-    got = 0;
-    const stream = Buffer.concat(Array.from({ length: 1000 }, () => one));
-    const c = connect(tcp.address.port, '127.0.0.1');
-    await new Promise((r) => c.once('connect', r));
-    const t0 = process.hrtime.bigint();
-    const end = deadline(20_000);
-    for (let i = 0; i < N / 1000; i++) if (!c.write(stream)) await new Promise((r) => c.once('drain', r));
-    while (got < N && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    c.destroy();
-    console.log(`hep_tcp ingest: ${got}/${N} packets in ${secs.toFixed(2)} s = ${Math.round(got / secs).toLocaleString('en-US')} packets/s (${((got * one.length) / secs / 1e6).toFixed(0)} MB/s), loss ${N - got}`);
-  }
-  hep.close();
-  await engine.shutdown({ deadlineMs: 200 });
+  const one = packHep({ host: '10.0.0.1', port: 5060 }, { host: '10.0.0.2', port: 5062 }, 'udp', sipBuf, { captureId: 2001, correlationId: 'a84b4c76e66710@pc33.example.com' });
+  await udpIngest(one);
+  await tcpIngest(one);
 }
 
 await codec();
