@@ -26,6 +26,31 @@ describe('stats registry', () => {
     expect(r.all().map((s) => `${s.group}:${s.name}`)).toEqual(['g:n', 'g:live']);
   });
 
+  it('conn:records, conn:index_entries and conn:timers follow connections open and back to the idle figures once closed', async () => {
+    const stats = createStatsRegistry();
+    const server = lpEngine({ stats });
+    const l = await server.listen('lp:127.0.0.1:0');
+    const g = (n: string) => stats.get(`conn:${n}`)!.value();
+    expect([g('records'), g('index_entries'), g('timers')]).toEqual([0, 0, 0]);
+    const clients = await Promise.all(Array.from({ length: 20 }, () => rawClient(l)));
+    await until(() => stats.get('lp:accepted')!.value() === 20);
+    expect(g('records')).toBe(20);
+    // 20 address entries (and a per-IP entry when the engine counts per IP)
+    expect(g('index_entries')).toBeGreaterThanOrEqual(20);
+    // each open connection has its deadline (read timeout / lifetime) in the wheel
+    expect(g('timers')).toBeGreaterThanOrEqual(20);
+    const cstats = createStatsRegistry();
+    const client = lpEngine({ stats: cstats });
+    await client.send('lp', l.address, encode('hello'));
+    expect(cstats.get('conn:records')!.value()).toBe(1);
+    for (const c of clients) c.destroy();
+    await until(() => stats.get('lp:closed')!.value() === 20);
+    expect(g('records')).toBe(1);
+    for (const c of client.connections()) client.close(c.id);
+    await until(() => cstats.get('conn:records')!.value() === 0 && g('records') === 0);
+    expect([g('records'), g('index_entries'), g('timers')]).toEqual([0, 0, 0]);
+  });
+
   it('the engine counts per protocol', async () => {
     const stats = createStatsRegistry();
     const server = lpEngine({ stats });

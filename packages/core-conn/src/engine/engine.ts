@@ -134,6 +134,10 @@ class EngineImpl implements Engine, ConnOwner {
     this.fdExhausted = this.stats.counter('conn', 'fd_exhausted', 'times the process had no free file descriptor: seen by the engine\'s check each sweep (new connections were then dropped by Node before reaching the engine), or an accept or outbound connect failing with EMFILE/ENFILE');
     this.sweepMs = sweep;
     this.wheel = new TimerWheel(Math.min(WHEEL_TICK_MS, sweep), WHEEL_SLOTS, Date.now());
+    // what a soak watches for leaks; computed when scraped, never on the hot path
+    this.stats.gauge('conn', 'records', 'connection records in the engine table (open, connecting or closing)', () => this.conns.size);
+    this.stats.gauge('conn', 'index_entries', 'entries of the engine\'s address and per-IP indexes', () => this.conns.indexEntries);
+    this.stats.gauge('conn', 'timers', 'connection deadlines armed in the engine\'s timer wheel (read, lifetime, connect, handshake, write)', () => this.wheel.size);
     this.sweepTimer = setInterval(() => this.checkDescriptors(), sweep);
     this.sweepTimer.unref();
   }

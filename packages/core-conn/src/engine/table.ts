@@ -31,6 +31,13 @@ export class ConnTable {
     this.nextId = firstId >>> 0;
   }
 
+  /** entries of the address and per-IP indexes (a leak shows here when connections are gone) */
+  get indexEntries(): number {
+    let n = this.perIp.size;
+    for (const e of this.byAddr.values()) n += Array.isArray(e) ? e.length : 1;
+    return n;
+  }
+
   get size(): number {
     return this.conns.size;
   }
