@@ -105,14 +105,18 @@ class DecodedV3 implements HepPacket {
   nodeName: string | undefined = undefined;
   extraCorrelation: string | undefined = undefined;
   vendorChunks: HepChunk[] | undefined = undefined;
+  // the packet's bytes and its total length, not a view of them: a Buffer view costs an
+  // allocation per packet that only the rare `chunks` reader needs
   #raw: Buffer | undefined;
+  #total: number;
   #chunks: HepChunk[] | undefined;
-  constructor(raw: Buffer) {
+  constructor(raw: Buffer, total: number) {
     this.#raw = raw;
+    this.#total = total;
   }
   get chunks(): HepChunk[] | undefined {
     if (this.#chunks === undefined && this.#raw) {
-      this.#chunks = splitChunks(this.#raw);
+      this.#chunks = splitChunks(this.#raw, this.#total);
       this.#raw = undefined;
     }
     return this.#chunks;
@@ -127,8 +131,7 @@ Object.defineProperty(DecodedV3.prototype, 'chunks', { enumerable: true });
 const EMPTY = Buffer.alloc(0);
 
 /** The chunk list of an already validated packet. */
-function splitChunks(buf: Buffer): HepChunk[] {
-  const total = buf.readUInt16BE(4);
+function splitChunks(buf: Buffer, total: number): HepChunk[] {
   const out: HepChunk[] = [];
   for (let off = 6; off < total; ) {
     const len = buf.readUInt16BE(off + 4);
@@ -143,7 +146,7 @@ function decodeV3(buf: Buffer): HepPacket {
   const total = buf.readUInt16BE(4);
   if (total < 6) fail(HepErrorCodes.LENGTH, `HEPv3 total length ${total} < 6`);
   if (total > buf.length) fail(HepErrorCodes.TRUNCATED, `HEPv3 total length ${total} but ${buf.length} bytes available`);
-  const pkt = new DecodedV3(buf.subarray(0, total));
+  const pkt = new DecodedV3(buf, total);
   let payloadKind = 0; // 0 none, 1 plain, 2 compressed
   let payStart = 0;
   let payEnd = 0;
