@@ -20,8 +20,9 @@ import { startKamailio, sipcaptureConfig, type KamailioPeer } from '@x/test-peer
 import { attachHep, hepTcpSpec, hepUdpSpec, PROTO_HEP_DEFAULTS } from '../src/index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-// the bench is bundled into .bench/: the sender scripts stay in bench/
+// the bench is bundled into .bench/: the TCP sender stays in bench/, the UDP one is shared
 const SENDER_DIR = join(here, '..', 'bench');
+const UDP_SENDER = fileURLToPath(import.meta.resolve('@x/test-peers/hep-udp-sender'));
 const TRIAL_MS = Number(process.env.HEP_BENCH_TRIAL_MS ?? 2000);
 const RATES = (process.env.HEP_BENCH_RATES ?? '25000,50000,75000,100000,125000,150000,175000,200000').split(',').map(Number);
 const RECV_BUFFER = PROTO_HEP_DEFAULTS.hep_udp_recv_buffer;
@@ -58,7 +59,7 @@ interface UdpReceiver {
 
 function runSender(script: string, args: string[]): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(SENDER_DIR, script), ...args], { timeout: 120_000 }, (err, stdout) => {
+    execFile(process.execPath, [script.includes('/') ? script : join(SENDER_DIR, script), ...args], { timeout: 120_000 }, (err, stdout) => {
       if (err) reject(new Error(`sender ${script} failed: ${err.message}`));
       else resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>);
     });
@@ -176,7 +177,7 @@ async function trial(rx: UdpReceiver, pkt: Buffer, rate: number, burst: number):
   const rcv0 = rx.received();
   const own0 = rx.ownDrops?.();
   const cpu0 = rx.cpuMs();
-  const s = await runSender('udp-sender.mjs', [String(rx.port), String(rate), String(burst), String(TRIAL_MS), pkt.toString('base64')]);
+  const s = await runSender(UDP_SENDER, [String(rx.port), String(rate), String(burst), String(TRIAL_MS), pkt.toString('base64')]);
   const sent = s.sent!;
   // wait until the socket is drained and the receiver has counted everything it will count
   const end = Date.now() + 10_000;

@@ -1,4 +1,5 @@
-// A HEP-over-UDP load generator, run as its own process by the ingest bench.
+// A UDP load generator (HEP packets in the benches), run as its own process: proto-hep's ingest
+// bench and the server's workers bench start it by path (import.meta.resolve('@x/test-peers/hep-udp-sender')).
 // argv: port rate burst durationMs packetBase64
 // Sends `burst` datagrams back to back every burst/rate seconds (a capture agent flushing a
 // batch), for durationMs, from one connected socket. Never sends more than one burst per turn
