@@ -10,7 +10,7 @@
 //   * RSS flat: the median of the last fifth of the run is within the warm-up tolerance of the
 //     warm-up baseline (tolerance = max(8 MiB, 2 x the RSS spread seen during warm-up));
 //   * no leaks: once the load stopped and its connections closed, 0 connection records, 0 index
-//     entries, only the engine's sweep timer armed;
+//     entries, no deadline left in the engine's timer wheel;
 //   * the load itself worked: no failed request on a connection that was answered.
 // Everything on 127.0.0.1, ephemeral ports; every process started here is stopped by its PID.
 import { fork, spawn } from 'node:child_process';
