@@ -11,10 +11,14 @@
 //     warm-up baseline (tolerance = max(8 MiB, 2 x the RSS spread seen during warm-up));
 //   * no leaks: once the load stopped and its connections closed, 0 connection records, 0 index
 //     entries, no deadline left in the engine's timer wheel;
-//   * the load itself worked: no failed request on a connection that was answered.
+//   * the load itself worked: no failed request on a connection that was answered;
+//   * with workers (x-server --workers; X_CHURN_WORKERS, default 2 when supported): a worker
+//     SIGKILLed (by its PID) half-way is replaced, and the load loses only what that worker
+//     held: every failed request falls in the seconds after the kill, no more of them than the
+//     client connections open then, and requests are answered again afterwards.
 // Everything on 127.0.0.1, ephemeral ports; every process started here is stopped by its PID.
-import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +56,9 @@ modparam("httpd", "port", 0)
 );
 writeFileSync(join(dir, 'routes.mjs'), 'export function request(ctx) { if (ctx.message.method === "OPTIONS") ctx.reply(200, "OK").catch(() => {}); }\n');
 
-const server = spawn(process.execPath, [X_SERVER, '-f', join(dir, 'x.cfg')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const HAS_WORKERS = /--workers/.test(spawnSync(process.execPath, [X_SERVER, '--help'], { encoding: 'utf8' }).stdout ?? '');
+const WORKERS = HAS_WORKERS ? Number(process.env.X_CHURN_WORKERS ?? 2) : 1;
+const server = spawn(process.execPath, [X_SERVER, '-f', join(dir, 'x.cfg'), ...(HAS_WORKERS ? ['--workers', String(WORKERS)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
 const stopServer = async () => {
   if (server.pid && server.exitCode === null) process.kill(server.pid, 'SIGTERM');
   await Promise.race([new Promise((r) => server.once('exit', r)), sleep(5000)]);
@@ -85,26 +91,69 @@ const { port, metricsUrl } = await new Promise((resolve, reject) => {
 // keep draining the server's log so it never blocks on a full pipe
 server.stdout.resume();
 
-const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? NaN);
+/** the server's worker processes (children of the primary); [] with one process */
+function workerPids() {
+  if (WORKERS === 1) return [];
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'latin1');
+      if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === server.pid) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+const rssOf = (pid) => {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+/** RSS of the primary and its workers, KiB */
+const rssKb = () => [server.pid, ...workerPids()].reduce((a, p) => a + rssOf(p), 0);
 async function metrics(names) {
   const text = await (await fetch(metricsUrl)).text();
   return Object.fromEntries(names.map((n) => [n, Number(new RegExp(`^${n} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)]));
 }
 const WATCH = ['x_conn_records', 'x_conn_index_entries', 'x_conn_timers', 'x_tcp_connections', 'x_tcp_accepted_total', 'x_tcp_closed_total'];
 
-console.log(`churn soak: ${(RUN_MS / 1000).toFixed(0)} s against x-server (pid ${server.pid}), ${CLIENTS} client loops of ${REQS} OPTIONS per connection, up to ${RATE} new connections/s, sample every ${SAMPLE_MS} ms, warm-up ${(WARMUP_MS / 1000).toFixed(0)} s`);
+if (WORKERS > 1) {
+  // the workers start after the primary logs its listeners: wait for all of them
+  const end = Date.now() + 20_000;
+  while (workerPids().length < WORKERS && Date.now() < end) await sleep(100);
+}
+console.log(`churn soak: ${(RUN_MS / 1000).toFixed(0)} s against x-server (pid ${server.pid}, ${WORKERS} worker${WORKERS > 1 ? 's' : ''}), ${CLIENTS} client loops of ${REQS} OPTIONS per connection, up to ${RATE} new connections/s, sample every ${SAMPLE_MS} ms, warm-up ${(WARMUP_MS / 1000).toFixed(0)} s`);
 const idle = { rss: rssKb(), ...(await metrics(WATCH)) };
 console.log(`idle: RSS ${(idle.rss / 1024).toFixed(1)} MiB, records ${idle.x_conn_records}, index entries ${idle.x_conn_index_entries}, timers ${idle.x_conn_timers}`);
 
 const loader = fork(fileURLToPath(import.meta.url), ['load', String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-let last = { conns: 0, ok: 0, failed: 0, connectFailed: 0 };
+let last = { conns: 0, ok: 0, failed: 0, connectFailed: 0, open: 0, failedAt: [] };
 loader.on('message', (m) => (last = m));
 const samples = [];
 const t0 = Date.now();
 let failed = false;
+/** the worker kill (with workers): when, which, what the load had open then */
+let kill;
 try {
   while (Date.now() - t0 < RUN_MS) {
     await sleep(Math.min(SAMPLE_MS, RUN_MS - (Date.now() - t0)));
+    if (WORKERS > 1 && !kill && Date.now() - t0 >= RUN_MS / 2) {
+      const victim = workerPids()[0];
+      if (victim) {
+        const okBefore = last.ok;
+        process.kill(victim, 'SIGKILL');
+        kill = { at: Date.now(), pid: victim, open: last.open, okBefore };
+        console.log(`killed worker ${victim} (SIGKILL) at t=${((kill.at - t0) / 1000).toFixed(0)} s; the load had ${last.open} connections open`);
+        const end = Date.now() + 20_000;
+        while (Date.now() < end && !(workerPids().length === WORKERS && !workerPids().includes(victim))) await sleep(100);
+        kill.replacedMs = workerPids().length === WORKERS && !workerPids().includes(victim) ? Date.now() - kill.at : NaN;
+        console.log(`  replaced: ${Number.isNaN(kill.replacedMs) ? 'NO' : `in ${kill.replacedMs} ms`}, workers ${workerPids().join(' ')}`);
+      }
+    }
     const m = await metrics(WATCH);
     const s = { t: (Date.now() - t0) / 1000, rss: rssKb(), ...m, ...last };
     samples.push(s);
@@ -165,7 +214,16 @@ if (!(tailRss <= baseline + tolerance)) fail(`RSS grew: last fifth median ${(tai
 if (after.x_conn_records !== 0) fail(`${after.x_conn_records} connection records left after every connection closed`);
 if (after.x_conn_index_entries !== 0) fail(`${after.x_conn_index_entries} index entries left after every connection closed`);
 if (after.x_conn_timers !== idle.x_conn_timers) fail(`${after.x_conn_timers} timers armed after the load, ${idle.x_conn_timers} when idle`);
-if (last.failed !== 0) fail(`${last.failed} requests failed on open connections`);
+if (kill) {
+  // what the kill may cost: requests on the connections of that worker, failing at the kill
+  const window = 3000 + (Number.isNaN(kill.replacedMs) ? 0 : kill.replacedMs);
+  const outside = last.failedAt.filter((t) => t < kill.at || t > kill.at + window);
+  console.log(`worker kill: ${last.failed} requests failed (load had ${kill.open} connections open at the kill), ${outside.length} outside ${window} ms after it; replaced in ${kill.replacedMs} ms; ${last.ok - kill.okBefore} requests answered since`);
+  if (Number.isNaN(kill.replacedMs)) fail(`the killed worker ${kill.pid} was not replaced`);
+  if (outside.length) fail(`${outside.length} requests failed away from the worker kill`);
+  if (last.failed > kill.open) fail(`${last.failed} requests failed: more than the ${kill.open} connections open at the kill`);
+  if (!(last.ok > kill.okBefore + 100)) fail('requests were not answered again after the kill');
+} else if (last.failed !== 0) fail(`${last.failed} requests failed on open connections`);
 if (!(last.ok > 0)) fail('no request was answered');
 await stopServer();
 rmSync(dir, { recursive: true, force: true });
@@ -183,7 +241,7 @@ async function load(port) {
   process.on('message', (m) => {
     if (m === 'stop') stop = true;
   });
-  const st = { conns: 0, ok: 0, failed: 0, connectFailed: 0 };
+  const st = { conns: 0, ok: 0, failed: 0, connectFailed: 0, open: 0, failedAt: [] };
   const report = setInterval(() => process.send?.(st), 1000);
   let seq = 0;
   const one = (id) =>
@@ -203,6 +261,7 @@ async function load(port) {
       s.on('connect', () => {
         connected = true;
         st.conns++;
+        st.open++;
         request();
       });
       s.on('data', (d) => {
@@ -223,9 +282,15 @@ async function load(port) {
       s.on('error', () => {});
       s.on('close', () => {
         if (!connected) st.connectFailed++;
-        // a request sent and not answered before the close is a failure (the lifetime only
-        // closes an idle connection once its requests are answered)
-        else if (sent > answered) st.failed += sent - answered;
+        else {
+          st.open--;
+          // a request sent and not answered before the close is a failure (the lifetime only
+          // closes an idle connection once its requests are answered)
+          if (sent > answered) {
+            st.failed += sent - answered;
+            if (st.failedAt.length < 1000) st.failedAt.push(Date.now());
+          }
+        }
         resolve();
       });
     });
