@@ -18,7 +18,7 @@ import { missingHepSocket, parseHepId, type HepDestination } from './hep-id.js';
 import { HEP_DEST_DEFAULT_PORT, PROTO_HEP_DEFAULTS, type ProtoHepParams } from './module/params.js';
 import { packHep, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
 import { HepSender, type HepPacketWriter, type HepSenderOptions } from './sender.js';
-import { TRACE_UNENCODABLE, writeTraceHep3 } from './codec/trace.js';
+import { Hep3TraceEncoder, TRACE_UNENCODABLE } from './codec/trace.js';
 
 /** What a HEP callback is given for every received packet. */
 export interface HepReceived {
@@ -230,12 +230,13 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     });
     senders.set(dest.name, s);
     const captureId = p.hep_capture_id;
+    const enc = new Hep3TraceEncoder(captureId);
     // a trace packet straight into the sender's buffer: no HepPacket, no Buffer per packet
     const write: HepPacketWriter<TracePacket> = (tp, b, at) => {
       try {
         const payload = tp.parts ? buildPayload(tp.parts) : (tp.payload ?? EMPTY);
         if (dest.version === 3 && Buffer.isBuffer(payload)) {
-          const end = writeTraceHep3(b, at, tp, payload, captureId, tp.timestamp ? 0 : performance.timeOrigin + performance.now());
+          const end = enc.write(b, at, tp, payload, tp.timestamp ? 0 : performance.timeOrigin + performance.now());
           if (end !== TRACE_UNENCODABLE) return end;
         }
         // HEPv1/v2, a string payload, and whatever the fast path does not take: packHep (which

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { packHep } from '../pack.js';
 import { decode } from './decode.js';
-import { TRACE_UNENCODABLE, writeTraceHep3, type Hep3TraceFields } from './trace.js';
+import { Hep3TraceEncoder, TRACE_UNENCODABLE, writeTraceHep3, type Hep3TraceFields } from './trace.js';
 
 const u = (bits: number) => fc.integer({ min: 0, max: 2 ** bits - 1 });
 const host = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom('127.0.0.1', '::1', '::ffff:10.0.0.1', 'fe80::1'));
@@ -103,6 +103,47 @@ describe('writeTraceHep3', () => {
       expect(writeTraceHep3(b, 0, f, p, cap, 0), why).toBe(TRACE_UNENCODABLE);
       expect(b.every((x) => x === 0x33), why).toBe(true);
       if (why !== 'a host name') expect(() => reference(f, p, cap), why).toThrow();
+    }
+  });
+});
+
+describe('Hep3TraceEncoder (the fixed chunks of the last two address pairs kept as bytes)', () => {
+  // few addresses, so that a run of packets hits, misses and alternates between the kept pairs
+  const pair = fc.record({ src: fc.record({ host: fc.constantFrom('127.0.0.1', '10.1.2.3', '::1'), port: fc.constantFrom(5060, 40000) }), dst: fc.record({ host: fc.constantFrom('127.0.0.1', 'fe80::2'), port: fc.constantFrom(5060, 9) }) });
+  const one = fc.tuple(fields, pair, fc.boolean(), payload);
+  it('property: a run of packets, each byte-identical to packHep, in one buffer back to back; declined fields decline', () => {
+    fc.assert(
+      fc.property(fc.array(one, { minLength: 1, maxLength: 30 }), u(32), (run, captureId) => {
+        const enc = new Hep3TraceEncoder(captureId);
+        const b = Buffer.alloc(80_000);
+        let o = 0;
+        for (const [f0, addr, swap, p] of run) {
+          const f = { ...f0, src: swap ? addr.dst : addr.src, dst: swap ? addr.src : addr.dst, ipProto: f0.ipProto % 3 === 0 ? 6 : f0.ipProto };
+          const want = reference(f, p, captureId);
+          const end = enc.write(b, o, f, p, 0);
+          if (b.length - o < want.length) {
+            expect(end).toBe(-want.length);
+            break;
+          }
+          expect(end).toBe(o + want.length);
+          expect(b.subarray(o, end).equals(want)).toBe(true);
+          o = end;
+        }
+        // what packHep refuses, the encoder declines, after hits too
+        const f = { ...run[0]![0], src: { host: '10.0.0.1', port: 70000 }, dst: run[0]![1].dst };
+        expect(enc.write(b, 0, f, Buffer.from('x'), 0)).toBe(TRACE_UNENCODABLE);
+        expect(enc.write(b, 0, { ...f, src: { host: 'h', port: 1 } }, Buffer.from('x'), 0)).toBe(TRACE_UNENCODABLE);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('now (nowMs) when there is no timestamp, patched into the kept bytes', () => {
+    const enc = new Hep3TraceEncoder(1);
+    const f: Hep3TraceFields = { protoType: 1, ipProto: 6, src: { host: '10.0.0.1', port: 1 }, dst: { host: '10.0.0.2', port: 2 } };
+    const b = Buffer.alloc(512);
+    for (const ms of [1700000000123.25, 1700000999000.5]) {
+      const end = enc.write(b, 0, f, Buffer.from('x'), ms);
+      expect(b.subarray(0, end).equals(reference({ ...f, timestamp: { sec: Math.floor(ms / 1000), usec: Math.floor((ms % 1000) * 1000) } }, Buffer.from('x'), 1))).toBe(true);
     }
   });
 });
