@@ -177,4 +177,22 @@ describe('createTracing', () => {
     t.accepted(conn('bins'));
     expect(s.got.d!.map(text)).toEqual(['BINS:ACCEPTED:SUCCESS:Connection accepted...']);
   });
+
+  it('trace() of a message the route kept past the recent ring (an await): still traced once, from the WeakMap; a second trace() returns true and sends nothing', () => {
+    const s = sinks(['d']);
+    const t = createTracing({ modules: [{ module: 'proto_tcp', destination: 'd', on: true }], sinks: s.lookup });
+    const c = conn('tcp');
+    const msgs = Array.from({ length: 100 }, (_, i) => Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nCall-ID: id-${i}\r\nCSeq: 1 OPTIONS\r\n\r\n`));
+    for (const m of msgs) {
+      t.messageIn({ proto: 'tcp', transport: 'tcp', conn: c as never, listener: undefined, local: c.local, remote: c.remote, bytes: m, message: m, at: 1700000000000 });
+    }
+    // the oldest (long out of the ring), one just out of it, the newest (in it)
+    for (const i of [0, 60, 99]) {
+      expect(t.trace(msgs[i])).toBe(true);
+      expect(t.trace(msgs[i])).toBe(true);
+    }
+    expect(s.got.d!.map((tp) => tp.correlationId)).toEqual(['id-0', 'id-60', 'id-99']);
+    expect(s.got.d!.every((tp) => tp.protoType === 1 && Buffer.isBuffer(tp.payload))).toBe(true);
+    expect(t.trace(Buffer.from('never seen'))).toBe(false);
+  });
 });

@@ -212,8 +212,10 @@ export function tlsInfoOf(conn: TracedConnection): TlsHandshakeInfo | undefined 
   return info;
 }
 
-/** what a message already traced is remembered as */
+/** what a message traced while in the WeakMap is remembered as */
 const DONE = { done: true } as PendingIn;
+/** how many of the last messages received wait in the ring before the WeakMap (a power of 2) */
+const RECENT = 32;
 
 export function createTracing(opts: TracingOptions): Tracing {
   const byProto = new Map<string, ModuleState>();
@@ -228,21 +230,36 @@ export function createTracing(opts: TracingOptions): Tracing {
   }
   const conns = new Map<number, ConnState>();
   /**
-   * Received messages the route may still trace (a copy of their bytes), and those already traced
-   * (so trace() of a followed message sends it once), weakly keyed by the decoded message. The
-   * last message received waits in `lastKey`/`last` instead: a route that traces synchronously
-   * (the usual case) finds it there, and the WeakMap sees a message only once the next one comes.
+   * Received messages the route may still trace (a copy of their bytes), weakly keyed by the
+   * decoded message. The last RECENT messages received wait in a small ring first: a route that
+   * traces synchronously or soon (the usual case) finds its message there, and only a message
+   * that leaves the ring untraced goes to the WeakMap (a traced one is forgotten: a late second
+   * trace() of it returns false, and sends nothing, as the first one sent it).
    */
   const pendingIn = new WeakMap<object, PendingIn>();
-  let lastKey: object | undefined;
-  let last: PendingIn | undefined;
+  const recentKeys: Array<object | undefined> = new Array<object | undefined>(RECENT).fill(undefined);
+  const recentVals: Array<PendingIn | undefined> = new Array<PendingIn | undefined>(RECENT).fill(undefined);
+  let recentAt = 0;
+  /** whether the last pendingOf() found the message in the WeakMap */
+  let fromWeak = false;
   const remember = (m: object, p: PendingIn): void => {
-    // a traced message is kept as the shared DONE: its bytes and connection are not held
-    if (lastKey !== undefined && lastKey !== m) pendingIn.set(lastKey, last!.done ? DONE : last!);
-    lastKey = m;
-    last = p;
+    const k = recentKeys[recentAt];
+    if (k !== undefined && !recentVals[recentAt]!.done) pendingIn.set(k, recentVals[recentAt]!);
+    recentKeys[recentAt] = m;
+    recentVals[recentAt] = p;
+    recentAt = (recentAt + 1) & (RECENT - 1);
   };
-  const pendingOf = (m: object): PendingIn | undefined => (m === lastKey ? last : pendingIn.get(m));
+  const pendingOf = (m: object): PendingIn | undefined => {
+    fromWeak = false;
+    for (let i = 1; i <= RECENT; i++) {
+      const j = (recentAt - i) & (RECENT - 1);
+      const k = recentKeys[j];
+      if (k === m) return recentVals[j];
+      if (k === undefined) return undefined;
+    }
+    fromWeak = true;
+    return pendingIn.get(m);
+  };
   /** followed correlation ids -> the destination: a SIP Call-ID as is, an MSRP transaction id after a space (no Call-ID starts with one) */
   const follow = new Map<string, TraceSink>();
   const followKey = (family: 'sip' | 'msrp', id: string): string => (family === 'sip' ? id : ' ' + id);
@@ -447,7 +464,8 @@ export function createTracing(opts: TracingOptions): Tracing {
       if (!sink) return false;
       if (p.conn && decide(p.st, p.conn).traced === false) return false;
       p.done = true;
-      if (message !== lastKey) pendingIn.set(message, DONE);
+      // traced while in the WeakMap: forget its bytes, keep that it was traced
+      if (fromWeak) pendingIn.set(message, DONE);
       const family = MESSAGE_FAMILY[p.proto]!;
       const id = p.id ?? correlationOf(family, p.bytes);
       if (id !== undefined) {
@@ -462,7 +480,8 @@ export function createTracing(opts: TracingOptions): Tracing {
     close() {
       conns.clear();
       follow.clear();
-      lastKey = last = undefined;
+      recentKeys.fill(undefined);
+      recentVals.fill(undefined);
     },
   };
 }
