@@ -5,17 +5,25 @@
 //   on-udp     tracing of every message: the "route" calls tracing.trace(msg) for each request,
 //              so the request and its 200 both go out as HEP (proto type 1, Call-ID), over UDP
 //   on-tcp     the same over HEP/TCP
+//   on-tcp-worker  PROTOTYPE (ring-sink.mjs): the same HEP/TCP bytes, written by a worker thread
+//              fed through a SharedArrayBuffer ring (no reconnect/cooldown: not a product path)
 // argv: port, mode, HEP collector port (UDP and TCP).
 import { createEngine } from '@x/core-conn';
 import { attachHep, hepTcpSpec, hepUdpSpec } from '@x/proto-hep';
 import { createSipTcp } from '@x/proto-tcp';
 import { attachTracing, createTracing } from '@x/tracing';
+import { ringSink } from './ring-sink.mjs';
 
 const [portArg, mode, hepPort] = process.argv.slice(2);
 let tracing;
 let hep;
 let hepEngine;
-if (mode !== 'off') {
+let ring;
+if (mode === 'on-tcp-worker') {
+  ring = ringSink('hep_dst', Number(hepPort));
+  tracing = createTracing({ modules: [{ module: 'proto_tcp', destination: 'hep_dst', on: true }], sinks: { get: () => ring, names: () => ['hep_dst'] } });
+  attachTracing(tracing);
+} else if (mode !== 'off') {
   hepEngine = createEngine();
   hepEngine.registerProtocol(hepUdpSpec());
   hepEngine.registerProtocol(hepTcpSpec());
@@ -37,7 +45,7 @@ sip.on('request', (msg) => {
 });
 process.on('SIGTERM', () => {
   const c = tracing?.counts();
-  if (c) process.stdout.write(`COUNTS ${JSON.stringify({ ...c, sender: hep.sender('hep_dst').stats() })}\n`);
+  if (c) process.stdout.write(`COUNTS ${JSON.stringify({ ...c, sender: ring ? { ...ring.stats, writes: ring.writes() } : hep.sender('hep_dst').stats() })}\n`);
   const bad = mode.startsWith('on') && (!c || c.sent === 0);
   void Promise.resolve(sip.close?.()).then(() => process.exit(bad ? 3 : 0));
 });

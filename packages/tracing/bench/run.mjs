@@ -3,9 +3,11 @@
 // message on, against the same responder without tracing, interleaved over several rounds in
 // the same run (aim: on / off >= 0.85, the median of the rounds' ratios), with HEP over UDP (one
 // datagram per packet) and over TCP (what one turn of the event loop traced leaves in one write),
-// each round's load average printed. Also "idle": tracing attached, switch
-// off. The HEP collector is a UDP socket and a TCP server of this process that count the packets
-// that arrive. Ports 18440-18449.
+// each round's load average printed. Also "idle": tracing attached, switch off; and, only when
+// named in X_TRACE_ONLY, "on-tcp-worker": a PROTOTYPE (ring-sink.mjs) whose HEP/TCP writes are
+// done by a worker thread, kept to measure that design where there are cores to spare.
+// The HEP collector is a UDP socket and a TCP server of this process that count the packets that
+// arrive (its CPU is printed: on this machine it competes with the server). Ports 18440-18449.
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -97,11 +99,11 @@ console.log(`  load average (1 min) ${fmt(load0)} at the start, ${loads.map(fmt)
 const row = {};
 for (const v of variants) {
   row[v] = { rate: median(results[v].map((x) => x.rate)), cpuUs: median(results[v].map((x) => x.cpuUs)) };
-  console.log(`  ${v.padEnd(6)} ${row[v].rate.toFixed(0).padStart(8)}/s   srv ${row[v].cpuUs.toFixed(2).padStart(6)} µs CPU/round trip   (rates ${results[v].map((x) => x.rate.toFixed(0)).join(', ')})`);
+  console.log(`  ${v.padEnd(13)} ${row[v].rate.toFixed(0).padStart(8)}/s   srv ${row[v].cpuUs.toFixed(2).padStart(6)} µs CPU/round trip   (rates ${results[v].map((x) => x.rate.toFixed(0)).join(', ')})`);
 }
 // on / off of each round (same round = same machine load), then the median of those
 const perRound = (v, f) => median(results[v].map((x, i) => f(x, results.off[i])));
-for (const v of ['idle', 'on-udp', 'on-tcp']) {
+for (const v of ['idle', 'on-udp', 'on-tcp', 'on-tcp-worker']) {
   if (!row[v] || !row.off) continue;
   const rate = perRound(v, (x, o) => x.rate / o.rate);
   const cpu = perRound(v, (x, o) => o.cpuUs / x.cpuUs);
