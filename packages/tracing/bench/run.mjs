@@ -26,17 +26,35 @@ let hepPackets = 0;
 hepSock.on('message', () => void hepPackets++);
 await new Promise((r) => hepSock.bind(0, '127.0.0.1', r));
 const hepPort = hepSock.address().port;
-// the same port over TCP: HEP3 packets back to back, each announcing its length at offset 4
+// the same port over TCP: HEP3 packets back to back, each announcing its length at offset 4,
+// counted as they stream by (no copy of the stream: the collector shares the 2 cores)
 const hepTcp = net.createServer((c) => {
-  let buf = Buffer.alloc(0);
+  let head = Buffer.alloc(0); // a packet header cut by a read
+  let skip = 0; // bytes of the packet in progress still to come
   c.on('data', (d) => {
-    buf = buf.length ? Buffer.concat([buf, d]) : d;
     let o = 0;
-    while (buf.length - o >= 6 && buf.length - o >= buf.readUInt16BE(o + 4)) {
-      o += buf.readUInt16BE(o + 4);
-      hepPackets++;
+    while (o < d.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, d.length - o);
+        skip -= n;
+        o += n;
+        if (skip === 0) hepPackets++;
+        continue;
+      }
+      if (head.length + d.length - o < 6) {
+        head = Buffer.concat([head, d.subarray(o)]);
+        break;
+      }
+      const take = 6 - head.length;
+      const h = head.length ? Buffer.concat([head, d.subarray(o, o + take)]) : d.subarray(o, o + 6);
+      head = Buffer.alloc(0);
+      o += take;
+      skip = h.readUInt16BE(4) - 6;
+      if (skip <= 0) {
+        skip = 0;
+        hepPackets++;
+      }
     }
-    buf = buf.subarray(o);
   });
   c.on('error', () => undefined);
 });
