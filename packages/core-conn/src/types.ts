@@ -122,7 +122,11 @@ export interface ConnectionInfo {
   /** alias ports; the first is the real remote port; at most 4 */
   readonly aliases: readonly number[];
   readonly profile: ConnectionProfile;
-  /** TLS details once the handshake is done */
+  /**
+   * TLS details once the handshake is done. `peerCertificate` is read from the socket when first
+   * asked for (then kept): read it while the connection is open (handlers, tap events, reuse
+   * checks); after the close it is there only if it was read before.
+   */
   readonly tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: PeerCertificate };
   /** bytes and chunks waiting in the write queue */
   readonly queuedBytes: number;

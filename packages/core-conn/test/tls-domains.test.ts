@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsDomainConfig } from '../src/engine/types.js';
 import { X509Certificate } from 'node:crypto';
@@ -125,6 +126,70 @@ describe('TLS domains', () => {
     await until(() => got.messages.length === 1);
     expect(got.accepts[0]!.tls!.authorized).toBe(true);
     expect(cnOf(got.accepts[0]!.tls!.peerCertificate)).toContain('client.example');
+  });
+
+  it('the peer certificate is read from the socket when conn.tls.peerCertificate is first asked for, not held by every connection', async () => {
+    const server = tlsEngine([{ name: 'srv', side: 'server', certificate: pki.a.cert, privateKey: pki.a.key, caList: pki.ca.cert, requireCert: true, verifyCert: true }]);
+    const l = await server.listen('lps:127.0.0.1:0');
+    const got = collect(server);
+    const proto = TLSSocket.prototype as unknown as { getPeerCertificate: (...a: unknown[]) => unknown };
+    const orig = proto.getPeerCertificate;
+    let calls = 0;
+    // the server side's calls (node's client calls it itself in its handshake)
+    proto.getPeerCertificate = function (this: TLSSocket, ...a: unknown[]) {
+      if ((this as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer) calls++;
+      return orig.apply(this, a);
+    };
+    try {
+      const good = tlsEngine([{ name: 'cli', side: 'client', caList: pki.ca.cert, certificate: pki.client.cert, privateKey: pki.client.key }]);
+      await good.send('lps', l.address, encode('hello'));
+      await until(() => got.messages.length === 1);
+      const tls = got.accepts[0]!.tls!;
+      expect(tls.authorized).toBe(true);
+      // verified and accepted without building the certificate's JS object (neither side)
+      expect(calls).toBe(0);
+      expect(cnOf(tls.peerCertificate)).toContain('client.example');
+      expect(cnOf(tls.peerCertificate)).toContain('client.example');
+      expect(calls).toBe(1);
+      // the client side's view of the server certificate
+      expect(cnOf(good.connections()[0]!.tls!.peerCertificate)).toContain('a.example');
+      expect(JSON.parse(JSON.stringify(tls))).toMatchObject({ domain: 'srv', authorized: true, peerCertificate: { subject: { CN: expect.stringContaining('client') } } });
+    } finally {
+      proto.getPeerCertificate = orig;
+    }
+  });
+
+  it('session tickets: a domain that asks for client certificates issues no resumable (stateless) ticket, unless sessionTickets is set', async () => {
+    // With SSL_OP_NO_TICKET, OpenSSL's TLS 1.3 tickets are stateful (an id into a server cache the
+    // engine does not keep): nothing per ticket is held, and a resumption falls back to a full handshake.
+    const resumed = async (sessionTickets: boolean | undefined): Promise<boolean> => {
+      const server = tlsEngine([{ name: 'srv', side: 'server', certificate: pki.a.cert, privateKey: pki.a.key, caList: pki.ca.cert, requireCert: true, verifyCert: true, ...(sessionTickets !== undefined ? { sessionTickets } : {}) }]);
+      server.on('message', (ev) => server.write(ev.conn.id, encode('re')));
+      const l = await server.listen('lps:127.0.0.1:0');
+      const once = (session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> => {
+        const sock = tlsConnect({ host: '127.0.0.1', port: l.address.port, ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key, checkServerIdentity: () => undefined, minVersion: 'TLSv1.3', ...(session ? { session } : {}) });
+        let last: Buffer | undefined;
+        sock.on('session', (s: Buffer) => (last = s));
+        sock.on('error', () => {});
+        // tickets follow the handshake, before any application data: once the reply is here, all came
+        return new Promise((resolve, reject) => {
+          sock.once('secureConnect', () => sock.write(encode('x')));
+          sock.once('data', () => {
+            const reused = sock.isSessionReused();
+            sock.destroy();
+            resolve({ reused, session: last });
+          });
+          sock.once('close', () => reject(new Error('closed before the reply')));
+        });
+      };
+      const first = await once();
+      expect(first.session).toBeDefined();
+      return (await once(first.session)).reused;
+    };
+    expect(await resumed(undefined)).toBe(false);
+    // with tickets, the resumption succeeds (the domain has a session id context: OpenSSL refuses
+    // to resume a session of a client asked for a certificate without one)
+    expect(await resumed(true)).toBe(true);
   });
 
   it('closes a connection that does not finish the handshake in time (ERR_CONN_TLS_HANDSHAKE_TIMEOUT)', async () => {

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { normalizeHost, formatAddress, parseSocketSpec } from '../address.js';
 import { ConfigError, ConnectionError, ErrorCodes, LimitError, ProtocolError } from '../errors.js';
@@ -102,6 +102,8 @@ class EngineImpl implements Engine, ConnOwner {
   /** a cap set when descriptors ran out (FD_HEADROOM below the count then), lifted once they are free */
   private fdCap = Infinity;
   private readonly fdExhausted: Stat;
+  /** outbound TLS without a client domain: node's defaults (system CAs), made once */
+  private defaultClientContext: SecureContext | undefined;
   /** sends, writes and closes for connections this engine does not own (EngineOptions.relay) */
   private readonly relay: ConnectionRelay | undefined;
 
@@ -749,7 +751,9 @@ class EngineImpl implements Engine, ConnOwner {
         host: dest.host,
         port: dest.port,
         ...(localHost !== undefined ? { localAddress: localHost } : {}),
-        ...(domain ? { secureContext: domain.context } : {}),
+        // no client domain: one default context for all such connections (node:tls would build
+        // one per connection, an SSL_CTX with the root store each time)
+        secureContext: domain ? domain.context : (this.defaultClientContext ??= createSecureContext({})),
         ...(servername !== undefined && isIP(servername) === 0 ? { servername } : {}),
         rejectUnauthorized: domain ? domain.verifyCert : true,
         // tls_mgm verifies the chain only, not the host name (OpenSSL SSL_VERIFY_PEER)

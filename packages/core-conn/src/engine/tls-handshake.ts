@@ -36,6 +36,42 @@ function peerCert(ts: TLSSocket): PeerCertificate | undefined {
 }
 
 /**
+ * `conn.tls`: the peer certificate is read from the socket when first asked for (then kept),
+ * not at the handshake: the object node:tls builds for it (names, raw DER, fingerprints, a few
+ * KB) is not held by every idle connection. Read it while the connection is open (a handler,
+ * a tap event, a reuse check); after the close it is there only if it was read before.
+ */
+class TlsInfoImpl implements TlsInfo {
+  private sock: TLSSocket | null;
+  private cert: PeerCertificate | null | undefined = undefined;
+
+  constructor(
+    readonly domain: string | undefined,
+    readonly authorized: boolean,
+    readonly servername: string | undefined,
+    sock: TLSSocket,
+    hasCert: boolean,
+  ) {
+    this.sock = hasCert ? sock : null;
+    if (!hasCert) this.cert = null;
+  }
+
+  get peerCertificate(): PeerCertificate | undefined {
+    if (this.cert === undefined) {
+      const s = this.sock;
+      this.sock = null;
+      this.cert = s !== null && !s.destroyed ? (peerCert(s) ?? null) : null;
+    }
+    return this.cert ?? undefined;
+  }
+
+  toJSON(): TlsInfo {
+    const cert = this.peerCertificate;
+    return { domain: this.domain, authorized: this.authorized, ...(this.servername !== undefined ? { servername: this.servername } : {}), ...(cert ? { peerCertificate: cert } : {}) };
+  }
+}
+
+/**
  * Server side: wraps an accepted socket, picks the domain by the listener's address (then
  * SNI), times the handshake (`timeoutMs`), checks the client certificate as the chosen domain
  * wants, records `conn.tls` and calls `onSecure`. Any failure closes the connection
@@ -64,7 +100,8 @@ export function acceptTls(domains: TlsDomains, listener: Address, conn: Conn, ra
   ts.once('secure', () => {
     if (conn.closed) return;
     conn.clearSetup();
-    const cert = peerCert(ts);
+    // presence only: the certificate's JS object is made when conn.tls.peerCertificate is read
+    const cert = ts.getPeerX509Certificate();
     if (chosen.requireCert && !cert) {
       conn.close('TLS handshake failed', new ConnectionError(ErrorCodes.CONNECT_FAILED, `TLS domain "${chosen.name}" requires a client certificate`));
       return;
@@ -75,7 +112,7 @@ export function acceptTls(domains: TlsDomains, listener: Address, conn: Conn, ra
       return;
     }
     const servername = typeof (ts as unknown as { servername?: unknown }).servername === 'string' ? (ts as unknown as { servername: string }).servername : undefined;
-    conn.tls = { domain: chosen.name, authorized: cert !== undefined && !verifyError, ...(servername ? { servername } : {}), ...(cert ? { peerCertificate: cert } : {}) };
+    conn.tls = new TlsInfoImpl(chosen.name, cert !== undefined && !verifyError, servername || undefined, ts, cert !== undefined);
     onSecure();
   });
 }
@@ -88,14 +125,8 @@ export function timeClientHandshake(conn: Conn, socket: Socket, timeoutMs: numbe
   });
 }
 
-/** Client side, after secureConnect: what `conn.tls` records. */
+/** Client side, after secureConnect: what `conn.tls` records (the server's certificate read when asked for). */
 export function clientTlsInfo(socket: TLSSocket, domain: TlsDomain | undefined): TlsInfo {
-  const cert = peerCert(socket);
-  const servername = typeof socket.servername === 'string' ? socket.servername : undefined;
-  return {
-    domain: domain?.name,
-    authorized: socket.authorized,
-    ...(servername ? { servername } : {}),
-    ...(cert ? { peerCertificate: cert } : {}),
-  };
+  const servername = typeof socket.servername === 'string' && socket.servername !== '' ? socket.servername : undefined;
+  return new TlsInfoImpl(domain?.name, socket.authorized, servername, socket, true);
 }

@@ -1,3 +1,4 @@
+import { constants, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, type SecureVersion } from 'node:tls';
 import { ConfigError, ErrorCodes } from '../errors.js';
@@ -50,7 +51,17 @@ export function buildDomain(d: TlsDomainConfig): TlsDomain {
   const [minVersion, maxVersion] = versions(d);
   let context: SecureContext;
   try {
-    context = createSecureContext({ cert, key, ca, minVersion, maxVersion, ciphers: d.ciphersList });
+    // A TLS 1.3 session ticket holds a copy of the session, the client's certificate chain
+    // included, for the connection's whole life (~16 KB per idle connection whose client
+    // presents a certificate): a domain that asks for certificates sends none unless told to.
+    const tickets = d.sessionTickets ?? !(d.side === 'server' && ((d.requireCert ?? true) || (d.verifyCert ?? true)));
+    // A server resuming a session of a client it asked a certificate from needs a session id
+    // context (OpenSSL refuses the resumption otherwise): the domain's name.
+    context = createSecureContext({
+      cert, key, ca, minVersion, maxVersion, ciphers: d.ciphersList,
+      ...(tickets ? {} : { secureOptions: constants.SSL_OP_NO_TICKET }),
+      ...(d.side === 'server' ? { sessionIdContext: createHash('sha1').update(`x-tls-domain:${d.name}`).digest('hex').slice(0, 32) } : {}),
+    });
   } catch (err) {
     throw new ConfigError(ErrorCodes.INVALID_OPTION, `tls domain "${d.name}": ${(err as Error).message}`, { cause: err });
   }

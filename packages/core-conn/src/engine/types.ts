@@ -32,6 +32,13 @@ export interface TlsDomainConfig {
   /** 'TLSv1_2', 'TLSv1_3', 'TLSv1_2-TLSv1_3', 'SSLv23' */
   tlsMethod?: string;
   ciphersList?: string;
+  /**
+   * server side: issue session tickets (resumption without a full handshake). Default: on,
+   * except for a domain that asks for client certificates (requireCert or verifyCert): there
+   * every TLS 1.3 ticket keeps a copy of the client's certificate chain for the connection's
+   * life (about 16 KB per idle connection), so it is off unless set to true.
+   */
+  sessionTickets?: boolean;
 }
 
 export interface EngineOptions {
