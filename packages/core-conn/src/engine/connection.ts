@@ -585,7 +585,12 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
       this.batchEnd0 = this.written;
     } else {
       const g = (this.more ??= { bufs: [], cbs: [], ends: [] });
-      if (g.bufs.length === 0 && this.batchCb0 !== undefined) g.cbs.push(this.batchCb0);
+      if (this.batchN === 1) {
+        // a second chunk: the batch moves to the lists, the first chunk first
+        g.bufs.push(this.batch0!);
+        g.ends.push(this.batchEnd0);
+        if (this.batchCb0 !== undefined) g.cbs.push(this.batchCb0);
+      }
       g.bufs.push(data);
       g.ends.push(this.written);
       if (cb !== undefined) g.cbs.push(cb);
@@ -608,14 +613,8 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
     const n = this.batchN;
     if (n === 0) return;
     const sock = this.socket!;
-    const g = this.more;
-    const first = this.batch0!;
-    let data: Buffer;
-    if (n === 1) data = first;
-    else {
-      g!.bufs.unshift(first);
-      data = Buffer.concat(g!.bufs, this.batchBytes);
-    }
+    const g = n === 1 ? null : this.more!;
+    const data = g === null ? this.batch0! : Buffer.concat(g.bufs, this.batchBytes);
     let cb: ((err?: Error | null) => void) | undefined;
     if (n === 1) cb = this.batchCb0;
     else if (g!.cbs.length !== 0) {
@@ -645,7 +644,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
       const marks = (this.marks ??= []);
       const times = (this.times ??= []);
       for (let i = 0; i < n; i++) {
-        const end = i === 0 ? end0 : g!.ends[i - 1]!;
+        const end = g === null ? end0 : g.ends[i]!;
         if (end > flushed) {
           marks.push(end);
           times.push(now);

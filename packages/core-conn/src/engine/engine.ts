@@ -164,11 +164,18 @@ class EngineImpl implements Engine, ConnOwner {
 
   /** The read is over: every connection written during it writes what it gathered, once. */
   endRead(): void {
-    if (--this.readDepth !== 0) return;
+    if (this.readDepth !== 1) {
+      this.readDepth--;
+      return;
+    }
+    // flushed while the read's clock still holds (a write refreshes the lifetime with it)
     const d = this.dirty;
-    if (d.length === 0) return;
-    for (let i = 0; i < d.length; i++) d[i]!.endBatch();
-    d.length = 0;
+    try {
+      for (let i = 0; i < d.length; i++) d[i]!.endBatch();
+    } finally {
+      d.length = 0;
+      this.readDepth = 0;
+    }
   }
 
   batched(conn: Conn): void {
