@@ -23,6 +23,13 @@ describe('workers: statistics of all workers as one', () => {
     expect(out.find((s) => s.name === 'load-proc-2')!.doc).toContain('worker 1, PID 11');
   });
 
+  it('kernel drops of the shared UDP sockets count once: every worker reports the same socket\'s counter', () => {
+    const w = (drops: number, rcv: number) => [st('hep_udp', 'kernel_drops', drops, 'non-incremental'), st('hep_udp', 'rcv_msgs', rcv)];
+    const out = aggregateStats([{ index: 0, pid: 10, stats: w(7, 100), closes: [] }, { index: 1, pid: 11, stats: w(7, 50), closes: [] }]);
+    const v = Object.fromEntries(out.map((s) => [`${s.group}:${s.name}`, s.value]));
+    expect(v).toMatchObject({ 'hep_udp:kernel_drops': 7, 'hep_udp:rcv_msgs': 150 });
+  });
+
   it('shard bits: the smallest power of two holding every worker index', () => {
     expect([1, 2, 3, 4, 5, 8, 9, 256].map(shardBits)).toEqual([0, 1, 2, 2, 3, 3, 4, 8]);
   });

@@ -55,7 +55,7 @@ export class WorkerStartError extends Error {
 /** The env a worker learns its place from. */
 export const WORKER_ENV = { index: 'X_SERVER_WORKER', count: 'X_SERVER_WORKERS' } as const;
 
-/** Stats of all workers as one: counters summed, gauges summed (load: the mean, uptime: the max), load per worker as load-proc-N. */
+/** Stats of all workers as one: counters summed, gauges summed (load: the mean, uptime and <proto>:kernel_drops of the shared sockets: the max), load per worker as load-proc-N. */
 export function aggregateStats(per: WorkerStats[], extra: StatSnapshot[] = []): StatSnapshot[] {
   const out = new Map<string, StatSnapshot & { n: number }>();
   const perProc: StatSnapshot[] = [];
@@ -72,7 +72,8 @@ export function aggregateStats(per: WorkerStats[], extra: StatSnapshot[] = []): 
         continue;
       }
       cur.n++;
-      if (k === 'core:timestamp' || k === 'server:uptime') cur.value = Math.max(cur.value, s.value);
+      // kernel_drops: the workers read the same shared sockets, each reports their drops whole
+      if (k === 'core:timestamp' || k === 'server:uptime' || s.name === 'kernel_drops') cur.value = Math.max(cur.value, s.value);
       else cur.value += s.value;
     }
   }
