@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateStats } from './primary.js';
+import { createMetrics } from '../metrics.js';
+import { aggregateStats, snapshotRegistry } from './primary.js';
 import { shardBits } from './protocol.js';
 
 const st = (group: string, name: string, value: number, kind: 'incremental' | 'non-incremental' = 'incremental') => ({ group, name, kind, doc: '', value });
@@ -28,6 +29,16 @@ describe('workers: statistics of all workers as one', () => {
     const out = aggregateStats([{ index: 0, pid: 10, stats: w(7, 100), closes: [] }, { index: 1, pid: 11, stats: w(7, 50), closes: [] }]);
     const v = Object.fromEntries(out.map((s) => [`${s.group}:${s.name}`, s.value]));
     expect(v).toMatchObject({ 'hep_udp:kernel_drops': 7, 'hep_udp:rcv_msgs': 150 });
+  });
+
+  it('/metrics over the workers\' snapshots shows each scrape\'s figures, not the first scrape\'s', async () => {
+    let snap = [st('hep_udp', 'rcv_msgs', 100), st('tcp', 'connections', 3, 'non-incremental')];
+    const m = createMetrics(snapshotRegistry(() => snap));
+    expect(await m.render()).toMatch(/^x_hep_udp_rcv_msgs_total 100$/m);
+    snap = [st('hep_udp', 'rcv_msgs', 250), st('tcp', 'connections', 1, 'non-incremental')];
+    const text = await m.render();
+    expect(text).toMatch(/^x_hep_udp_rcv_msgs_total 250$/m);
+    expect(text).toMatch(/^x_tcp_connections 1$/m);
   });
 
   it('shard bits: the smallest power of two holding every worker index', () => {

@@ -90,9 +90,24 @@ export function aggregateStats(per: WorkerStats[], extra: StatSnapshot[] = []): 
 }
 
 /** A read-only StatsRegistry over snapshots (what createMetrics and selectStats read). */
-function snapshotRegistry(get: () => StatSnapshot[]): StatsRegistry {
+export function snapshotRegistry(get: () => StatSnapshot[]): StatsRegistry {
   const noop = (): void => {};
-  const wrap = (s: StatSnapshot): Stat => ({ group: s.group, name: s.name, kind: s.kind, doc: s.doc, value: () => s.value, inc: noop, dec: noop, set: noop, reset: noop });
+  // a reader (the /metrics view) may keep a Stat from one scrape to the next: its value is
+  // looked up in the latest snapshot, never the one it was made from
+  let seen: StatSnapshot[] | undefined;
+  let byKey = new Map<string, number>();
+  const current = (key: string): number => {
+    const list = get();
+    if (list !== seen) {
+      seen = list;
+      byKey = new Map(list.map((x) => [`${x.group}:${x.name}`, x.value]));
+    }
+    return byKey.get(key) ?? 0;
+  };
+  const wrap = (s: StatSnapshot): Stat => {
+    const key = `${s.group}:${s.name}`;
+    return { group: s.group, name: s.name, kind: s.kind, doc: s.doc, value: () => current(key), inc: noop, dec: noop, set: noop, reset: noop };
+  };
   return { all: () => get().map(wrap) } as unknown as StatsRegistry;
 }
 
