@@ -131,7 +131,7 @@ const idle = { rss: rssKb(), ...(await metrics(WATCH)) };
 console.log(`idle: RSS ${(idle.rss / 1024).toFixed(1)} MiB, records ${idle.x_conn_records}, index entries ${idle.x_conn_index_entries}, timers ${idle.x_conn_timers}`);
 
 const loader = fork(fileURLToPath(import.meta.url), ['load', String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-let last = { conns: 0, ok: 0, failed: 0, connectFailed: 0, open: 0, failedAt: [] };
+let last = { conns: 0, ok: 0, failed: 0, connectFailed: 0, open: 0, failedAt: [], lost: 0, lostAt: [] };
 loader.on('message', (m) => (last = m));
 const samples = [];
 const t0 = Date.now();
@@ -197,7 +197,7 @@ if (post.length >= 2) {
   slope = (post.reduce((a, s) => a + (s.t - mt) * (s.rss - mr), 0) / post.reduce((a, s) => a + (s.t - mt) ** 2, 0)) * 60;
 }
 console.log(
-  `\nload: ${last.conns} connections opened and closed, ${last.ok} requests answered, ${last.failed} failed, ${last.connectFailed} connects failed; ` +
+  `\nload: ${last.conns} connections opened and closed, ${last.ok} requests answered, ${last.failed} failed, ${last.lost} connections lost, ${last.connectFailed} connects failed; ` +
     `${((last.conns / RUN_MS) * 1000).toFixed(0)} connections/s, ${((last.ok / RUN_MS) * 1000).toFixed(0)} requests/s`,
 );
 console.log(
@@ -217,13 +217,20 @@ if (after.x_conn_timers !== idle.x_conn_timers) fail(`${after.x_conn_timers} tim
 if (kill) {
   // what the kill may cost: requests on the connections of that worker, failing at the kill
   const window = 3000 + (Number.isNaN(kill.replacedMs) ? 0 : kill.replacedMs);
-  const outside = last.failedAt.filter((t) => t < kill.at || t > kill.at + window);
-  console.log(`worker kill: ${last.failed} requests failed (load had ${kill.open} connections open at the kill), ${outside.length} outside ${window} ms after it; replaced in ${kill.replacedMs} ms; ${last.ok - kill.okBefore} requests answered since`);
+  const outside = [...last.failedAt, ...last.lostAt].filter((t) => t < kill.at || t > kill.at + window);
+  console.log(
+    `worker kill: ${last.lost} connections lost and ${last.failed} requests failed (the load had ${kill.open} connections open at the kill), ${outside.length} of them outside ${window} ms after it; ` +
+      `replaced in ${kill.replacedMs} ms; ${last.ok - kill.okBefore} requests answered since`,
+  );
+  if (last.lost > kill.open) fail(`${last.lost} connections lost: more than the ${kill.open} open at the kill`);
   if (Number.isNaN(kill.replacedMs)) fail(`the killed worker ${kill.pid} was not replaced`);
-  if (outside.length) fail(`${outside.length} requests failed away from the worker kill`);
+  if (outside.length) fail(`${outside.length} requests failed or connections lost away from the worker kill`);
   if (last.failed > kill.open) fail(`${last.failed} requests failed: more than the ${kill.open} connections open at the kill`);
   if (!(last.ok > kill.okBefore + 100)) fail('requests were not answered again after the kill');
-} else if (last.failed !== 0) fail(`${last.failed} requests failed on open connections`);
+} else {
+  if (last.failed !== 0) fail(`${last.failed} requests failed on open connections`);
+  if (last.lost !== 0) fail(`${last.lost} connections closed by the server before their requests were done`);
+}
 if (!(last.ok > 0)) fail('no request was answered');
 await stopServer();
 rmSync(dir, { recursive: true, force: true });
@@ -241,7 +248,7 @@ async function load(port) {
   process.on('message', (m) => {
     if (m === 'stop') stop = true;
   });
-  const st = { conns: 0, ok: 0, failed: 0, connectFailed: 0, open: 0, failedAt: [] };
+  const st = { conns: 0, ok: 0, failed: 0, connectFailed: 0, open: 0, failedAt: [], lost: 0, lostAt: [] };
   const report = setInterval(() => process.send?.(st), 1000);
   let seq = 0;
   const one = (id) =>
@@ -289,6 +296,11 @@ async function load(port) {
           if (sent > answered) {
             st.failed += sent - answered;
             if (st.failedAt.length < 1000) st.failedAt.push(Date.now());
+          }
+          // closed by the server before its requests were done: a lost connection
+          if (answered < REQS && !stop) {
+            st.lost++;
+            if (st.lostAt.length < 1000) st.lostAt.push(Date.now());
           }
         }
         resolve();
