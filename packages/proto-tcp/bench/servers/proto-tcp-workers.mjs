@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 
 if (cluster.isPrimary) {
   const n = Number(process.env.X_BENCH_WORKERS ?? availableParallelism());
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  cluster.schedulingPolicy = process.env.X_BENCH_SCHED === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   for (let i = 0; i < n; i++) cluster.fork();
   process.on('SIGTERM', () => {
     cluster.on('exit', () => {
