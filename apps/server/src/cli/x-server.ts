@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   let workers: number;
   try {
-    workers = args.workers ?? (await workerCount(args.file));
+    workers = await workerCount(args.file, args.workers);
   } catch (err) {
     return fail(err);
   }
@@ -167,11 +167,18 @@ async function main(argv: string[]): Promise<number | undefined> {
  * Workers from the cfg: tcp_workers and udp_workers (the larger: each worker serves every
  * socket), else one per core.
  */
-async function workerCount(file: string): Promise<number> {
-  const g = (await loadConfig({ configFile: file })).globals;
+async function workerCount(file: string, flag: number | undefined): Promise<number> {
+  const cfg = await loadConfig({ configFile: file });
+  const g = cfg.globals;
   const asked = [g.tcp_workers, g.udp_workers].filter((x): x is number => x !== undefined);
-  const nw = asked.length > 0 ? Math.max(...asked) : availableParallelism();
-  return Math.min(nw, MAX_WORKERS);
+  const nw = Math.min(flag ?? (asked.length > 0 ? Math.max(...asked) : availableParallelism()), MAX_WORKERS);
+  // a module whose state one process must own (clusterer) keeps x-server in one process
+  const single = cfg.modules.find((m) => m.loaded.kind === 'package' && m.loaded.module.singleProcess === true);
+  if (single && nw > 1) {
+    if (flag !== undefined || asked.length > 0) process.stderr.write(`x-server: warning: module "${single.loaded.name}" runs in one process only: one worker, not ${nw}\n`);
+    return 1;
+  }
+  return nw;
 }
 
 /** The primary of N workers: supervision, MI, metrics; signals as the single process has them. */

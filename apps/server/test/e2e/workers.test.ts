@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { packHep } from '@x/proto-hep';
 import { requireBinary, runSipp } from '@x/test-peers';
@@ -287,5 +287,32 @@ describe('x-server with tcp_workers = 2', () => {
     expect((await mi(x, 'kill')).result).toBe('OK');
     expect(await x.exited).toEqual({ code: 0, signal: null });
     for (const p of ps.Processes.slice(1)) expect(() => process.kill(p.PID, 0)).toThrow();
+  }, 60_000);
+
+  it('a module whose state one process owns (clusterer) keeps x-server in one process, with a warning when more were asked', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const dir = tempDir();
+    writeFiles(dir, {
+      'x.cfg': `${CFG.replace('route_script = "./routes.mjs"\n', '')}socket = bin:127.0.0.1:${port}
+loadmodule "proto_bin.so"
+loadmodule "clusterer.so"
+modparam("clusterer", "db_mode", 0)
+modparam("clusterer", "my_node_id", 1)
+modparam("clusterer", "my_node_info", "cluster_id=1, url=bin:127.0.0.1:${port}")
+`,
+    });
+    const x = await startX(join(dir, 'x.cfg'), { workers: 'cfg' });
+    running.push(x);
+    expect(x.stderr()).toContain('x-server: warning: module "clusterer" runs in one process only: one worker, not 2');
+    const ps = (await mi(x, 'ps')).result as { Processes: Array<{ PID: number; Type: string }> };
+    expect(ps.Processes).toEqual([{ ID: 0, PID: x.child.pid, Type: 'main' }]);
+    x.child.kill('SIGTERM');
+    expect((await x.exited).code).toBe(0);
   }, 60_000);
 });

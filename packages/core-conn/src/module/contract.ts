@@ -261,6 +261,11 @@ export interface Module<P = Record<string, unknown>, A = unknown> {
   /** modules that must be loaded before this one (the cfg loads them) */
   dependsOn?: string[];
   /**
+   * The module's state belongs to one process (clusterer: one cluster node identity, its links
+   * and timers): a host that can run several worker processes runs one when it is loaded.
+   */
+  singleProcess?: boolean;
+  /**
    * Other spellings of this module's parameters that OpenSIPS configs carry: a
    * `modparam("<module>", "<prefix>…")` sets this module's parameter of that name, with a note
    * (proto_bins: `modparam("proto_tls", "bins_…")`, as OpenSIPS's proto_bins documentation

@@ -253,6 +253,8 @@ function miCommands(api: ClustererApi): MiCommand[] {
 export const clustererModule = defineModule<ClustererParams, ClustererApi>({
   name: 'clusterer',
   packageName: '@x/proto-bins',
+  // one node identity (node_id, its links, pings): one per server, not one per worker process
+  singleProcess: true,
   params: clustererParamSchema,
   // OpenSIPS's clusterer events, run as route-script exports when the script has them
   routes: () => [
