@@ -102,8 +102,8 @@ const servers = [
   { key: 'echo', name: 'raw node:net echo', cmd: nodeServer('echo.mjs') },
   { key: 'proto-tcp', name: '@x/proto-tcp', cmd: nodeServer('proto-tcp.mjs') },
   { key: 'proto-tcp-workers', name: `proto-tcp x${WORKERS} workers`, readyMs: 1000, cmd: nodeServer('proto-tcp-workers.mjs') },
-  { key: 'x-server-1', name: 'x-server 1 worker', readyMs: 500, portInCfg: true, needs: X_SERVER, cmd: xServer(1) },
-  { key: 'x-server-n', name: `x-server x${WORKERS} workers`, readyMs: 1500, portInCfg: true, needs: X_SERVER, cmd: xServer(WORKERS) },
+  { key: 'x-server-1', name: 'x-server 1 worker', readyMs: 500, startMs: 30_000, portInCfg: true, needs: X_SERVER, cmd: xServer(1) },
+  { key: 'x-server-n', name: `x-server x${WORKERS} workers`, readyMs: 1500, startMs: 30_000, portInCfg: true, needs: X_SERVER, cmd: xServer(WORKERS) },
   { key: 'naive', name: 'naive node:net', cmd: nodeServer('naive.mjs') },
   { key: 'kamailio', name: 'Kamailio 5.6 sl', readyMs: 1000, cmd: (port, dir) => ['kamailio', kamailioArgs(dir, port)] },
 ].filter((s) => !only || only.includes(s.key));
@@ -136,7 +136,7 @@ try {
     try {
       const [cmd, args] = s.cmd(port, dir);
       proc = startProcess(cmd, [...args, ...(cmd === 'kamailio' || s.portInCfg ? [] : [String(port)])]);
-      await waitPort(port, proc);
+      await waitPort(port, proc, s.startMs ?? 8000);
       await sleep(s.readyMs ?? 200);
       const expect = s.key === 'echo' ? 0 : 200;
       // (1) framed round trips on one connection, window 32, after an unmeasured warm-up of the
