@@ -103,7 +103,7 @@ const servers = [
   { key: 'proto-tcp', name: '@x/proto-tcp', cmd: nodeServer('proto-tcp.mjs') },
   { key: 'proto-tcp-workers', name: `proto-tcp x${WORKERS} workers`, readyMs: 1000, cmd: nodeServer('proto-tcp-workers.mjs') },
   { key: 'x-server-1', name: 'x-server 1 worker', readyMs: 500, startMs: 30_000, portInCfg: true, needs: X_SERVER, cmd: xServer(1) },
-  { key: 'x-server-n', name: `x-server x${WORKERS} workers`, readyMs: 1500, startMs: 30_000, portInCfg: true, needs: X_SERVER, cmd: xServer(WORKERS) },
+  { key: 'x-server-n', name: `x-server x${WORKERS} workers`, readyMs: 3000, startMs: 30_000, portInCfg: true, needs: X_SERVER, cmd: xServer(WORKERS) },
   { key: 'naive', name: 'naive node:net', cmd: nodeServer('naive.mjs') },
   { key: 'kamailio', name: 'Kamailio 5.6 sl', readyMs: 1000, cmd: (port, dir) => ['kamailio', kamailioArgs(dir, port)] },
 ].filter((s) => !only || only.includes(s.key));
