@@ -452,11 +452,9 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
     }
     const roots = cfg.mi ? [{ http_root: cfg.mi.root, module: 'mi_http' }] : [];
     mi.add({ name: 'httpd:list_root_path', aliases: ['httpd_list_root_path'], recipes: [[]], doc: 'lists all the registered http root paths', handler: () => roots });
-    if (cfg.mi) root.info({ url: http.url(`/${cfg.mi.root}`) }, `MI (JSON-RPC 2.0) listening on ${http.url(`/${cfg.mi.root}`)}`);
     if (!isLoopback(http.address.host)) {
       root.warn({ address: http.address.host, auth: token !== '' }, `httpd listens on ${http.address.host}, reachable from other machines: MI can stop the server and close connections${token !== '' ? '' : ' and has NO authentication (set modparam("mi_http", "auth_token", ...))'}; bind it to 127.0.0.1 unless this is intended`);
     }
-    root.info({ url: http.url('/metrics') }, `metrics on ${http.url('/metrics')}, health on ${http.url('/health')}`);
   }
 
   try {
@@ -473,6 +471,11 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
     if (c.name === 'httpd:list_root_path') continue;
     const handler = overrides[c.name] ?? ((p: Record<string, unknown>) => first(c.name, p));
     mi.add({ ...c, handler } as MiCommand);
+  }
+  // the URLs once MI has its commands (they come from the workers)
+  if (http) {
+    if (cfg.mi) root.info({ url: http.url(`/${cfg.mi.root}`) }, `MI (JSON-RPC 2.0) listening on ${http.url(`/${cfg.mi.root}`)}`);
+    root.info({ url: http.url('/metrics') }, `metrics on ${http.url('/metrics')}, health on ${http.url('/health')}`);
   }
   root.info({ version: VERSION, file: cfg.file, modules: cfg.modules.map((m) => m.loaded.name), workers: n, pids: slots.map((s) => s.pid) }, 'x-server started');
 
