@@ -3,6 +3,9 @@ import { RawJson } from '../../mi/registry.js';
 import { startServer, type XServer } from '../server.js';
 import { shardBits, snapshot, toBuffer, wireOpts, type PrimaryToWorker, type WireError, type WorkerQuery, type WorkerToPrimary } from './protocol.js';
 
+/** how long a worker gathers owner-index notices before posting them to the primary, ms */
+const NOTICE_MS = 10;
+
 export interface WorkerOptions {
   configFile: string;
   pretty?: boolean;
@@ -48,24 +51,41 @@ export async function runWorker(o: WorkerOptions): Promise<XServer> {
       pending.set(rid, { resolve, reject });
       post({ ...m, rid });
     });
-  // ---- owner index notices, batched per turn of the loop ----
-  let adds: Array<[number, string, string, number]> = [];
+  // ---- owner index notices, batched (NOTICE_MS) ----
+  // A connection opened and closed within one batch is never announced (connection per request
+  // costs no IPC); the notices are flushed before every query, so the primary never answers a
+  // worker with what that worker already closed.
+  const fresh = new Map<number, Array<[number, string, string, number]>>();
+  const announced = new Set<number>();
   let dels: number[] = [];
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
-    scheduled = false;
-    if (adds.length === 0 && dels.length === 0) return;
-    post({ t: 'idx', add: adds, del: dels });
-    adds = [];
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (fresh.size === 0 && dels.length === 0) return;
+    const add: Array<[number, string, string, number]> = [];
+    for (const [id, entries] of fresh) {
+      announced.add(id);
+      for (const e of entries) add.push(e);
+    }
+    fresh.clear();
+    post({ t: 'idx', add, del: dels });
     dels = [];
   };
   const notice = (): void => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(flush);
+    timer ??= setTimeout(flush, NOTICE_MS);
   };
   const indexed = (c: ConnectionInfo, port: number): void => {
-    adds.push([c.id, c.proto, c.remote.host, port]);
+    const e: [number, string, string, number] = [c.id, c.proto, c.remote.host, port];
+    const list = fresh.get(c.id);
+    if (list) list.push(e);
+    else fresh.set(c.id, [e]);
+    notice();
+  };
+  const unindexed = (id: ConnectionId): void => {
+    fresh.delete(id);
+    if (!announced.delete(id)) return;
+    dels.push(id);
     notice();
   };
   /** > 0 while a send the primary handed here runs: it must not go back to the primary */
@@ -94,10 +114,7 @@ export async function runWorker(o: WorkerOptions): Promise<XServer> {
     engine = e;
     e.on('accept', (c) => indexed(c, c.remote.port));
     e.on('connect', (c) => indexed(c, c.remote.port));
-    e.on('close', (ev) => {
-      dels.push(ev.conn.id);
-      notice();
-    });
+    e.on('close', (ev) => unindexed(ev.conn.id));
     // aliases index the connection under more ports (tcp_accept_aliases, force_tcp_alias)
     const addAlias = e.addAlias.bind(e);
     (e as { addAlias: Engine['addAlias'] }).addAlias = (id, port) => {
