@@ -123,11 +123,13 @@ export interface ConnectionInfo {
   readonly aliases: readonly number[];
   readonly profile: ConnectionProfile;
   /**
-   * TLS details once the handshake is done. `peerCertificate` is read from the socket when first
-   * asked for (then kept): read it while the connection is open (handlers, tap events, reuse
-   * checks); after the close it is there only if it was read before.
+   * TLS details once the handshake is done. `peerCertificate` (the peer's) and `localCertificate`
+   * (ours as sent in the handshake, undefined when we sent none; a tracer's TLS handshake event
+   * names both) are read from the socket when first asked for (then kept): read them while the
+   * connection is open (handlers, tap events, reuse checks); after the close they are there only
+   * if they were read before.
    */
-  readonly tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: PeerCertificate };
+  readonly tls?: { domain: string | undefined; authorized: boolean; servername?: string; peerCertificate?: PeerCertificate; readonly localCertificate?: PeerCertificate };
   /** bytes and chunks waiting in the write queue */
   readonly queuedBytes: number;
   readonly queuedChunks: number;

@@ -57,8 +57,12 @@ describe('TLS domains', () => {
     expect(c!.tls?.domain).toBe('cli');
     expect(c!.tls?.authorized).toBe(true);
     expect(cnOf(c!.tls?.peerCertificate)).toContain('a.example');
+    // our own certificate: none on this client (it sent none); the server's is its domain's
+    expect(c!.tls?.localCertificate).toBeUndefined();
     await until(() => back.messages.length === 1);
     expect(got.accepts[0]!.tls?.domain).toBe('srv');
+    expect(cnOf(got.accepts[0]!.tls?.localCertificate)).toContain('a.example');
+    expect(Object.keys(got.accepts[0]!.tls!)).not.toContain('localCertificate'); // a lazy getter, not copied by spreads or JSON
     expect(got.messages[0]!.conn.transport).toBe('tls');
     expect((back.messages[0]!.message as Buffer).toString()).toBe('pong');
   });
@@ -126,6 +130,10 @@ describe('TLS domains', () => {
     await until(() => got.messages.length === 1);
     expect(got.accepts[0]!.tls!.authorized).toBe(true);
     expect(cnOf(got.accepts[0]!.tls!.peerCertificate)).toContain('client.example');
+    expect(cnOf(got.accepts[0]!.tls!.localCertificate)).toContain('a.example');
+    const out = good.connections('lps')[0]!;
+    expect(cnOf(out.tls!.localCertificate)).toContain('client.example');
+    expect(cnOf(out.tls!.peerCertificate)).toContain('a.example');
   });
 
   it('the peer certificate is read from the socket when conn.tls.peerCertificate is first asked for, not held by every connection', async () => {

@@ -44,6 +44,8 @@ function peerCert(ts: TLSSocket): PeerCertificate | undefined {
 class TlsInfoImpl implements TlsInfo {
   private sock: TLSSocket | null;
   private cert: PeerCertificate | null | undefined = undefined;
+  private lsock: TLSSocket | null;
+  private lcert: PeerCertificate | null | undefined = undefined;
 
   constructor(
     readonly domain: string | undefined,
@@ -54,6 +56,18 @@ class TlsInfoImpl implements TlsInfo {
   ) {
     this.sock = hasCert ? sock : null;
     if (!hasCert) this.cert = null;
+    this.lsock = sock;
+  }
+
+  /** our own certificate as sent in the handshake (undefined when we sent none), read when first asked for */
+  get localCertificate(): PeerCertificate | undefined {
+    if (this.lcert === undefined) {
+      const s = this.lsock;
+      this.lsock = null;
+      const c = s !== null && !s.destroyed ? s.getCertificate() : null;
+      this.lcert = c !== null && typeof c === 'object' && Object.keys(c).length > 0 ? (c as PeerCertificate) : null;
+    }
+    return this.lcert ?? undefined;
   }
 
   get peerCertificate(): PeerCertificate | undefined {
