@@ -27,4 +27,4 @@ export {
   type SippTransport,
 } from './sipp.js';
 export { capture, decode, decodeAsSip, malformedCount, countValues, FIELD_ARGS, type Capture, type CaptureOptions } from './tshark.js';
-export { sipcaptureConfig, sipcaptureTcpFrontConfig, SIP_CAPTURE_SCHEMA } from './sipcapture.js';
+export { sipcaptureConfig, sipcaptureTcpFrontConfig, sipcaptureLogConfig, parseHepLog, SIP_CAPTURE_SCHEMA, type HepLogLine } from './sipcapture.js';

@@ -97,3 +97,86 @@ const COLS = [
 export const SIP_CAPTURE_SCHEMA = `PRAGMA journal_mode=WAL;
 CREATE TABLE sip_capture (id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLS.map((c) => `${c} ${c === 'msg' ? 'TEXT' : c.endsWith('_port') || ['micro_ts', 'proto', 'family', 'type'].includes(c) ? 'INTEGER' : 'TEXT'} DEFAULT NULL`).join(', ')});
 `;
+
+/**
+ * Kamailio 5.6 sipcapture as a HEP receiver that logs every packet it gets and stores nothing:
+ * with `nonsip_hook` the whole HEP packet, over UDP or TCP (`tcp_accept_hep3`), reaches
+ * event_route[sipcapture:request] before any SIP parsing, which logs the fields sipcapture
+ * decoded (`$hep(...)`) and the payload in base64, one line per packet (`parseHepLog`).
+ *
+ * For what `sip_capture()` cannot store: sipcapture hands every payload whose proto type is not
+ * 5, 32, 99 or 100 to Kamailio's SIP parser (hep.c `receive_msg`), so a transport event (proto
+ * type 0x59, `TCP:ACCEPTED:...`) fails at the first line and an MSRP message is read as a non-SIP
+ * request; neither reaches a route nor a row.
+ */
+export function sipcaptureLogConfig(port: number, dbFile: string): string {
+  return `#!KAMAILIO
+debug=2
+log_stderror=yes
+fork=yes
+children=1
+tcp_children=1
+auto_aliases=no
+disable_sctp=yes
+tcp_accept_hep3=yes
+tcp_accept_no_cl=yes
+listen=udp:127.0.0.1:${port}
+listen=tcp:127.0.0.1:${port}
+
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "db_sqlite.so"
+loadmodule "sipcapture.so"
+
+# the module needs a database even though this instance stores nothing
+modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
+modparam("sipcapture", "table_name", "sip_capture")
+modparam("sipcapture", "capture_on", 1)
+modparam("sipcapture", "hep_capture_on", 1)
+modparam("sipcapture", "nonsip_hook", 1)
+
+event_route[sipcapture:request] {
+  xlog("L_INFO", "HEPLOG v=$hep(version) type=$hep(0x00b) ipproto=$hep(0x002) capture=$hep(0x00c) src=$hep(0x003):$hep(0x007) dst=$hep(0x004):$hep(0x008) corr=$hep(0x011) payload=$(hep(0x00f){s.encode.base64})\\n");
+  drop;
+}
+
+request_route {
+  drop;
+}
+`;
+}
+
+/** One packet as sipcaptureLogConfig's Kamailio logged it. */
+export interface HepLogLine {
+  version: number;
+  protoType: number;
+  ipProto: number;
+  captureId: number;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  correlationId: string;
+  payload: Buffer;
+}
+
+/** The packets in a sipcaptureLogConfig Kamailio's log, in the order it logged them. */
+export function parseHepLog(log: string): HepLogLine[] {
+  const out: HepLogLine[] = [];
+  const re = /HEPLOG v=(\d+) type=(\d+) ipproto=(\d+) capture=(\d+) src=([^ ]*):(\d+) dst=([^ ]*):(\d+) corr=(\S*) payload=(\S*)/g;
+  for (const m of log.matchAll(re)) {
+    out.push({
+      version: Number(m[1]),
+      protoType: Number(m[2]),
+      ipProto: Number(m[3]),
+      captureId: Number(m[4]),
+      srcIp: m[5]!,
+      srcPort: Number(m[6]),
+      dstIp: m[7]!,
+      dstPort: Number(m[8]),
+      correlationId: m[9] === '<null>' ? '' : m[9]!,
+      payload: Buffer.from(m[10]!, 'base64'),
+    });
+  }
+  return out;
+}
