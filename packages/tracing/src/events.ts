@@ -8,8 +8,14 @@ import type { TracePacket } from '@x/proto-hep';
 export const NET_PROTO_TYPE = 0x59;
 /** HEP proto type of SIP messages. */
 export const SIP_PROTO_TYPE = 0x01;
-/** HEP proto type MSRP messages are traced with (OpenSIPS has none: see the README). */
-export const MSRP_PROTO_TYPE = 0x01;
+/**
+ * HEP proto type of traced MSRP messages: 0x5A, non-standard, like OpenSIPS's own `mi` 0x57,
+ * `rest` 0x58 and `net` 0x59. The HEP specification (rev. 37) assigns MSRP no type and OpenSIPS
+ * traces no MSRP message; type 1 would be wrong (HOMER's heplify-server parses type 1 as SIP and
+ * drops what fails; it stores any other type with a payload and a correlation id generically).
+ * See the README.
+ */
+export const MSRP_PROTO_TYPE = 0x5a;
 
 /** The `Protocol` part of a net event. MSRP, MSRPS and BIN are ours: OpenSIPS cannot build them. */
 export type NetProtocol = 'TCP' | 'TLS' | 'WS' | 'WSS' | 'BINS' | 'BIN' | 'MSRP' | 'MSRPS';

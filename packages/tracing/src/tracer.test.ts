@@ -4,6 +4,7 @@ import { createStatsRegistry, type TraceSink } from '@x/core-conn';
 import type { TracePacket } from '@x/proto-hep';
 import { checkTraceDestinations, createTracing, type TracedConnection } from './tracer.js';
 import { TracingError } from './errors.js';
+import { MSRP_PROTO_TYPE } from './events.js';
 
 function sinks(names: string[], accept = () => true) {
   const got: Record<string, TracePacket[]> = {};
@@ -138,6 +139,16 @@ describe('createTracing', () => {
     expect(s.got.d![0]).toMatchObject({ protoType: 1, ipProto: 6, src: a.remote, dst: a.local, correlationId: 'abc@h', payload: bytes });
     expect(s.got.other![0]).toMatchObject({ src: a.local, dst: a.remote });
     expect(s.got.other![0]!.correlationId).toBeUndefined();
+  });
+
+  it('message() on an MSRP connection: proto type 0x5A (MSRP_PROTO_TYPE), not SIP\'s 1', () => {
+    const s = sinks(['d']);
+    const t = createTracing({ modules: [{ module: 'proto_msrp', destination: 'd', on: true }], sinks: s.lookup });
+    const bytes = Buffer.from('MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\n-------t1$\r\n');
+    expect(t.message(conn('msrp'), 'in', bytes, { correlationId: 't1' })).toBe(true);
+    expect(t.message(conn('msrps'), 'out', bytes)).toBe(true);
+    expect(s.got.d!.map((p) => [p.protoType, p.ipProto])).toEqual([[0x5a, 6], [0x5a, 22]]);
+    expect(MSRP_PROTO_TYPE).toBe(0x5a);
   });
 
   it('TLS connections: the handshake event carries the certificate names', () => {

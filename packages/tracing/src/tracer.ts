@@ -135,7 +135,7 @@ export interface Tracing {
   messageOut(ev: TapMessageEvent): void;
   /**
    * The route script's `trace()` (OpenSIPS tracer's `trace()`): traces the received message
-   * (the decoded object the route got) as HEP proto type 1, correlation id = its Call-ID (MSRP:
+   * (the decoded object the route got) as HEP proto type 1 (MSRP: 0x5A), correlation id = its Call-ID (MSRP:
    * its transaction id), and follows that id: every later message in or out of the traced
    * modules that carries it (the replies, a forward, in-dialog requests) is traced too, for the
    * last FOLLOW_MAX ids. Traced only while the module's switch is on, to its destination or to
@@ -350,7 +350,7 @@ export function createTracing(opts: TracingOptions): Tracing {
     else deliver(st.sink!, tp);
   };
 
-  /** one SIP/MSRP message as HEP: proto type 1, the transport's ip proto, the correlation id */
+  /** one SIP/MSRP message as HEP: proto type 1 (MSRP 0x5A), the transport's ip proto, the correlation id */
   const sendMessage = (p: PendingIn, sink: TraceSink, family: 'sip' | 'msrp', id: string | undefined): boolean => {
     const cs = p.conn ? decide(p.st, p.conn) : undefined;
     if (cs?.traced === false) return false;
@@ -409,7 +409,8 @@ export function createTracing(opts: TracingOptions): Tracing {
       const protocol = NET_PROTOCOL_OF[conn.proto];
       const ipProto = protocol ? NET_IP_PROTO[protocol] : 6;
       const [src, dst] = dir === 'in' ? [conn.remote, conn.local] : [conn.local, conn.remote];
-      const m = { ipProto, src, dst, payload: bytes, timestamp: nowTs() } as Parameters<typeof messageTracePacket>[0];
+      const protoType = MESSAGE_FAMILY[conn.proto] === 'msrp' ? MSRP_PROTO_TYPE : SIP_PROTO_TYPE;
+      const m = { ipProto, src, dst, payload: bytes, protoType, timestamp: nowTs() } as Parameters<typeof messageTracePacket>[0];
       if (o.correlationId) m.correlationId = o.correlationId;
       return deliver(sink, messageTracePacket(m));
     },

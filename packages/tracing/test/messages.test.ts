@@ -152,8 +152,8 @@ describe('SIP messages traced as HEP proto type 1', () => {
     await waitUntil(() => msgs().length >= 2, 10_000, 'two MSRP messages');
     expect(results).toEqual([true]);
     expect(msgs().map((r) => [r.packet.protoType, r.packet.ipProto, r.packet.correlationId, r.payload.toString().split('\r\n')[0]])).toEqual([
-      [1, 6, 't1', 'MSRP t1 SEND'],
-      [1, 6, 't1', 'MSRP t1 200 OK'],
+      [0x5a, 6, 't1', 'MSRP t1 SEND'],
+      [0x5a, 6, 't1', 'MSRP t1 200 OK'],
     ]);
     expect(msgs()[0]!.payload.toString()).toBe(send);
   });
