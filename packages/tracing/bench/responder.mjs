@@ -30,7 +30,7 @@ if (mode === 'on-tcp-worker') {
   await hepEngine.listen('hep_udp:127.0.0.1:0');
   const sinks = new Map();
   hep = attachHep(hepEngine, { hep_id: [`[hep_dst] 127.0.0.1:${hepPort}; transport=${mode === 'on-tcp' ? 'tcp' : 'udp'}`] }, { registerSink: (s) => sinks.set(s.name, s), sender: { maxQueue: 65536 } });
-  tracing = createTracing({ modules: [{ module: 'proto_tcp', destination: 'hep_dst', on: mode.startsWith('on') }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] } });
+  tracing = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: mode.startsWith('on') }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] } });
   attachTracing(tracing);
 }
 const sip = await createSipTcp({ listen: [`tcp:127.0.0.1:${portArg}`], engineOptions: { maxConnections: 16384, socketBacklog: 1024 } });

@@ -24,7 +24,6 @@ export {
   checkTraceDestinations,
   isTracedModule,
   tlsInfoOf,
-  MODULE_PROTOCOLS,
   MESSAGE_FAMILY,
   FOLLOW_MAX,
   type Tracing,

@@ -9,18 +9,17 @@
  * hep_tcp, hep_tls) is never traced.
  */
 import { subscribeTap } from '@x/core-conn';
-import { MODULE_PROTOCOLS, type Tracing } from './tracer.js';
+import type { Tracing } from './tracer.js';
 
 /**
  * Subscribes `tracing` to the tap: accept / connect / close become net events, message in / out
  * feed SIP and MSRP message tracing (`tracing.trace(message)`). Returns the unsubscribe function.
  */
 export function attachTracing(tracing: Tracing): () => void {
-  const only = new Set<string>();
-  for (const m of tracing.modules()) for (const p of MODULE_PROTOCOLS[m]) only.add(p);
-  for (const p of only) if (p.startsWith('hep_')) only.delete(p);
+  // the protocols the traced modules declared (Module.trace().protocols), never HEP's own output
+  const only = tracing.protocols().filter((p) => !p.startsWith('hep_'));
   return subscribeTap({
-    only: [...only],
+    only,
     onAccept: (ev) => tracing.accepted(ev.conn),
     onConnect: (ev) => tracing.connected(ev.conn),
     onClose: (ev) => tracing.closed(ev.conn, ev.reason),

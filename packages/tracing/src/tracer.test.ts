@@ -26,15 +26,27 @@ const text = (tp: TracePacket) => tp.parts!.map(([, v]) => v).join(':');
 describe('createTracing', () => {
   it('an unknown trace_destination is refused (OpenSIPS disables tracing silently)', () => {
     const s = sinks(['hep_dst']);
-    expect(() => createTracing({ modules: [{ module: 'proto_tcp', destination: 'nope' }], sinks: s.lookup })).toThrow(TracingError);
+    expect(() => createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'nope' }], sinks: s.lookup })).toThrow(TracingError);
     expect(() => checkTraceDestinations([{ module: 'proto_tcp', destination: 'nope' }], ['hep_dst'])).toThrow(/proto_tcp: trace_destination "nope" names no hep_id \(defined: hep_dst\)/);
     expect(() => checkTraceDestinations([{ module: 'proto_msrp', destination: 'x' }], [])).toThrow(/proto_hep defines none/);
     expect(() => checkTraceDestinations([{ module: 'proto_tcp', destination: 'hep_dst' }], ['hep_dst'])).not.toThrow();
   });
 
+  it("the protocols are the module's declaration (Module.trace().protocols), no table of its own", () => {
+    const s = sinks(['d']);
+    // a proto_msrp that declares msrp only: its msrps connections are not its business
+    const t = createTracing({ modules: [{ module: 'proto_msrp', protocols: ['msrp'], destination: 'd', on: true }], sinks: s.lookup });
+    expect(t.protocols()).toEqual(['msrp']);
+    t.accepted(conn('msrps'));
+    t.accepted(conn('msrp'));
+    expect(s.got.d!.map(text)).toEqual(['MSRP:ACCEPTED:SUCCESS:Connection accepted...']);
+    expect(() => createTracing({ modules: [{ module: 'proto_tcp', protocols: [], destination: 'd' }], sinks: s.lookup })).toThrow(/proto_tcp: give the protocols it traces/);
+    expect(() => createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'] }, { module: 'proto_msrp', protocols: ['tcp'] }], sinks: s.lookup })).toThrow(/protocol "tcp" is already traced by proto_tcp/);
+  });
+
   it('accept, connect, close of a traced protocol; other protocols ignored', () => {
     const s = sinks(['hep_dst']);
-    const t = createTracing({ modules: [{ module: 'proto_tcp', destination: 'hep_dst', on: true }], sinks: s.lookup });
+    const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }], sinks: s.lookup });
     const a = conn('tcp');
     const b = conn('tcp', '127.0.0.3', false);
     t.accepted(a);
@@ -55,7 +67,7 @@ describe('createTracing', () => {
 
   it('the switch: off = nothing sent; a change applies at the next event', () => {
     const s = sinks(['d']);
-    const t = createTracing({ modules: [{ module: 'proto_msrp', destination: 'd' }], sinks: s.lookup });
+    const t = createTracing({ modules: [{ module: 'proto_msrp', protocols: ['msrp', 'msrps'], destination: 'd' }], sinks: s.lookup });
     const a = conn('msrp');
     t.accepted(a);
     expect(s.got.d).toHaveLength(0);
@@ -78,7 +90,7 @@ describe('createTracing', () => {
       return c.remote.host === '127.0.0.2' ? false : undefined;
     };
     const stats = createStatsRegistry();
-    const t = createTracing({ modules: [{ module: 'proto_tcp', destination: 'd', on: true, filterRoute: 'trace_filter' }], sinks: s.lookup, routes, stats });
+    const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'd', on: true, filterRoute: 'trace_filter' }], sinks: s.lookup, routes, stats });
     const kept = conn('tcp', '127.0.0.1');
     const dropped = conn('tcp', '127.0.0.2');
     t.accepted(kept);
@@ -96,7 +108,7 @@ describe('createTracing', () => {
     const s = sinks(['d']);
     let release!: (v: unknown) => void;
     const routes = () => new Promise((r) => (release = r));
-    const t = createTracing({ modules: [{ module: 'proto_tcp', destination: 'd', on: true, filterRoute: 'f' }], sinks: s.lookup, routes });
+    const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'd', on: true, filterRoute: 'f' }], sinks: s.lookup, routes });
     const a = conn('tcp');
     t.accepted(a);
     t.closed(a, 'EOF received');
@@ -110,7 +122,7 @@ describe('createTracing', () => {
     let ok = false;
     const s = sinks(['d'], () => ok);
     const stats = createStatsRegistry();
-    const t = createTracing({ modules: [{ module: 'proto_tcp', destination: 'd', on: true }], sinks: s.lookup, stats });
+    const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'd', on: true }], sinks: s.lookup, stats });
     t.accepted(conn('tcp'));
     t.accepted(conn('tcp'));
     ok = true;
@@ -121,7 +133,7 @@ describe('createTracing', () => {
 
   it('a throwing sink never reaches the traced connection', () => {
     const t = createTracing({
-      modules: [{ module: 'proto_tcp', destination: 'd', on: true }],
+      modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'd', on: true }],
       sinks: { get: () => ({ name: 'd', send: () => { throw new Error('boom'); } }), names: () => ['d'] },
     });
     expect(() => t.accepted(conn('tcp'))).not.toThrow();
@@ -130,7 +142,7 @@ describe('createTracing', () => {
 
   it('message(): proto type 1, direction, Call-ID correlation, any destination by name', () => {
     const s = sinks(['d', 'other']);
-    const t = createTracing({ modules: [{ module: 'proto_tcp', destination: 'd', on: true }], sinks: s.lookup });
+    const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'd', on: true }], sinks: s.lookup });
     const a = conn('tcp', '127.0.0.9');
     const bytes = Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nCall-ID: abc@h\r\n\r\n');
     expect(t.message(a, 'in', bytes, { correlationId: 'abc@h' })).toBe(true);
@@ -143,7 +155,7 @@ describe('createTracing', () => {
 
   it('message() on an MSRP connection: proto type 0x5A (MSRP_PROTO_TYPE), not SIP\'s 1', () => {
     const s = sinks(['d']);
-    const t = createTracing({ modules: [{ module: 'proto_msrp', destination: 'd', on: true }], sinks: s.lookup });
+    const t = createTracing({ modules: [{ module: 'proto_msrp', protocols: ['msrp', 'msrps'], destination: 'd', on: true }], sinks: s.lookup });
     const bytes = Buffer.from('MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\n-------t1$\r\n');
     expect(t.message(conn('msrp'), 'in', bytes, { correlationId: 't1' })).toBe(true);
     expect(t.message(conn('msrps'), 'out', bytes)).toBe(true);
@@ -153,7 +165,7 @@ describe('createTracing', () => {
 
   it('TLS connections: the handshake event carries the certificate names', () => {
     const s = sinks(['d']);
-    const t = createTracing({ modules: [{ module: 'proto_bins', destination: 'd', on: true }], sinks: s.lookup });
+    const t = createTracing({ modules: [{ module: 'proto_bins', protocols: ['bins', 'bin'], destination: 'd', on: true }], sinks: s.lookup });
     const c = {
       ...conn('bins'),
       tls: {
@@ -181,7 +193,7 @@ describe('createTracing', () => {
 
   it('a module without a destination: its switch and MI command, nothing sent (OpenSIPS)', () => {
     const s = sinks(['d']);
-    const t = createTracing({ modules: [{ module: 'proto_tcp', on: true }, { module: 'proto_bins', destination: 'd', on: true }], sinks: s.lookup });
+    const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], on: true }, { module: 'proto_bins', protocols: ['bins', 'bin'], destination: 'd', on: true }], sinks: s.lookup });
     expect(t.miCommands().map((c) => c.name)).toEqual(['tcp:trace', 'bins:trace']);
     expect(t.miCommands()[0]!.handler({})).toEqual({ 'TCP tracing': 'on' });
     t.accepted(conn('tcp'));

@@ -30,13 +30,6 @@ export function isTracedModule(name: string): name is TracedModule {
   return name === 'proto_tcp' || name === 'proto_bins' || name === 'proto_msrp';
 }
 
-/** Which core-conn protocols each traced module owns. */
-export const MODULE_PROTOCOLS: Readonly<Record<TracedModule, readonly string[]>> = {
-  proto_tcp: ['tcp'],
-  proto_bins: ['bins', 'bin'],
-  proto_msrp: ['msrp', 'msrps'],
-};
-
 /** The protocols whose messages can be traced (`trace()`), and what their messages are. */
 export const MESSAGE_FAMILY: Readonly<Record<string, 'sip' | 'msrp'>> = { tcp: 'sip', msrp: 'msrp', msrps: 'msrp' };
 
@@ -52,8 +45,12 @@ export interface ModuleTraceConfig {
   on?: boolean;
   /** trace_filter_route: a route-script export run once per connection; drop() = never trace it */
   filterRoute?: string;
-  /** the protocols traced (default: the module's own, `MODULE_PROTOCOLS`) */
-  protocols?: readonly string[];
+  /**
+   * the core-conn protocols whose connections and messages the module's settings apply to: what
+   * the module declares in the module contract (`Module.trace(params).protocols`; proto_tcp
+   * `['tcp']`, proto_bins `['bins', 'bin']`, proto_msrp `['msrp', 'msrps']`)
+   */
+  protocols: readonly string[];
 }
 
 export interface SinkLookup {
@@ -73,7 +70,8 @@ export interface TracingOptions {
 
 /** What a connection event carries: the parts of core-conn's ConnectionInfo tracing reads. */
 export type TracedConnection = Pick<ConnectionInfo, 'id' | 'cid' | 'proto' | 'remote' | 'local' | 'accepted'> & {
-  readonly tls?: ConnectionInfo['tls'] & { localCertificate?: unknown; masterKey?: Buffer | string };
+  /** core-conn's `ConnectionInfo.tls`: the peer's and our certificate (subject, issuer), a master key if known */
+  readonly tls?: { readonly peerCertificate?: unknown; readonly localCertificate?: unknown; readonly masterKey?: Buffer | string } | undefined;
 };
 
 interface ConnState {
@@ -124,6 +122,8 @@ export interface Tracing {
   message(conn: TracedConnection, dir: 'in' | 'out', bytes: Buffer, opts?: { correlationId?: string; destination?: string }): boolean;
   /** the configured modules */
   modules(): TracedModule[];
+  /** the protocols traced: every configured module's `protocols` */
+  protocols(): string[];
   /**
    * A message arrived (core-conn tap `x:message:in`, published before any handler runs). While
    * its module's switch is on, its bytes are kept (a copy, weakly keyed by the decoded message)
@@ -226,7 +226,14 @@ export function createTracing(opts: TracingOptions): Tracing {
     if (cfg.filterRoute && !opts.routes) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: trace_filter_route "${cfg.filterRoute}" needs a route caller`);
     const st: ModuleState = { cfg, sink: cfg.destination !== undefined ? opts.sinks.get<TracePacket>(cfg.destination) : undefined, sw: new TraceSwitch(cfg.on ?? false) };
     byModule.set(cfg.module, st);
-    for (const p of cfg.protocols ?? MODULE_PROTOCOLS[cfg.module]) byProto.set(p, st);
+    // a plain JS caller may leave them out
+    const protocols = (cfg.protocols as readonly string[] | undefined) ?? [];
+    if (protocols.length === 0) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: give the protocols it traces (its module's trace().protocols)`);
+    for (const p of protocols) {
+      const other = byProto.get(p);
+      if (other) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: protocol "${p}" is already traced by ${other.cfg.module}`);
+      byProto.set(p, st);
+    }
   }
   const conns = new Map<number, ConnState>();
   /**
@@ -415,6 +422,7 @@ export function createTracing(opts: TracingOptions): Tracing {
       return deliver(sink, messageTracePacket(m));
     },
     modules: () => [...byModule.keys()],
+    protocols: () => [...byProto.keys()],
     messageIn(ev) {
       const family = MESSAGE_FAMILY[ev.proto];
       const st = byProto.get(ev.proto);

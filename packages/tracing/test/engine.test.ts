@@ -34,7 +34,7 @@ async function traced(hepIds: string[], homer5 = true, maxQueue?: number) {
   cleanup.push(() => hep.close());
   await engine.listen('hep_udp:127.0.0.1:0'); // to send udp from
   const tracing = createTracing({
-    modules: [{ module: 'proto_tcp', destination: 'hep_dst', on: true }],
+    modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }],
     sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] },
   });
   cleanup.push(attachTracing(tracing));
@@ -132,7 +132,7 @@ describe('tracing on real connections', () => {
     const hep = attachHep(engine, { hep_id: [`[hep_dst] 127.0.0.1:${c.udpPort}; transport=udp`] }, { registerSink: (s) => sinks.set(s.name, s) });
     cleanup.push(() => hep.close());
     await engine.listen('hep_udp:127.0.0.1:0');
-    const tracing = createTracing({ modules: [{ module: 'proto_msrp', destination: 'hep_dst', on: true }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] } });
+    const tracing = createTracing({ modules: [{ module: 'proto_msrp', protocols: ['msrp', 'msrps'], destination: 'hep_dst', on: true }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] } });
     cleanup.push(attachTracing(tracing));
     const l = await engine.listen('msrp:127.0.0.1:0');
     const s1 = await rawConnect(l);

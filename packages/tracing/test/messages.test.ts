@@ -67,7 +67,7 @@ function sipRoute(engine: Engine, trace: (m: unknown) => boolean, results: boole
 describe('SIP messages traced as HEP proto type 1', () => {
   it('trace() sends the request, its reply and later messages of its Call-ID follow; others are not traced; tcp:trace off stops it', async () => {
     const c = await collector();
-    const t = await traced(c.udpPort, [{ module: 'proto_tcp', destination: 'hep_dst', on: true }]);
+    const t = await traced(c.udpPort, [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }]);
     const results: boolean[] = [];
     sipRoute(t.engine, (m) => t.tracing.trace(m), results);
     const l = await t.engine.listen('tcp:127.0.0.1:0');
@@ -116,7 +116,7 @@ describe('SIP messages traced as HEP proto type 1', () => {
   it('a filter route that drops 127.0.0.2: its messages are not traced, 127.0.0.1 is', async () => {
     const c = await collector();
     const filter = (_name: string, ctx: Record<string, unknown>) => (ctx.remote as { host: string }).host !== '127.0.0.2';
-    const t = await traced(c.udpPort, [{ module: 'proto_tcp', destination: 'hep_dst', on: true, filterRoute: 'f' }], filter);
+    const t = await traced(c.udpPort, [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true, filterRoute: 'f' }], filter);
     const results: boolean[] = [];
     sipRoute(t.engine, (m) => t.tracing.trace(m), results);
     const l = await t.engine.listen('tcp:127.0.0.1:0');
@@ -136,7 +136,7 @@ describe('SIP messages traced as HEP proto type 1', () => {
 
   it('MSRP: a traced SEND and its 200 (followed by transaction id)', async () => {
     const c = await collector();
-    const t = await traced(c.udpPort, [{ module: 'proto_msrp', destination: 'hep_dst', on: true }]);
+    const t = await traced(c.udpPort, [{ module: 'proto_msrp', protocols: ['msrp', 'msrps'], destination: 'hep_dst', on: true }]);
     const results: boolean[] = [];
     t.engine.on('message', (ev: MessageEvent) => {
       if (ev.conn.proto !== 'msrp') return;

@@ -46,7 +46,7 @@ describe('collector restart', () => {
       sender: { backoffMs: 10, maxBackoffMs: 50, maxRetries: 3, retryCooldown: 0.3 },
     });
     cleanup.push(() => hep.close());
-    const tracing = createTracing({ modules: [{ module: 'proto_tcp', destination: 'hep_dst', on: true }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] }, stats });
+    const tracing = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] }, stats });
     cleanup.push(attachTracing(tracing));
     // the route: trace every message, answer it
     engine.on('message', (ev: MessageEvent) => {
