@@ -47,13 +47,26 @@ export const tracingModule = defineModule<Record<string, never>, Tracing | undef
   init(ctx) {
     const modules = traceConfigs(ctx.loaded);
     if (!modules.length) return { mi: [] };
-    const tracing = createTracing({ modules, sinks: ctx.traceSinks, routes: ctx.routes, stats: ctx.stats, logger: ctx.logger });
+    // the destinations the loaded modules declare (proto_hep's hep_ids): known now, registered by
+    // their module's init, which may come after this one (an explicit loadmodule "tracing.so"
+    // placed first); the tracer looks a destination up at its first use
+    const declared = ctx.loaded.flatMap((m) => m.traceDestinations);
+    const sinks = { get: <P,>(n: string) => ctx.traceSinks.get<P>(n), names: () => [...new Set([...ctx.traceSinks.names(), ...declared])] };
+    const tracing = createTracing({ modules, sinks, routes: ctx.routes, stats: ctx.stats, logger: ctx.logger });
     const detach = attachTracing(tracing); // core-conn's tap: connection events and messages
     for (const m of modules) {
       if (m.destination) ctx.logger.info({ module: m.module, destination: m.destination, on: m.on, filterRoute: m.filterRoute }, `${m.module}: transport events traced to hep_id [${m.destination}] (${m.on ? 'on' : 'off'}; MI ${m.module.slice(6)}:trace switches it)`);
     }
     return {
       api: tracing,
+      /** every module is initialised: each destination must now be registered */
+      listening() {
+        for (const m of modules) {
+          if (m.destination !== undefined && !ctx.traceSinks.get(m.destination)) {
+            throw new ConfigError(ErrorCodes.INVALID_OPTION, `trace_destination "${m.destination}": no module registered it (defined: ${ctx.traceSinks.names().join(', ') || 'none'})`, { module: m.module, param: 'trace_destination' });
+          }
+        }
+      },
       mi: tracing.miCommands(),
       // the route script's ctx.trace(): this message (and the later ones of its Call-ID / transaction) as HEP
       traceMessage: (message, opts) => tracing.trace(message, opts),

@@ -97,7 +97,8 @@ interface PendingIn {
 
 interface ModuleState {
   cfg: ModuleTraceConfig;
-  sink: TraceSink<TracePacket> | undefined;
+  /** the destination, looked up at first use (its module may initialise after tracing's) */
+  readonly sink: TraceSink<TracePacket> | undefined;
   sw: TraceSwitch;
 }
 
@@ -224,7 +225,16 @@ export function createTracing(opts: TracingOptions): Tracing {
   for (const cfg of opts.modules) {
     if (byModule.has(cfg.module)) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module} is configured twice`);
     if (cfg.filterRoute && !opts.routes) throw new TracingError(TracingErrorCodes.INVALID_OPTION, `${cfg.module}: trace_filter_route "${cfg.filterRoute}" needs a route caller`);
-    const st: ModuleState = { cfg, sink: cfg.destination !== undefined ? opts.sinks.get<TracePacket>(cfg.destination) : undefined, sw: new TraceSwitch(cfg.on ?? false) };
+    let sink: TraceSink<TracePacket> | undefined;
+    const st: ModuleState = {
+      cfg,
+      sw: new TraceSwitch(cfg.on ?? false),
+      // resolved at first use, not now: the module that registers the destination (proto_hep) may be initialised after this one
+      get sink() {
+        if (sink === undefined && cfg.destination !== undefined) sink = opts.sinks.get<TracePacket>(cfg.destination);
+        return sink;
+      },
+    };
     byModule.set(cfg.module, st);
     // a plain JS caller may leave them out
     const protocols = (cfg.protocols as readonly string[] | undefined) ?? [];

@@ -177,3 +177,21 @@ describe('x-server: proto_tcp tracing', () => {
     await expect(checkConfig({ configText: noHep, configName: join(d, 'x.cfg') })).rejects.toThrow(/proto_tcp: trace_destination "hep_dst" needs proto_hep/);
   });
 });
+
+describe('x-server: tracing module order', () => {
+  for (const where of ['before proto_hep', 'after proto_tcp'] as const) {
+    it(`an explicit loadmodule "tracing.so" ${where}: the same events reach the collector`, async () => {
+      const c = await collector();
+      const base = cfg(c.port, 'modparam("proto_tcp", "trace_on", 1)').split('\n');
+      const at = where === 'before proto_hep' ? base.indexOf('loadmodule "proto_tcp.so"') : base.indexOf('loadmodule "proto_hep.so"') + 1;
+      base.splice(at, 0, 'loadmodule "tracing.so"');
+      const s = await start(base.join('\n'));
+      const sock = await open(s);
+      await until(() => s.engine.connections('tcp').length === 1, 'the connection');
+      sock.end();
+      await until(() => c.got.length >= 2, 'ACCEPTED and CLOSED');
+      expect(c.got.map((r) => r.payload.toString())).toEqual(['TCP:ACCEPTED:SUCCESS:Connection accepted...', 'TCP:CLOSED:SUCCESS:EOF received']);
+      expect(await rpc(s, 'tcp_trace')).toMatchObject({ result: { 'TCP tracing': 'on' } });
+    });
+  }
+});
