@@ -11,8 +11,12 @@
 // nonsip_hook hands every HEP packet (UDP, or TCP with tcp_accept_hep3) to
 // event_route[sipcapture:request], which logs the fields sipcapture itself decoded ($hep(...))
 // and the payload (base64); the test reads that log (@x/test-peers sipcaptureLogConfig).
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { createEngine, type ConnectionInfo, type Engine } from '@x/core-conn';
+import { createEngine, type ConnectionInfo, type Engine, type MessageEvent, type TraceSink } from '@x/core-conn';
+import { attachHep, hepUdpSpec } from '@x/proto-hep';
+import { attachTracing, createTracing, MSRP_PROTO_TYPE } from '@x/tracing';
 import { attachBin, BinBuilder, binsSpec, type BinApi } from '@x/proto-bins';
 import { attachMsrp, msrpSpec, msrpsSpec, type MsrpApi } from '@x/proto-msrp';
 import { freePort, makeTempDir, parseHepLog, requireBinary, runBounded, sipcaptureLogConfig, startKamailio, SIP_CAPTURE_SCHEMA, type HepLogLine, type KamailioPeer } from '@x/test-peers';
@@ -182,4 +186,49 @@ describe('x-server msrp / msrps / bins tracing to Kamailio sipcapture', () => {
       expect(lines).toHaveLength(10);
     });
   }
+
+  it('MSRP messages (@x/tracing trace(), proto type 0x5A, correlation = transaction id) reach Kamailio byte for byte, with the connection\'s events', async () => {
+    const sqlite = requireBinary('sqlite3');
+    const dir = makeTempDir('x-trace-msrp-msg-');
+    const db = join(dir, 'capture.db');
+    expect((await runBounded(sqlite, [db, SIP_CAPTURE_SCHEMA], 20)).code).toBe(0);
+    const [capPort] = await ports(1);
+    const kam: KamailioPeer = await startKamailio(sipcaptureLogConfig(capPort!, db), { port: capPort!, timeoutSec: 120 });
+    running.push(kam);
+    // an MSRP endpoint whose "route" traces every request it gets (and so its response) and answers 200
+    const engine = createEngine();
+    engine.registerProtocol(msrpSpec() as never);
+    engine.registerProtocol(hepUdpSpec());
+    const sinks = new Map<string, TraceSink>();
+    const hep = attachHep(engine, { hep_id: [`[kam] 127.0.0.1:${capPort}; transport=udp`] }, { registerSink: (x) => sinks.set(x.name, x) });
+    await engine.listen('hep_udp:127.0.0.1:0');
+    const tracing = createTracing({ modules: [{ module: 'proto_msrp', protocols: ['msrp', 'msrps'], destination: 'kam', on: true }], sinks: { get: (n) => sinks.get(n), names: () => [...sinks.keys()] } });
+    const detach = attachTracing(tracing);
+    running.push({ stop: async () => { detach(); hep.close(); await engine.shutdown({ deadlineMs: 0 }); } });
+    const ok = (tid: string) => `MSRP ${tid} 200 OK\r\nTo-Path: msrp://127.0.0.1:1/c;tcp\r\nFrom-Path: msrp://127.0.0.1:2/s;tcp\r\n-------${tid}$\r\n`;
+    engine.on('message', (ev: MessageEvent) => {
+      const m = ev.message as { kind: string; tid: string };
+      if (ev.conn.proto !== 'msrp' || m.kind !== 'request') return;
+      tracing.trace(ev.message);
+      engine.write(ev.conn.id, Buffer.from(ok(m.tid)));
+    });
+    const l = await engine.listen('msrp:127.0.0.1:0');
+    const sock = connect({ host: '127.0.0.1', port: l.address.port });
+    running.push({ stop: () => sock.destroy() });
+    await once(sock, 'connect');
+    let got = '';
+    sock.on('data', (d: Buffer) => void (got += d.toString('latin1')));
+    const send = `MSRP tr4ce1 SEND\r\nTo-Path: msrp://127.0.0.1:${l.address.port}/s;tcp\r\nFrom-Path: msrp://127.0.0.1:1/c;tcp\r\nMessage-ID: m1\r\nByte-Range: 1-5/5\r\nContent-Type: text/plain\r\n\r\nhello\r\n-------tr4ce1$\r\n`;
+    sock.write(send);
+    await until(() => got.includes('MSRP tr4ce1 200 OK'), 'the 200');
+    const msgs = () => parseHepLog(kam.log()).filter((r) => r.protoType === MSRP_PROTO_TYPE);
+    await until(() => msgs().length === 2, `two MSRP messages at Kamailio\n${kam.log().slice(-2000)}`);
+    const me = { host: sock.localAddress!, port: sock.localPort! };
+    expect(msgs().map((r) => [r.protoType, r.ipProto, r.correlationId, `${r.srcIp}:${r.srcPort}`, `${r.dstIp}:${r.dstPort}`, text(r)])).toEqual([
+      [0x5a, 6, 'tr4ce1', `${me.host}:${me.port}`, `127.0.0.1:${l.address.port}`, send],
+      [0x5a, 6, 'tr4ce1', `127.0.0.1:${l.address.port}`, `${me.host}:${me.port}`, ok('tr4ce1')],
+    ]);
+    // the connection's ACCEPTED came first, as a net event
+    expect(text(parseHepLog(kam.log())[0]!)).toBe('MSRP:ACCEPTED:SUCCESS:Connection accepted...');
+  });
 });
