@@ -22,7 +22,7 @@ export function attachTracing(tracing: Tracing): () => void {
     only,
     onAccept: (ev) => tracing.accepted(ev.conn),
     onConnect: (ev) => tracing.connected(ev.conn),
-    onClose: (ev) => tracing.closed(ev.conn, ev.reason),
+    onClose: (ev) => tracing.closed(ev.conn, ev.reason, ev.error),
     onMessageIn: (ev) => tracing.messageIn(ev),
     onMessageOut: (ev) => tracing.messageOut(ev),
   });

@@ -44,6 +44,22 @@ describe('createTracing', () => {
     expect(() => createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'] }, { module: 'proto_msrp', protocols: ['tcp'] }], sinks: s.lookup })).toThrow(/protocol "tcp" is already traced by proto_tcp/);
   });
 
+  it('a failed TLS handshake: ACCEPTED / CONNECTED with status FAILURE and the error text before CLOSED; none for plain TCP', () => {
+    const s = sinks(['d']);
+    const t = createTracing({ modules: [{ module: 'proto_bins', protocols: ['bins', 'bin'], destination: 'd', on: true }], sinks: s.lookup });
+    t.closed(conn('bins', '127.0.0.1', true), 'TLS handshake failed', new Error('client certificate rejected: bad'));
+    t.closed(conn('bins', '127.0.0.1', false), 'TLS handshake failed');
+    t.closed(conn('bin'), 'EOF received');
+    expect(s.got.d!.map(text)).toEqual([
+      'BINS:ACCEPTED:FAILURE:client certificate rejected: bad',
+      'BINS:CLOSED:SUCCESS:TLS handshake failed',
+      'BINS:CONNECTED:FAILURE:Failed to connect...',
+      'BINS:CLOSED:SUCCESS:TLS handshake failed',
+      'BIN:CLOSED:SUCCESS:EOF received',
+    ]);
+    expect(s.got.d![0]!.correlationId).toBe(s.got.d![1]!.correlationId);
+  });
+
   it('accept, connect, close of a traced protocol; other protocols ignored', () => {
     const s = sinks(['hep_dst']);
     const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }], sinks: s.lookup });

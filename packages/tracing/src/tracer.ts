@@ -113,8 +113,12 @@ export interface Tracing {
   connected(conn: TracedConnection): void;
   /** an outbound connect started (async): CONNECT_START */
   connecting(conn: TracedConnection): void;
-  /** a connection closed: CLOSED with the reason, real addresses */
-  closed(conn: TracedConnection, reason: string): void;
+  /**
+   * a connection closed: CLOSED with the reason, real addresses; a TLS connection whose handshake
+   * failed ('TLS handshake failed') gets its ACCEPTED / CONNECTED with status FAILURE first, the
+   * error's message as text
+   */
+  closed(conn: TracedConnection, reason: string, error?: Error): void;
   /**
    * Traces one message's bytes (SIP or MSRP) to a destination when the route script asks
    * (`ctx.trace()`), or to the module's destination; `dir` in = received, out = sent.
@@ -414,7 +418,14 @@ export function createTracing(opts: TracingOptions): Tracing {
     connected(conn) {
       emit(conn, (p) => event(conn, p, 'CONNECTED', 'SUCCESS', NET_TEXT.CONNECT_OK, isTls(p) ? tlsInfoOf(conn) : undefined));
     },
-    closed(conn, reason) {
+    closed(conn, reason, error) {
+      // a TLS handshake that failed: OpenSIPS's tls_mgm reports it as the handshake event with
+      // status FAILURE and the TLS error as text (openssl_conn_ops.c), before the close
+      const label = NET_PROTOCOL_OF[conn.proto];
+      if (reason === 'TLS handshake failed' && label !== undefined && isTls(label) && !conns.has(conn.id)) {
+        const text = error?.message || (conn.accepted ? NET_TEXT.ACCEPT_FAIL : NET_TEXT.CONNECT_FAIL);
+        emit(conn, (p) => event(conn, p, conn.accepted ? 'ACCEPTED' : 'CONNECTED', 'FAILURE', text, tlsInfoOf(conn)));
+      }
       emit(conn, (p) => event(conn, p, 'CLOSED', 'SUCCESS', reason), true);
     },
     message(conn, dir, bytes, o = {}) {

@@ -167,6 +167,24 @@ describe('x-server: proto_msrp and proto_bins tracing', () => {
     expect(JSON.parse(text(ofCid(c.got, acc)[1]!))).toEqual({ Protocol: 'MSRPS', Event: 'CLOSED', Status: 'SUCCESS', Message: 'EOF received' });
   });
 
+  it('a failed handshake (no client certificate where the domain requires one): ACCEPTED with status FAILURE and the error, then CLOSED', async () => {
+    const c = await collector();
+    const s = await start(c.port, true);
+    const anon = createEngine({ tlsDomains: [{ ...clientDomain(pki), certificate: undefined, privateKey: undefined }] });
+    anon.registerProtocol(msrpsSpec() as never);
+    const api = attachMsrp(anon);
+    cleanup.push(async () => { api.close(); await anon.shutdown({ deadlineMs: 0 }); });
+    const sport = port(s, 'msrps');
+    await api.connect('msrps', { host: '127.0.0.1', port: sport }).catch(() => undefined);
+    const atServer = () => c.got.filter((r) => r.packet.dstPort === sport);
+    await until(() => atServer().length === 2, 'the failure and the close');
+    const [f, cl] = atServer();
+    expect(text(f!)).toBe('MSRPS:ACCEPTED:FAILURE:TLS domain "srv" requires a client certificate');
+    expect(text(cl!)).toBe('MSRPS:CLOSED:SUCCESS:TLS handshake failed');
+    expect(f!.packet).toMatchObject({ protoType: 0x59, ipProto: 22, srcIp: '127.0.0.1', dstIp: '127.0.0.1', dstPort: sport, correlationId: cl!.packet.correlationId });
+    expect(f!.packet.srcPort).toBe(cl!.packet.srcPort);
+  });
+
   it('msrp: ACCEPTED / CLOSED; msrp_trace off stops the next event; 127.0.0.2 filtered out; bins:trace off stops bins', async () => {
     const c = await collector();
     const s = await start(c.port, true);
