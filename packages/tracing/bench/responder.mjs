@@ -21,7 +21,7 @@ let hepEngine;
 let ring;
 if (mode === 'on-tcp-worker') {
   ring = ringSink('hep_dst', Number(hepPort));
-  tracing = createTracing({ modules: [{ module: 'proto_tcp', destination: 'hep_dst', on: true }], sinks: { get: () => ring, names: () => ['hep_dst'] } });
+  tracing = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }], sinks: { get: () => ring, names: () => ['hep_dst'] } });
   attachTracing(tracing);
 } else if (mode !== 'off') {
   hepEngine = createEngine();

@@ -219,7 +219,7 @@ describe('createTracing', () => {
 
   it('trace() of a message the route kept past the recent ring (an await): still traced once, from the WeakMap; a second trace() returns true and sends nothing', () => {
     const s = sinks(['d']);
-    const t = createTracing({ modules: [{ module: 'proto_tcp', destination: 'd', on: true }], sinks: s.lookup });
+    const t = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'd', on: true }], sinks: s.lookup });
     const c = conn('tcp');
     const msgs = Array.from({ length: 100 }, (_, i) => Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nCall-ID: id-${i}\r\nCSeq: 1 OPTIONS\r\n\r\n`));
     for (const m of msgs) {
