@@ -17,12 +17,13 @@
 //     held: every failed request falls in the seconds after the kill, no more of them than the
 //     client connections open then, and requests are answered again afterwards.
 // Everything on 127.0.0.1, ephemeral ports; every process started here is stopped by its PID.
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startXServer } from './lib/x-server.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const X_SERVER = join(here, '..', 'dist', 'cli', 'x-server.js');
@@ -58,36 +59,7 @@ writeFileSync(join(dir, 'routes.mjs'), 'export function request(ctx) { if (ctx.m
 
 const HAS_WORKERS = /--workers/.test(spawnSync(process.execPath, [X_SERVER, '--help'], { encoding: 'utf8' }).stdout ?? '');
 const WORKERS = HAS_WORKERS ? Number(process.env.X_CHURN_WORKERS ?? 2) : 1;
-const server = spawn(process.execPath, [X_SERVER, '-f', join(dir, 'x.cfg'), ...(HAS_WORKERS ? ['--workers', String(WORKERS)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-const stopServer = async () => {
-  if (server.pid && server.exitCode === null) process.kill(server.pid, 'SIGTERM');
-  await Promise.race([new Promise((r) => server.once('exit', r)), sleep(5000)]);
-  if (server.pid && server.exitCode === null) process.kill(server.pid, 'SIGKILL');
-};
-const { port, metricsUrl } = await new Promise((resolve, reject) => {
-  let buf = '';
-  let p = 0;
-  let m = '';
-  const t = setTimeout(() => reject(new Error('x-server did not start in 20 s')), 20_000);
-  server.stdout.on('data', (d) => {
-    if (p && m) return;
-    buf += d.toString();
-    for (const line of buf.split('\n')) {
-      const mm = /"msg":"listening on tcp:127\.0\.0\.1:(\d+)"/.exec(line);
-      if (mm) p = Number(mm[1]);
-      const u = /"url":"([^"]+\/metrics)"/.exec(line);
-      if (u) m = u[1];
-    }
-    if (p && m) {
-      clearTimeout(t);
-      resolve({ port: p, metricsUrl: m });
-    }
-  });
-  server.once('exit', (c) => reject(new Error(`x-server exited ${c}`)));
-}).catch(async (err) => {
-  await stopServer();
-  throw err;
-});
+const { server, port, metricsUrl, stop: stopServer } = await startXServer(X_SERVER, ['-f', join(dir, 'x.cfg'), ...(HAS_WORKERS ? ['--workers', String(WORKERS)] : [])]);
 // keep draining the server's log so it never blocks on a full pipe
 server.stdout.resume();
 

@@ -6,12 +6,13 @@
 // kernel's drop counter of the socket (/proc/net/udp). A `hep` route consumes every packet.
 // Env: X_HEP_TRIAL_MS (default 2000), X_HEP_RATES (comma list, packets/s).
 // Everything on 127.0.0.1, ephemeral ports; every process started here is stopped by its PID.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packHep } from '@x/proto-hep';
+import { startXServer } from './lib/x-server.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const X_SERVER = join(here, '..', 'dist', 'cli', 'x-server.js');
@@ -66,36 +67,19 @@ modparam("httpd", "port", 0)
 `,
   );
   writeFileSync(join(dir, 'routes.mjs'), 'export function hep(ctx) { if (ctx.message.payload.length === 0) ctx.drop(); }\n');
-  const args = [X_SERVER, '-f', join(dir, 'x.cfg'), ...(hasWorkers ? ['--workers', String(workers)] : [])];
-  const server = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = ['-f', join(dir, 'x.cfg'), ...(hasWorkers ? ['--workers', String(workers)] : [])];
+  let x;
+  try {
+    x = await startXServer(X_SERVER, args, { proto: 'hep_udp', startMs: 30_000, graceMs: 8_000 });
+  } finally {
+    if (!x) rmSync(dir, { recursive: true, force: true });
+  }
+  const { server, port, metricsUrl } = x;
   const stop = async () => {
-    if (server.pid && server.exitCode === null) process.kill(server.pid, 'SIGTERM');
-    await Promise.race([new Promise((r) => server.once('exit', r)), sleep(8000)]);
-    if (server.pid && server.exitCode === null) process.kill(server.pid, 'SIGKILL');
+    await x.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const { port, metricsUrl } = await new Promise((resolve, reject) => {
-      let buf = '';
-      let p = 0;
-      let m = '';
-      const t = setTimeout(() => reject(new Error('x-server did not start in 30 s')), 30_000);
-      server.stdout.on('data', (d) => {
-        if (p && m) return;
-        buf += d.toString();
-        for (const line of buf.split('\n')) {
-          const mm = /"msg":"listening on hep_udp:127\.0\.0\.1:(\d+)"/.exec(line);
-          if (mm) p = Number(mm[1]);
-          const u = /"url":"([^"]+\/metrics)"/.exec(line);
-          if (u) m = u[1];
-        }
-        if (p && m) {
-          clearTimeout(t);
-          resolve({ port: p, metricsUrl: m });
-        }
-      });
-      server.once('exit', (c) => reject(new Error(`x-server exited ${c}`)));
-    });
     server.stdout.resume();
     const received = async () => {
       const text = await (await fetch(metricsUrl)).text();

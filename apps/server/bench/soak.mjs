@@ -4,12 +4,13 @@
 // framed non-SIP messages and never-reading peers; then alone again. Prints the good client's
 // p50/p99 in each phase, the ratio attack/baseline, and the server's RSS before/after.
 // Everything on 127.0.0.1, ephemeral ports; every process started here is stopped by its PID.
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startXServer } from './lib/x-server.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const X_SERVER = join(here, '..', 'dist', 'cli', 'x-server.js');
@@ -25,9 +26,12 @@ if (process.argv[2] === 'attacker') {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'x-soak-'));
+// one process: the soak reads the CPU, RSS and event-loop delay of the process that serves SIP
+// (x-server's default is one worker per core, where the primary serves no SIP)
 writeFileSync(
   join(dir, 'x.cfg'),
   `log_level = 3
+tcp_workers = 1
 route_script = "./routes.mjs"
 tcp_max_msg_time = 2
 tcp_connection_lifetime = 10
@@ -44,32 +48,11 @@ modparam("httpd", "port", 0)
 // the route reads the method (throws for a non-SIP start line, had one reached it) and replies
 writeFileSync(join(dir, 'routes.mjs'), 'export function request(ctx) { if (ctx.message.method === "OPTIONS") ctx.reply(200, "OK").catch(() => {}); }\n');
 
-const server = spawn(process.execPath, [X_SERVER, '-f', join(dir, 'x.cfg')], { stdio: ['ignore', 'pipe', 'inherit'] });
 let logBytes = 0;
-const { port, metricsUrl } = await new Promise((resolve, reject) => {
-  let buf = '';
-  let p = 0;
-  let m = '';
-  const t = setTimeout(() => reject(new Error('x-server did not start in 20 s')), 20_000);
-  server.stdout.on('data', (d) => {
+const { server, port, metricsUrl, stop: stopServer } = await startXServer(X_SERVER, ['-f', join(dir, 'x.cfg')], {
+  onData: (d) => {
     logBytes += d.length;
-    if (p && m) return;
-    buf += d.toString();
-    for (const line of buf.split('\n')) {
-      const mm = /"msg":"listening on tcp:127\.0\.0\.1:(\d+)"/.exec(line);
-      if (mm) p = Number(mm[1]);
-      const u = /"url":"([^"]+\/metrics)"/.exec(line);
-      if (u) m = u[1];
-    }
-    if (p && m) {
-      clearTimeout(t);
-      resolve({ port: p, metricsUrl: m });
-    }
-  });
-  server.once('exit', (c) => reject(new Error(`x-server exited ${c}`)));
-}).catch((err) => {
-  if (server.exitCode === null) process.kill(server.pid, 'SIGKILL');
-  throw err;
+  },
 });
 
 /** the server's CPU time so far (user + system), ms: /proc/<pid>/stat utime and stime, in clock ticks of 10 ms */
@@ -177,9 +160,7 @@ try {
   );
 } finally {
   if (attackerProc?.pid && attackerProc.exitCode === null) process.kill(attackerProc.pid, 'SIGKILL');
-  if (server.pid && server.exitCode === null) process.kill(server.pid, 'SIGTERM');
-  await Promise.race([new Promise((r) => server.once('exit', r)), sleep(5000)]);
-  if (server.pid && server.exitCode === null) process.kill(server.pid, 'SIGKILL');
+  await stopServer();
   rmSync(dir, { recursive: true, force: true });
 }
 console.log('\n@x/server hostile-traffic soak (x-server, 127.0.0.1; good client: 1 connection, 100 OPTIONS/s)');
