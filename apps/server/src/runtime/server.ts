@@ -5,10 +5,11 @@ import { CfgError, CfgErrorCodes, formatWhere } from '../errors.js';
 import { loadConfig, type ConfigSource } from '../config/load.js';
 import type { PackageImporter } from '../config/catalog.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { isLoopback, startHttpd, type Httpd } from '../http/server.js';
+import type { Httpd } from '../http/server.js';
 import { coreCommands } from '../mi/core-commands.js';
 import { MiRegistry } from '../mi/registry.js';
 import { REVISION, VERSION } from '../version.js';
+import { startCfgHttpd } from './httpd.js';
 import { createServerLogger, pinoLevelOf, type ServerLogger } from './logger.js';
 import { applyOpenFilesLimit, planDescriptors } from './limits.js';
 import { createMetrics } from './metrics.js';
@@ -301,33 +302,8 @@ export async function startServer(opts: StartOptions): Promise<XServer> {
 
     if (cfg.httpd && !opts.worker) {
       const metrics = createMetrics(stats, { closes: () => engine.closeCounts() });
-      const hp = cfg.modules.find((m) => m.loaded.name === 'httpd')?.params ?? {};
-      const tokenParam = cfg.modules.find((m) => m.loaded.name === 'mi_http')?.params.auth_token;
-      const token = typeof tokenParam === 'string' ? tokenParam : '';
-      const refused = (reason: string) => stats.counter('httpd', `refused_${reason}`, `HTTP requests or connections refused: ${reason.replace('_', ' ')}`);
-      try {
-        http = await startHttpd({
-          ip: cfg.httpd.ip, port: cfg.httpd.port, ...(cfg.mi ? { miRoot: cfg.mi.root } : {}), registry: mi, metrics, healthy: () => healthy,
-          ...(token !== '' ? { authToken: token } : {}),
-          requestTimeoutMs: Number(hp.conn_timeout ?? 10) * 1000,
-          maxConnections: Number(hp.max_connections ?? 64),
-          logger: log.child({ module: 'httpd' }),
-          onRefused: (reason) => refused(reason).inc(),
-        });
-      } catch (err) {
-        const host = cfg.httpd.ip.includes(':') ? `[${cfg.httpd.ip}]` : cfg.httpd.ip;
-        throw new CfgError(CfgErrorCodes.BAD_SOCKET, cfg.httpd.where, `httpd cannot listen on ${host}:${cfg.httpd.port}: ${(err as Error).message} (set modparam("httpd", "ip" | "port", ...))`, { cause: err });
-      }
-      // httpd's MI command: the root paths served (mi_http's, when loaded)
-      const roots = cfg.mi ? [{ http_root: cfg.mi.root, module: 'mi_http' }] : [];
-      mi.add({ name: 'httpd:list_root_path', aliases: ['httpd_list_root_path'], recipes: [[]], doc: 'lists all the registered http root paths', handler: () => roots });
+      http = await startCfgHttpd(cfg, cfg.httpd, { registry: mi, metrics, healthy: () => healthy, stats, log });
       if (cfg.mi) root.info({ url: http.url(`/${cfg.mi.root}`) }, `MI (JSON-RPC 2.0) listening on ${http.url(`/${cfg.mi.root}`)}`);
-      if (!isLoopback(http.address.host)) {
-        root.warn(
-          { address: http.address.host, auth: token !== '' },
-          `httpd listens on ${http.address.host}, reachable from other machines: MI can stop the server and close connections${token !== '' ? '' : ' and has NO authentication (set modparam("mi_http", "auth_token", ...))'}; bind it to 127.0.0.1 unless this is intended`,
-        );
-      }
       root.info({ url: http.url('/metrics') }, `metrics on ${http.url('/metrics')}, health on ${http.url('/health')}`);
     }
     if (opts.worker) root.info({ worker: opts.worker.index, pid: process.pid }, `x-server worker ${opts.worker.index} started`);

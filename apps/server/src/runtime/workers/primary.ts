@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { connectionIdShard, createStatsRegistry, MiError, tcpListJson, type CloseCount, type MiCommand, type Stat, type StatsRegistry } from '@x/core-conn';
 import { loadConfig } from '../../config/load.js';
-import { CfgError, CfgErrorCodes } from '../../errors.js';
-import { isLoopback, startHttpd, type Httpd } from '../../http/server.js';
+import type { Httpd } from '../../http/server.js';
 import { RawJson, MiRegistry } from '../../mi/registry.js';
 import { VERSION } from '../../version.js';
+import { startCfgHttpd } from '../httpd.js';
 import { createServerLogger, type ServerLogger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { shardBits, type MiCommandInfo, type PrimaryToWorker, type StatSnapshot, type WireError, type WorkerQuery, type WorkerToPrimary } from './protocol.js';
@@ -432,28 +432,11 @@ export async function runPrimary(o: PrimaryOptions): Promise<XPrimary> {
   if (cfg.httpd) {
     const metricsInner = createMetrics(snapshotRegistry(() => lastStats), { closes: () => lastCloses });
     const metrics: Metrics = { contentType: metricsInner.contentType, render: async () => (await refresh(), metricsInner.render()) };
-    const hp = cfg.modules.find((m) => m.loaded.name === 'httpd')?.params ?? {};
-    const tokenParam = cfg.modules.find((m) => m.loaded.name === 'mi_http')?.params.auth_token;
-    const token = typeof tokenParam === 'string' ? tokenParam : '';
-    const refused = (reason: string) => own.counter('httpd', `refused_${reason}`, `HTTP requests or connections refused: ${reason.replace('_', ' ')}`);
     try {
-      http = await startHttpd({
-        ip: cfg.httpd.ip, port: cfg.httpd.port, ...(cfg.mi ? { miRoot: cfg.mi.root } : {}), registry: mi, metrics, healthy: () => started && !stopping,
-        ...(token !== '' ? { authToken: token } : {}),
-        requestTimeoutMs: Number(hp.conn_timeout ?? 10) * 1000,
-        maxConnections: Number(hp.max_connections ?? 64),
-        logger: log.child({ module: 'httpd' }),
-        onRefused: (reason) => refused(reason).inc(),
-      });
+      http = await startCfgHttpd(cfg, cfg.httpd, { registry: mi, metrics, healthy: () => started && !stopping, stats: own, log });
     } catch (err) {
       await stop({ deadlineMs: 0 });
-      const host = cfg.httpd.ip.includes(':') ? `[${cfg.httpd.ip}]` : cfg.httpd.ip;
-      throw new CfgError(CfgErrorCodes.BAD_SOCKET, cfg.httpd.where, `httpd cannot listen on ${host}:${cfg.httpd.port}: ${(err as Error).message} (set modparam("httpd", "ip" | "port", ...))`, { cause: err });
-    }
-    const roots = cfg.mi ? [{ http_root: cfg.mi.root, module: 'mi_http' }] : [];
-    mi.add({ name: 'httpd:list_root_path', aliases: ['httpd_list_root_path'], recipes: [[]], doc: 'lists all the registered http root paths', handler: () => roots });
-    if (!isLoopback(http.address.host)) {
-      root.warn({ address: http.address.host, auth: token !== '' }, `httpd listens on ${http.address.host}, reachable from other machines: MI can stop the server and close connections${token !== '' ? '' : ' and has NO authentication (set modparam("mi_http", "auth_token", ...))'}; bind it to 127.0.0.1 unless this is intended`);
+      throw err;
     }
   }
 
