@@ -9,12 +9,11 @@
 // Prints per responder the median server CPU µs per request, p99 and failures, then the cost
 // per connection over naive. Ports 18430-18439. X_PERCALL_RATE (default 1500/s),
 // X_PERCALL_ROUNDS (3), X_PERCALL_MS (2000), X_PERCALL_ONLY (comma list of the keys above).
-import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
+import { cpuMs, forkJobs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
 import { kamailioArgs, kamailioAvailable } from './lib/kamailio.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -27,15 +26,7 @@ const current = resolve(here, '..');
 const baseline = process.env.X_PERCALL_BASELINE ? resolve(process.env.X_PERCALL_BASELINE) : undefined;
 if (baseline && !existsSync(join(baseline, 'dist', 'index.js'))) throw new Error(`X_PERCALL_BASELINE: no dist/index.js under ${baseline}`);
 
-const lg = fork(join(here, 'loadgen.mjs'), [], { stdio: 'inherit' });
-let jobId = 0;
-const pending = new Map();
-lg.on('message', (m) => { pending.get(m.id)?.(m); pending.delete(m.id); });
-const load = (job) => new Promise((res, rej) => {
-  const id = ++jobId;
-  pending.set(id, (m) => (m.error ? rej(new Error(m.error)) : res(m.res)));
-  lg.send({ ...job, id });
-});
+const { child: lg, run: load } = forkJobs(join(here, 'loadgen.mjs'));
 
 const node = (file, ...args) => (port) => [process.execPath, [join(here, 'servers', file), String(port), ...args]];
 const variants = [

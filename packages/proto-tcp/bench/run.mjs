@@ -1,12 +1,12 @@
 // `pnpm bench` for @x/proto-tcp: macro benchmark of SIP over TCP on 127.0.0.1.
 // See README.md in this folder for method and caveats. Ports: 18400-18419 only.
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertFree, cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
+import { assertFree, cpuMs, forkJobs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
 import { kamailioArgs, kamailioAvailable } from './lib/kamailio.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -23,17 +23,10 @@ const profileDir = process.env.X_BENCH_CPU_PROF; // node --cpu-prof of the Node 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- load generator (separate process) ----
-const lg = fork(join(here, 'loadgen.mjs'), [], { stdio: 'inherit' });
-let jobId = 0;
-const pending = new Map();
-lg.on('message', (m) => { pending.get(m.id)?.(m); pending.delete(m.id); });
+const { child: lg, run } = forkJobs(join(here, 'loadgen.mjs'));
 function load(job) {
   if (Date.now() > DEADLINE) throw new Error('bench time budget exceeded');
-  return new Promise((resolve, reject) => {
-    const id = ++jobId;
-    pending.set(id, (m) => (m.error ? reject(new Error(m.error)) : resolve(m.res)));
-    lg.send({ ...job, id });
-  });
+  return run(job);
 }
 
 /** One load step with the server's and the load generator's CPU time charged to it. */

@@ -8,12 +8,11 @@
 //   sub        the current build, one subscriber on every tap channel copying every event's bytes
 // Prints the median rate and server CPU µs per request of each, and the ratios no-sub/baseline
 // (aim >= 0.98) and sub/no-sub (aim >= 0.85). Ports 18420-18429.
-import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
+import { cpuMs, forkJobs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PORT = Number(process.env.X_TAP_PORT ?? 18420);
@@ -23,15 +22,7 @@ const current = resolve(here, '..');
 const baseline = process.env.X_TAP_BASELINE ? resolve(process.env.X_TAP_BASELINE) : undefined;
 if (baseline && !existsSync(join(baseline, 'dist', 'index.js'))) throw new Error(`X_TAP_BASELINE: no dist/index.js under ${baseline}`);
 
-const lg = fork(join(here, 'loadgen.mjs'), [], { stdio: 'inherit' });
-let jobId = 0;
-const pending = new Map();
-lg.on('message', (m) => { pending.get(m.id)?.(m); pending.delete(m.id); });
-const load = (job) => new Promise((res, rej) => {
-  const id = ++jobId;
-  pending.set(id, (m) => (m.error ? rej(new Error(m.error)) : res(m.res)));
-  lg.send({ ...job, id });
-});
+const { child: lg, run: load } = forkJobs(join(here, 'loadgen.mjs'));
 
 const variants = [
   ...(baseline ? [{ key: 'baseline', dir: baseline, mode: 'nosub' }] : []),

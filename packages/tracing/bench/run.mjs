@@ -8,13 +8,12 @@
 // done by a worker thread, kept to measure that design where there are cores to spare.
 // The HEP collector is a UDP socket and a TCP server of this process that count the packets that
 // arrive (its CPU is printed: on this machine it competes with the server). Ports 18440-18449.
-import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
+import { cpuMs, forkJobs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PORT = Number(process.env.X_TRACE_PORT ?? 18440);
@@ -60,15 +59,7 @@ const hepTcp = net.createServer((c) => {
 });
 await new Promise((r) => hepTcp.listen(hepPort, '127.0.0.1', r));
 
-const lg = fork(join(here, '..', '..', 'proto-tcp', 'bench', 'loadgen.mjs'), [], { stdio: 'inherit' });
-let jobId = 0;
-const pending = new Map();
-lg.on('message', (m) => { pending.get(m.id)?.(m); pending.delete(m.id); });
-const load = (job) => new Promise((res, rej) => {
-  const id = ++jobId;
-  pending.set(id, (m) => (m.error ? rej(new Error(m.error)) : res(m.res)));
-  lg.send({ ...job, id });
-});
+const { child: lg, run: load } = forkJobs(join(here, '..', '..', 'proto-tcp', 'bench', 'loadgen.mjs'));
 
 const variants = process.env.X_TRACE_ONLY ? process.env.X_TRACE_ONLY.split(',') : ['off', 'idle', 'on-udp', 'on-tcp'];
 const results = Object.fromEntries(variants.map((v) => [v, []]));

@@ -1,6 +1,6 @@
 // Process plumbing for the bench: every server runs in its own process tree under timeout(1),
 // is stopped only by the PID we started, and is charged the CPU of that whole tree.
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 
@@ -90,4 +90,26 @@ export async function stopProcess(proc) {
   if (done) return;
   for (const pid of [proc.pid, ...kids]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   await proc.exited;
+}
+
+/**
+ * Forks a job runner (a load generator) as its own Node process and returns it with `run(job)`:
+ * the job is sent over IPC with an id, and the promise settles with the runner's `{ id, res }`
+ * or rejects with its `{ id, error }`.
+ */
+export function forkJobs(file) {
+  const child = fork(file, [], { stdio: 'inherit' });
+  let jobId = 0;
+  const pending = new Map();
+  child.on('message', (m) => {
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  });
+  const run = (job) =>
+    new Promise((resolve, reject) => {
+      const id = ++jobId;
+      pending.set(id, (m) => (m.error ? reject(new Error(m.error)) : resolve(m.res)));
+      child.send({ ...job, id });
+    });
+  return { child, run };
 }
