@@ -16,7 +16,7 @@ import type { HepPacket } from './codec/types.js';
 import { HepError, HepErrorCodes } from './codec/errors.js';
 import { missingHepSocket, parseHepId, type HepDestination } from './hep-id.js';
 import { HEP_DEST_DEFAULT_PORT, PROTO_HEP_DEFAULTS, type ProtoHepParams } from './module/params.js';
-import { packHep, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
+import { packHep, timestampOf, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
 import { HepSender, type HepPacketWriter, type HepSenderOptions } from './sender.js';
 import { Hep3TraceEncoder, TRACE_UNENCODABLE } from './codec/trace.js';
 
@@ -236,7 +236,7 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
       try {
         const payload = tp.parts ? buildPayload(tp.parts) : (tp.payload ?? EMPTY);
         if (dest.version === 3 && Buffer.isBuffer(payload)) {
-          const end = enc.write(b, at, tp, payload, tp.timestamp ? 0 : performance.timeOrigin + performance.now());
+          const end = enc.write(b, at, tp, payload, tp.timestamp ? 0 : (tp.at ?? performance.timeOrigin + performance.now()));
           if (end !== TRACE_UNENCODABLE) return end;
         }
         // HEPv1/v2, a string payload, and whatever the fast path does not take: packHep (which
@@ -245,7 +245,7 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
           version: dest.version,
           captureId,
           protoType: tp.protoType,
-          ...(tp.timestamp ? { timestamp: tp.timestamp } : {}),
+          ...(tp.timestamp ? { timestamp: tp.timestamp } : tp.at !== undefined ? { timestamp: timestampOf(tp.at) } : {}),
           ...(tp.correlationId !== undefined ? { correlationId: tp.correlationId } : {}),
         });
         if (b.length - at < data.length) return -data.length;

@@ -39,7 +39,11 @@ export interface PackHepOptions {
 }
 
 export function nowTimestamp(): HepTimestamp {
-  const ms = performance.timeOrigin + performance.now();
+  return timestampOf(performance.timeOrigin + performance.now());
+}
+
+/** A HEP timestamp from ms since the epoch (a fraction keeps the µs). */
+export function timestampOf(ms: number): HepTimestamp {
   const sec = Math.floor(ms / 1000);
   return { sec, usec: Math.min(999_999, Math.floor((ms - sec * 1000) * 1000)) };
 }

@@ -10,6 +10,11 @@ export interface TracePacket {
   /** chunk 0x02: 6 TCP, 17 UDP, 22 TLS/BINS, 50 WS/WSS */
   ipProto: number;
   timestamp?: { sec: number; usec: number };
+  /**
+   * When `timestamp` is absent: the capture time in ms since the epoch (a fraction keeps the
+   * µs), as core-conn's tap events carry it; without either, the time of sending.
+   */
+  at?: number;
   /** the raw payload (a SIP message); ignored when `parts` is given */
   payload?: Buffer | string;
   /**

@@ -2,9 +2,9 @@ import { createSocket } from 'node:dgram';
 import { gzipSync } from 'node:zlib';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStatsRegistry, type CloseEvent, type Engine, type ListenerInfo } from '@x/core-conn';
+import { createStatsRegistry, type CloseEvent, type Engine, type ListenerInfo, type TraceSink } from '@x/core-conn';
 import { createTestEngine, rawConnect, waitForEvent, waitUntil } from '@x/core-conn/testing';
-import { attachHep, encode, HEP_SCRIPT_SKIP, hepTcpSpec, hepUdpSpec, packHep, PROTO_HEP_DEFAULTS, type HepApi, type HepReceived } from '../src/index.js';
+import { attachHep, encode, HEP_SCRIPT_SKIP, hepTcpSpec, hepUdpSpec, packHep, PROTO_HEP_DEFAULTS, type HepApi, type HepReceived, type TracePacket } from '../src/index.js';
 
 let engine: Engine | undefined;
 let hep: HepApi | undefined;
@@ -19,11 +19,11 @@ afterEach(async () => {
   engine = undefined;
 });
 
-async function setup(params = {}) {
+async function setup(params = {}, sinks?: Map<string, TraceSink<TracePacket>>) {
   const p = { ...PROTO_HEP_DEFAULTS, ...params };
   const stats = createStatsRegistry();
   engine = createTestEngine([hepUdpSpec(p) as never, hepTcpSpec(p) as never], { stats });
-  hep = attachHep(engine, p, { stats, sender: { backoffMs: 20, maxBackoffMs: 100 } });
+  hep = attachHep(engine, p, { stats, sender: { backoffMs: 20, maxBackoffMs: 100 }, ...(sinks ? { registerSink: (s: TraceSink) => void sinks.set(s.name, s as TraceSink<TracePacket>) } : {}) });
   const udp = await engine.listen('hep_udp:127.0.0.1:0');
   const tcp = await engine.listen('hep_tcp:127.0.0.1:0');
   const got: HepReceived[] = [];
@@ -237,6 +237,26 @@ describe('HepSender', () => {
     expect(su.stats()).toMatchObject({ sent: 1, dropped: 0, queued: 0 });
     expect(st.stats()).toMatchObject({ sent: 1, dropped: 0, queued: 0 });
     expect(stats.get('proto_hep:hep_sent')!.value()).toBe(2);
+  });
+  it('trace sinks: the time of a packet is its timestamp, else its at (ms since the epoch, µs kept), over v3 UDP and TCP and through packHep (v2)', async () => {
+    const sinks = new Map<string, TraceSink<TracePacket>>();
+    const { tcp, udp, got, hep } = await setup({}, sinks);
+    hep.addDestination(`[u3] 127.0.0.1:${udp.address.port}; transport=udp`);
+    hep.addDestination(`[t3] 127.0.0.1:${tcp.address.port}`);
+    hep.addDestination(`[u2] 127.0.0.1:${udp.address.port}; transport=udp; version=2`);
+    const tp = (n: number, extra: Partial<TracePacket>): TracePacket => ({ protoType: 1, ipProto: 6, src: from, dst: to, payload: Buffer.from(sip(n)), correlationId: `c${n}`, ...extra });
+    sinks.get('u3')!.send(tp(1, { at: 1_700_000_000_123.5 }));
+    sinks.get('t3')!.send(tp(2, { at: 1_700_000_001_999.75 }));
+    sinks.get('u2')!.send(tp(3, { at: 1_700_000_002_000.25 }));
+    sinks.get('u3')!.send(tp(4, { at: 1_700_000_003_000, timestamp: { sec: 42, usec: 7 } }));
+    await waitUntil(() => got.length === 4);
+    const ts = Object.fromEntries(got.map((r) => [r.payload.toString().split(' ')[1], r.packet.timestamp]));
+    expect(ts).toEqual({
+      'sip:1@127.0.0.1': { sec: 1_700_000_000, usec: 123_500 },
+      'sip:2@127.0.0.1': { sec: 1_700_000_001, usec: 999_750 },
+      'sip:3@127.0.0.1': { sec: 1_700_000_002, usec: 250 },
+      'sip:4@127.0.0.1': { sec: 42, usec: 7 },
+    });
   });
   it('bounded queue: drops past the bound and counts them (sender stats, events, registry stats)', () => {
     const stats = createStatsRegistry();

@@ -21,12 +21,17 @@ function colonAt(b: Buffer, i: number, end: number): number {
   return i < end && b[i] === COLON ? i : -1;
 }
 
+/** Buffer's own latin1Slice (what `toString('latin1', s, e)` ends in, without its argument handling: a hot path); it takes any Uint8Array */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(b)
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+const latin1 = (b: Uint8Array, s: number, e: number): string => latin1Slice.call(b, s, e);
+
 function value(b: Buffer, from: number, end: number): string | undefined {
   let s = from;
   let e = end;
   while (s < e && (b[s] === SP || b[s] === HTAB)) s++;
   while (e > s && (b[e - 1] === CR || b[e - 1] === SP || b[e - 1] === HTAB)) e--;
-  return e > s ? b.toString('latin1', s, e) : undefined;
+  return e > s ? latin1(b, s, e) : undefined;
 }
 
 /**
@@ -68,5 +73,5 @@ export function msrpTransactionId(b: Buffer): string | undefined {
   let e = 5;
   const lim = Math.min(b.length, 5 + 64);
   while (e < lim && b[e] !== SP && b[e] !== CR && b[e] !== LF) e++;
-  return e > 5 ? b.toString('latin1', 5, e) : undefined;
+  return e > 5 ? latin1(b, 5, e) : undefined;
 }

@@ -92,7 +92,8 @@ interface PendingIn {
   src: { host: string; port: number };
   dst: { host: string; port: number };
   bytes: Buffer;
-  timestamp: { sec: number; usec: number };
+  /** when it was read: ms since the epoch (the tap's `at`) */
+  at: number;
 }
 
 interface ModuleState {
@@ -175,16 +176,12 @@ function nowTs(): { sec: number; usec: number } {
   return { sec, usec: Math.min(999_999, Math.floor((ms - sec * 1000) * 1000)) };
 }
 
-function tsOf(ms: number): { sec: number; usec: number } {
-  const sec = Math.floor(ms / 1000);
-  return { sec, usec: Math.min(999_999, Math.floor((ms - sec * 1000) * 1000)) };
-}
-
 /**
  * What a message is known by: the decoded object the tap published, or the one a route got that
  * wraps it: proto-tcp's SipMessage keeps the framed Buffer the tap published as `raw`.
  */
 function keyOf(m: unknown): object | undefined {
+  if (m instanceof Uint8Array) return m;
   if (typeof m !== 'object' || m === null) return undefined;
   const raw = (m as { raw?: unknown }).raw;
   return raw instanceof Uint8Array ? raw : m;
@@ -216,6 +213,9 @@ export function tlsInfoOf(conn: TracedConnection): TlsHandshakeInfo | undefined 
   if (t.masterKey) info.masterKey = typeof t.masterKey === 'string' ? t.masterKey : t.masterKey.toString('hex');
   return info;
 }
+
+/** core-conn protocol name -> chunk 0x02 of its messages (one lookup on the hot path) */
+const IP_PROTO_OF_PROTO: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(NET_PROTOCOL_OF).map(([p, label]) => [p, NET_IP_PROTO[label]]));
 
 /** what a message traced while in the WeakMap is remembered as */
 const DONE = { done: true } as PendingIn;
@@ -372,26 +372,33 @@ export function createTracing(opts: TracingOptions): Tracing {
   };
 
   /** one SIP/MSRP message as HEP: proto type 1 (MSRP 0x5A), the transport's ip proto, the correlation id */
-  const sendMessage = (p: PendingIn, sink: TraceSink, family: 'sip' | 'msrp', id: string | undefined): boolean => {
-    const cs = p.conn ? decide(p.st, p.conn) : undefined;
+  const sendMessage = (
+    cs: ConnState | undefined,
+    sink: TraceSink,
+    family: 'sip' | 'msrp',
+    proto: string,
+    src: { host: string; port: number },
+    dst: { host: string; port: number },
+    bytes: Buffer,
+    at: number,
+    id: string | undefined,
+  ): boolean => {
     if (cs?.traced === false) return false;
-    const protocol = NET_PROTOCOL_OF[p.proto];
-    // messageTracePacket's packet, built in one object (the hot path)
+    // messageTracePacket's packet, built in one object of one shape (the hot path)
     const tp: TracePacket = {
       protoType: family === 'msrp' ? MSRP_PROTO_TYPE : SIP_PROTO_TYPE,
-      ipProto: protocol ? NET_IP_PROTO[protocol] : 6,
-      src: p.src,
-      dst: p.dst,
-      payload: p.bytes,
-      timestamp: p.timestamp,
+      ipProto: IP_PROTO_OF_PROTO[proto] ?? 6,
+      src,
+      dst,
+      payload: bytes,
+      at,
       correlationId: id,
     };
-    if (id === undefined) delete tp.correlationId;
     if (cs?.traced === undefined && cs?.pending) {
       // held until the async filter route answers: the bytes (and addresses) must outlive the tap's call
-      tp.payload = Buffer.from(p.bytes);
-      tp.src = { host: p.src.host, port: p.src.port };
-      tp.dst = { host: p.dst.host, port: p.dst.port };
+      tp.payload = Buffer.from(bytes);
+      tp.src = { host: src.host, port: src.port };
+      tp.dst = { host: dst.host, port: dst.port };
       cs.pending.push([sink, tp]);
       return true;
     }
@@ -450,13 +457,10 @@ export function createTracing(opts: TracingOptions): Tracing {
       if (!family || !st || !st.sw.on) return;
       const m = keyOf(ev.message);
       if (m === undefined) return;
-      if (ev.conn) {
-        const cs = conns.get(ev.conn.id);
-        if (cs?.traced === false) return;
-      }
+      if (ev.conn && conns.get(ev.conn.id)?.traced === false) return;
       // an MSRP message the framer could not give the bytes of
       if (family === 'msrp' && msrpTransactionId(ev.bytes) === undefined) return;
-      const p: PendingIn = { done: false, id: undefined, st, proto: ev.proto, conn: ev.conn, src: ev.remote, dst: ev.local, bytes: ev.bytes, timestamp: tsOf(ev.at) };
+      const p: PendingIn = { done: false, id: undefined, st, proto: ev.proto, conn: ev.conn, src: ev.remote, dst: ev.local, bytes: ev.bytes, at: ev.at };
       if (follow.size) {
         const id = correlationOf(family, p.bytes);
         p.id = id;
@@ -464,7 +468,7 @@ export function createTracing(opts: TracingOptions): Tracing {
         if (sink) {
           p.done = true;
           remember(m, p);
-          sendMessage(p, sink, family, id);
+          sendMessage(p.conn ? decide(st, p.conn) : undefined, sink, family, p.proto, p.src, p.dst, p.bytes, p.at, id);
           return;
         }
       }
@@ -477,11 +481,12 @@ export function createTracing(opts: TracingOptions): Tracing {
       const family = MESSAGE_FAMILY[ev.proto];
       const st = byProto.get(ev.proto);
       if (!family || !st || !st.sw.on) return;
-      if (ev.conn && conns.get(ev.conn.id)?.traced === false) return;
+      const cs = ev.conn ? conns.get(ev.conn.id) : undefined;
+      if (cs?.traced === false) return;
       const id = correlationOf(family, ev.bytes);
       const sink = id !== undefined ? follow.get(followKey(family, id)) : undefined;
       if (!sink) return;
-      sendMessage({ done: true, id, st, proto: ev.proto, conn: ev.conn, src: ev.local, dst: ev.remote, bytes: ev.bytes, timestamp: tsOf(ev.at) }, sink, family, id);
+      sendMessage(ev.conn ? (cs ?? decide(st, ev.conn)) : undefined, sink, family, ev.proto, ev.local, ev.remote, ev.bytes, ev.at, id);
     },
     trace(msg, o = {}) {
       const message = keyOf(msg);
@@ -492,7 +497,8 @@ export function createTracing(opts: TracingOptions): Tracing {
       if (!p.st.sw.on) return false;
       const sink = o.destination !== undefined ? opts.sinks.get(o.destination) : p.st.sink;
       if (!sink) return false;
-      if (p.conn && decide(p.st, p.conn).traced === false) return false;
+      const cs = p.conn ? decide(p.st, p.conn) : undefined;
+      if (cs?.traced === false) return false;
       p.done = true;
       // traced while in the WeakMap: forget its bytes, keep that it was traced
       if (fromWeak) pendingIn.set(message, DONE);
@@ -504,7 +510,7 @@ export function createTracing(opts: TracingOptions): Tracing {
         follow.set(key, sink);
         if (follow.size > FOLLOW_MAX) follow.delete(follow.keys().next().value!);
       }
-      return sendMessage(p, sink, family, id);
+      return sendMessage(cs, sink, family, p.proto, p.src, p.dst, p.bytes, p.at, id);
     },
     counts: () => ({ ...counts }),
     close() {

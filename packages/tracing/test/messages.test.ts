@@ -68,6 +68,7 @@ describe('SIP messages traced as HEP proto type 1', () => {
   it('trace() sends the request, its reply and later messages of its Call-ID follow; others are not traced; tcp:trace off stops it', async () => {
     const c = await collector();
     const t = await traced(c.udpPort, [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }]);
+    const t0 = Date.now();
     const results: boolean[] = [];
     sipRoute(t.engine, (m) => t.tracing.trace(m), results);
     const l = await t.engine.listen('tcp:127.0.0.1:0');
@@ -107,6 +108,11 @@ describe('SIP messages traced as HEP proto type 1', () => {
       { ...inn, corr: 'last-5', payload: options('last-5', true) },
       { ...out, corr: 'last-5', payload: ok('last-5') },
     ]);
+    // HEP time = when the message was read or written (the tap's time), to the µs: inside the
+    // test, and a request no later than its reply
+    const us = sip().map((r) => r.packet.timestamp!.sec * 1e6 + r.packet.timestamp!.usec);
+    for (const u of us) expect(u >= (t0 - 1) * 1000 && u <= (Date.now() + 1) * 1000).toBe(true);
+    for (let i = 0; i < us.length; i += 2) expect(us[i]!).toBeLessThanOrEqual(us[i + 1]!);
     // the connection's net event came first, with the connection's cid
     const cid = t.engine.connections('tcp')[0]!.cid.toString();
     expect(c.got[0]!.packet).toMatchObject({ protoType: 0x59, correlationId: cid });

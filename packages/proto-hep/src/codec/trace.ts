@@ -209,8 +209,15 @@ export class Hep3TraceEncoder {
       usec = Math.min(999_999, Math.floor((nowMs - sec * 1000) * 1000));
     }
     const corr = f.correlationId;
-    const corrLen = corr === undefined ? -1 : utf8Length(corr);
-    if (corr !== undefined && corrLen < 0) return TRACE_UNENCODABLE;
+    // an ASCII id (the usual Call-ID) is written in one pass below; another one is measured first
+    let corrLen = -1;
+    let ascii = false;
+    if (corr !== undefined) {
+      if (typeof corr !== 'string') return TRACE_UNENCODABLE;
+      corrLen = corr.length;
+      ascii = corrLen <= 256;
+      if (!ascii) corrLen = Buffer.byteLength(corr, 'utf8');
+    }
     const hl = h.bytes.length;
     const size = 6 + hl + 6 + payload.length + (corrLen >= 0 ? 6 + corrLen : 0);
     if (size > 0xffff) return TRACE_UNENCODABLE;
@@ -237,11 +244,18 @@ export class Hep3TraceEncoder {
     b.set(payload, p + 6);
     p += 6 + payload.length;
     if (corrLen >= 0) {
+      if (ascii) {
+        let high = 0;
+        for (let i = 0; i < corrLen; i++) {
+          const c = corr!.charCodeAt(i);
+          high |= c;
+          b[p + 6 + i] = c;
+        }
+        // not ASCII after all: its UTF-8 length differs, so the packet is written again the long way
+        if (high > 0x7f) return writeTraceHep3(b, o, f, payload, this.captureId, nowMs);
+      } else b.write(corr!, p + 6, corrLen, 'utf8');
       hdr(b, p, ChunkType.CORRELATION_ID, 6 + corrLen);
-      p += 6;
-      if (corrLen === corr!.length) for (let i = 0; i < corrLen; i++) b[p + i] = corr!.charCodeAt(i);
-      else b.write(corr!, p, corrLen, 'utf8');
-      p += corrLen;
+      p += 6 + corrLen;
     }
     return p;
   }
