@@ -7,11 +7,18 @@
 //   on-tcp     the same over HEP/TCP
 //   on-tcp-worker  PROTOTYPE (ring-sink.mjs): the same HEP/TCP bytes, written by a worker thread
 //              fed through a SharedArrayBuffer ring (no reconnect/cooldown: not a product path)
+//   floor-tcp  NOT a tracer: the least any tracer of every message costs here. A tap subscriber
+//              (core-conn's subscribeTap, as attachTracing) that reads each message's Call-ID,
+//              encodes the HEPv3 packet into a 64 KiB buffer (proto-hep's Hep3TraceEncoder, the
+//              tracer's bytes) and writes what a turn encoded in one write to a plain socket: no
+//              switch, no trace() decision, no Call-ID following, no filter, no sink, no queue
+//              bound, no reconnect. What @x/tracing adds is on-tcp minus this.
 // argv: port, mode, HEP collector port (UDP and TCP).
-import { createEngine } from '@x/core-conn';
-import { attachHep, hepTcpSpec, hepUdpSpec } from '@x/proto-hep';
+import net from 'node:net';
+import { createEngine, subscribeTap } from '@x/core-conn';
+import { attachHep, Hep3TraceEncoder, hepTcpSpec, hepUdpSpec } from '@x/proto-hep';
 import { createSipTcp } from '@x/proto-tcp';
-import { attachTracing, createTracing } from '@x/tracing';
+import { attachTracing, createTracing, sipCallId } from '@x/tracing';
 import { ringSink } from './ring-sink.mjs';
 
 const [portArg, mode, hepPort] = process.argv.slice(2);
@@ -19,7 +26,43 @@ let tracing;
 let hep;
 let hepEngine;
 let ring;
-if (mode === 'on-tcp-worker') {
+let floor;
+if (mode === 'floor-tcp') {
+  const sock = net.connect(Number(hepPort), '127.0.0.1');
+  sock.setNoDelay(true);
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  const enc = new Hep3TraceEncoder(1);
+  const SLAB = 64 * 1024;
+  let slab = Buffer.allocUnsafeSlow(SLAB);
+  let start = 0;
+  let end = 0;
+  let scheduled = false;
+  floor = { sent: 0 };
+  const flush = () => {
+    scheduled = false;
+    if (end > start) sock.write(slab.subarray(start, end));
+    start = end;
+  };
+  const put = (ev, src, dst) => {
+    const tp = { protoType: 1, ipProto: 6, src, dst, at: ev.at, correlationId: sipCallId(ev.bytes) };
+    let e = enc.write(slab, end, tp, ev.bytes, ev.at);
+    if (e < 0) {
+      flush();
+      slab = Buffer.allocUnsafeSlow(SLAB);
+      start = end = 0;
+      e = enc.write(slab, 0, tp, ev.bytes, ev.at);
+    }
+    if (e <= 0) return;
+    end = e;
+    floor.sent++;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  subscribeTap({ only: ['tcp'], onMessageIn: (ev) => put(ev, ev.remote, ev.local), onMessageOut: (ev) => put(ev, ev.local, ev.remote) });
+} else if (mode === 'on-tcp-worker') {
   ring = ringSink('hep_dst', Number(hepPort));
   tracing = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }], sinks: { get: () => ring, names: () => ['hep_dst'] } });
   attachTracing(tracing);
@@ -44,6 +87,11 @@ sip.on('request', (msg) => {
   }
 });
 process.on('SIGTERM', () => {
+  if (floor) {
+    process.stdout.write(`COUNTS ${JSON.stringify({ sent: floor.sent, dropped: 0, sender: { sent: floor.sent, dropped: 0 } })}\n`);
+    void Promise.resolve(sip.close?.()).then(() => process.exit(floor.sent === 0 ? 3 : 0));
+    return;
+  }
   const c = tracing?.counts();
   if (c) process.stdout.write(`COUNTS ${JSON.stringify({ ...c, sender: ring ? { ...ring.stats, writes: ring.writes() } : hep.sender('hep_dst').stats() })}\n`);
   const bad = mode.startsWith('on') && (!c || c.sent === 0);

@@ -33,5 +33,6 @@ export {
   type TracedConnection,
 } from './tracer.js';
 export { attachTracing } from './tap.js';
+export { sipCallId, msrpTransactionId } from './correlate.js';
 export { tracingModule } from './module.js';
 export { TracingError, TracingErrorCodes, type TracingErrorCode } from './errors.js';
