@@ -14,7 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMs, forkJobs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
-import { kamailioArgs, kamailioAvailable } from './lib/kamailio.mjs';
+import { kamailioArgs, kamailioAvailable } from '@x/test-peers/kamailio';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PORT = Number(process.env.X_PERCALL_PORT ?? 18430);

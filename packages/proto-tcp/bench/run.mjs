@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertFree, cpuMs, forkJobs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
-import { kamailioArgs, kamailioAvailable } from './lib/kamailio.mjs';
+import { kamailioArgs, kamailioAvailable } from '@x/test-peers/kamailio';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const BASE_PORT = Number(process.env.X_BENCH_PORT ?? 18400);

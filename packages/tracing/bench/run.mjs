@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { cpuMs, forkJobs, startProcess, stopProcess, waitPort } from '@x/test-peers/proc';
-import { kamailioArgs, kamailioAvailable } from '../../proto-tcp/bench/lib/kamailio.mjs';
+import { kamailioArgs, kamailioAvailable } from '@x/test-peers/kamailio';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PORT = Number(process.env.X_TRACE_PORT ?? 18440);

@@ -1,4 +1,4 @@
-// Kamailio 5.6 stateless OPTIONS responder (peers recipe (a)), written and started by the bench.
+// Kamailio 5.6 stateless OPTIONS responder for the benches (peers recipe (a)), optionally with siptrace (recipe 4(b)), written and started by the bench.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
