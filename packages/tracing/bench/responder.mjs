@@ -7,6 +7,9 @@
 //   on-tcp     the same over HEP/TCP
 //   on-tcp-worker  PROTOTYPE (ring-sink.mjs): the same HEP/TCP bytes, written by a worker thread
 //              fed through a SharedArrayBuffer ring (no reconnect/cooldown: not a product path)
+//   on-nowrite tracing of every message exactly as on-tcp, into a HepSender whose transmit does
+//              nothing: what tracing costs in this process without the HEP write and without a
+//              collector on the cores (on-tcp minus this = the write and the collector)
 //   floor-tcp  NOT a tracer: the least any tracer of every message costs here. A tap subscriber
 //              (core-conn's subscribeTap, as attachTracing) that reads each message's Call-ID,
 //              encodes the HEPv3 packet into a 64 KiB buffer (proto-hep's Hep3TraceEncoder, the
@@ -16,7 +19,7 @@
 // argv: port, mode, HEP collector port (UDP and TCP).
 import net from 'node:net';
 import { createEngine, subscribeTap } from '@x/core-conn';
-import { attachHep, Hep3TraceEncoder, hepTcpSpec, hepUdpSpec } from '@x/proto-hep';
+import { attachHep, buildHomer5Payload, Hep3TraceEncoder, HepSender, hepTcpSpec, hepUdpSpec } from '@x/proto-hep';
 import { createSipTcp } from '@x/proto-tcp';
 import { attachTracing, createTracing, sipCallId } from '@x/tracing';
 import { ringSink } from './ring-sink.mjs';
@@ -62,6 +65,15 @@ if (mode === 'floor-tcp') {
     }
   };
   subscribeTap({ only: ['tcp'], onMessageIn: (ev) => put(ev, ev.remote, ev.local), onMessageOut: (ev) => put(ev, ev.local, ev.remote) });
+} else if (mode === 'on-nowrite') {
+  // the sink attachHep registers (sendWith + the HEPv3 trace encoder), with a transmit that drops the bytes
+  const sender = new HepSender({ name: 'hep_dst', host: '127.0.0.1', port: Number(hepPort), transport: 'tcp', version: 3 }, () => Promise.resolve(), { maxQueue: 65536 });
+  const enc = new Hep3TraceEncoder(1);
+  const write = (tp, b, at) => enc.write(b, at, tp, tp.parts ? buildHomer5Payload(tp.parts) : tp.payload, tp.at ?? Date.now());
+  const sink = { name: 'hep_dst', send: (tp) => sender.sendWith(tp, write) };
+  hep = { sender: () => sender };
+  tracing = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }], sinks: { get: () => sink, names: () => ['hep_dst'] } });
+  attachTracing(tracing);
 } else if (mode === 'on-tcp-worker') {
   ring = ringSink('hep_dst', Number(hepPort));
   tracing = createTracing({ modules: [{ module: 'proto_tcp', protocols: ['tcp'], destination: 'hep_dst', on: true }], sinks: { get: () => ring, names: () => ['hep_dst'] } });

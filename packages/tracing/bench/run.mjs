@@ -6,6 +6,7 @@
 // each round's load average printed. Also "idle": tracing attached, switch off; and, only when
 // named in X_TRACE_ONLY, "on-tcp-worker": a PROTOTYPE (ring-sink.mjs) whose HEP/TCP writes are
 // done by a worker thread, kept to measure that design where there are cores to spare.
+// "on-nowrite" (when named in X_TRACE_ONLY): on-tcp's tracing into a sender that writes nothing.
 // Two yardsticks, same load, same collector, same run:
 //   floor-tcp   not a tracer (responder.mjs): a tap subscriber that only encodes every message
 //               as HEPv3 and writes a turn's packets in one write: the least any tracer of every
@@ -119,11 +120,11 @@ try {
         if (dir) rmSync(dir, { recursive: true, force: true });
       }
       const exit = await proc.exited;
-      const traces = v.includes('on-') || v.startsWith('floor');
+      const traces = (v.includes('on-') && v !== 'on-nowrite') || v.startsWith('floor');
       if (!isKamailio(v)) {
         if (exit.code !== 0 && exit.code !== null) throw new Error(`${v} responder exited ${exit.code}: ${proc.log()}`);
         const m = /COUNTS (.*)/.exec(proc.log());
-        if (traces && m) counts[v] = { ...JSON.parse(m[1]), collected: hepPackets - h0 };
+        if ((traces || v === 'on-nowrite') && m) counts[v] = { ...JSON.parse(m[1]), collected: hepPackets - h0 };
       } else if (traces) {
         // siptrace mirrors each request and its reply: 2 packets per round trip (the warm-up's
         // are counted too); over UDP the collector may lose some, so only half is required
@@ -149,13 +150,13 @@ for (const v of variants) {
 }
 // on / off of each round (same round = same machine load), then the median of those
 const perRound = (v, f, base = 'off') => median(results[v].map((x, i) => f(x, results[base][i])));
-for (const v of ['idle', 'on-udp', 'on-tcp', 'on-tcp-worker', 'floor-tcp', 'kamailio-on-tcp', 'kamailio-on-udp']) {
+for (const v of ['idle', 'on-udp', 'on-tcp', 'on-nowrite', 'on-tcp-worker', 'floor-tcp', 'kamailio-on-tcp', 'kamailio-on-udp']) {
   const base = isKamailio(v) ? 'kamailio-off' : 'off';
   if (!row[v] || !row[base]) continue;
   const rate = perRound(v, (x, o) => x.rate / o.rate, base);
   const cpu = perRound(v, (x, o) => o.cpuUs / x.cpuUs, base);
   const extra = perRound(v, (x, o) => (x.cpuUs - o.cpuUs) / 2, base);
-  const what = v === 'floor-tcp' ? ' (not a tracer: the least tracing every message costs here)' : isKamailio(v) ? ' (the peer)' : v === 'idle' ? '' : ' (aim >= 0.85)';
+  const what = v === 'on-nowrite' ? ' (tracing without the HEP write and the collector)' : v === 'floor-tcp' ? ' (not a tracer: the least tracing every message costs here)' : isKamailio(v) ? ' (the peer)' : v === 'idle' ? '' : ' (aim >= 0.85)';
   console.log(`  ${v} / ${base}: rate ${rate.toFixed(3)}, CPU per round trip ${cpu.toFixed(3)}${what}${v === 'idle' ? '' : `; +${extra.toFixed(2)} µs CPU per traced message (2 per round trip)`}`);
   const c = counts[v];
   if (v !== 'idle') console.log(`    the collector (this process) used ${median(results[v].map((x) => x.collectorUs)).toFixed(2)} µs CPU per round trip`);
