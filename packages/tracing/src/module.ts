@@ -1,6 +1,6 @@
 /**
  * The 'tracing' module descriptor: OpenSIPS's transport tracing for every loaded module that
- * declares it is traceable (`Module.trace`: proto_tcp, proto_bins, proto_msrp), to the trace
+ * declares it is traceable (`Module.trace`: proto_tcp, proto_tls, proto_bins, proto_msrp), to the trace
  * destinations other modules register (proto_hep's hep_ids). Those modules `use` it, so a host
  * loads it implicitly, as OpenSIPS needs no loadmodule for tracing.
  */

@@ -22,6 +22,7 @@ describe('MI trace commands (tracing.md §2)', () => {
 
   it.each([
     ['proto_tcp', 'TCP tracing'],
+    ['proto_tls', 'TLS tracing'],
     ['proto_bins', 'BINS tracing'],
     ['proto_msrp', 'MSRP tracing'],
   ] as const)('%s without params shows the switch under "%s"', (m, key) => {
@@ -31,7 +32,7 @@ describe('MI trace commands (tracing.md §2)', () => {
     expect(call(m, sw, {})).toEqual({ [key]: 'on' });
   });
 
-  it.each(['proto_tcp', 'proto_bins'] as const)('%s: the first two or three bytes decide, case-insensitively', (m) => {
+  it.each(['proto_tcp', 'proto_tls', 'proto_bins'] as const)('%s: the first two or three bytes decide, case-insensitively', (m) => {
     const sw = new TraceSwitch(false);
     for (const [v, on] of [['on', true], ['OFF', false], ['On', true], ['onwards', true], ['offline', false], ['oN', true], ['oFf', false]] as const) {
       expect(call(m, sw, { trace_mode: v })).toBe('OK');
@@ -46,10 +47,17 @@ describe('MI trace commands (tracing.md §2)', () => {
     expect(sw.on).toBe(true);
   });
 
-  it('proto_bins: anything else is 500 Bad parameter value', () => {
+  it.each(['proto_bins', 'proto_tls'] as const)('%s: anything else is 500 Bad parameter value (proto_tls.c, proto_bins.c)', (m) => {
     const sw = new TraceSwitch(false);
-    expect(call('proto_bins', sw, { trace_mode: 'yes' })).toEqual({ code: 500, message: 'Bad parameter value', data: HINT });
+    expect(call(m, sw, { trace_mode: 'yes' })).toEqual({ code: 500, message: 'Bad parameter value', data: HINT });
     expect(sw.on).toBe(false);
+  });
+
+  it('names: tls:trace and bins:trace share the legacy alias tls_trace (OpenSIPS 4.0; ambiguous when both are loaded)', () => {
+    expect([traceMiCommand('proto_tls', new TraceSwitch()), traceMiCommand('proto_bins', new TraceSwitch())].map((c) => [c.name, c.aliases])).toEqual([
+      ['tls:trace', ['tls_trace']],
+      ['bins:trace', ['tls_trace']],
+    ]);
   });
 
   it('proto_msrp: "on" and "off" only, length checked; only two bytes of "off" are compared (OpenSIPS)', () => {
@@ -65,7 +73,7 @@ describe('MI trace commands (tracing.md §2)', () => {
   });
 
   it('a trace_mode that is neither string nor number: Bad type (get_mi_string_param)', () => {
-    for (const m of ['proto_tcp', 'proto_bins', 'proto_msrp'] as const) {
+    for (const m of ['proto_tcp', 'proto_tls', 'proto_bins', 'proto_msrp'] as const) {
       expect(call(m, new TraceSwitch(), { trace_mode: true })).toEqual({ code: -32602, message: 'Invalid params', data: "Bad type for parameter 'trace_mode'" });
       expect(call(m, new TraceSwitch(), { trace_mode: null })).toEqual({ code: -32602, message: 'Invalid params', data: "Bad type for parameter 'trace_mode'" });
     }

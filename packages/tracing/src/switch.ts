@@ -1,6 +1,6 @@
 /**
  * The per-module runtime switch (`trace_on`) and the MI `trace` commands of proto_tcp,
- * proto_bins and proto_msrp, with OpenSIPS's argument rules and replies (tracing.md §2).
+ * proto_tls, proto_bins and proto_msrp, with OpenSIPS's argument rules and replies (tracing.md §2).
  */
 import { MiError, type MiCommand } from '@x/core-conn';
 
@@ -13,7 +13,7 @@ export class TraceSwitch {
 }
 
 /** The modules whose transport events can be traced. */
-export type TracedModule = 'proto_tcp' | 'proto_bins' | 'proto_msrp';
+export type TracedModule = 'proto_tcp' | 'proto_tls' | 'proto_bins' | 'proto_msrp';
 
 interface MiShape {
   name: string;
@@ -29,7 +29,7 @@ const MODE_HINT = "trace_mode should be 'on' or 'off'";
 const lower = (c: string | undefined): string | undefined => (c === undefined ? undefined : String.fromCharCode(c.charCodeAt(0) | 0x20));
 
 /**
- * proto_tcp and proto_bins: `(s[0]|0x20)=='o' && (s[1]|0x20)=='n'` -> on, else `o`,`f`,`f` -> off;
+ * proto_tcp, proto_tls and proto_bins: `(s[0]|0x20)=='o' && (s[1]|0x20)=='n'` -> on, else `o`,`f`,`f` -> off;
  * so "on", "ON", "onwards" mean on and "off", "offline" off (only the first 2 or 3 bytes count).
  */
 function prefixMode(mode: string): boolean | undefined {
@@ -51,7 +51,10 @@ function exactMode(mode: string): boolean | undefined {
 
 const SHAPES: Record<TracedModule, MiShape> = {
   proto_tcp: { name: 'tcp:trace', alias: 'tcp_trace', key: 'TCP tracing', parse: prefixMode, invalid: () => new MiError(-32602, 'Invalid params', MODE_HINT) },
-  // OpenSIPS 4.0 registers bins' legacy name as tls_trace (proto_tls has the same alias)
+  // proto_tls.c's tls_trace_mi_1: tcp's rule, bins' error
+  proto_tls: { name: 'tls:trace', alias: 'tls_trace', key: 'TLS tracing', parse: prefixMode, invalid: () => new MiError(500, 'Bad parameter value', MODE_HINT) },
+  // OpenSIPS 4.0 registers bins' legacy name as tls_trace, as proto_tls does: with both loaded
+  // the alias is ambiguous (the MI registry answers -32001 "Method ambiguous")
   proto_bins: { name: 'bins:trace', alias: 'tls_trace', key: 'BINS tracing', parse: prefixMode, invalid: () => new MiError(500, 'Bad parameter value', MODE_HINT) },
   proto_msrp: { name: 'msrp:trace', alias: 'msrp_trace', key: 'MSRP tracing', parse: exactMode, invalid: () => new MiError(-32602, 'Invalid params', MODE_HINT) },
 };

@@ -25,13 +25,13 @@ import {
 import { TraceSwitch, traceMiCommand, type TracedModule } from './switch.js';
 import type { TracePacket } from '@x/proto-hep';
 
-/** Whether @x/tracing traces a module of that name (proto_tcp, proto_bins, proto_msrp). */
+/** Whether @x/tracing traces a module of that name (proto_tcp, proto_tls, proto_bins, proto_msrp). */
 export function isTracedModule(name: string): name is TracedModule {
-  return name === 'proto_tcp' || name === 'proto_bins' || name === 'proto_msrp';
+  return name === 'proto_tcp' || name === 'proto_tls' || name === 'proto_bins' || name === 'proto_msrp';
 }
 
 /** The protocols whose messages can be traced (`trace()`), and what their messages are. */
-export const MESSAGE_FAMILY: Readonly<Record<string, 'sip' | 'msrp'>> = { tcp: 'sip', msrp: 'msrp', msrps: 'msrp' };
+export const MESSAGE_FAMILY: Readonly<Record<string, 'sip' | 'msrp'>> = { tcp: 'sip', tls: 'sip', msrp: 'msrp', msrps: 'msrp' };
 
 /** How many correlation ids (Call-IDs, MSRP transaction ids) `trace()` follows at most; the oldest is forgotten first. */
 export const FOLLOW_MAX = 4096;

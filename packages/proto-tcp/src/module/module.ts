@@ -66,8 +66,9 @@ export const protoTcpModule = defineModule<ProtoTcpParams, SipTcp>({
  * framer and API as proto_tcp, on the 'tls' protocol (tls_port 5061; tls_handshake_timeout
  * bounds its handshakes). Certificates come from the engine's TLS domains (the host's tls_mgm
  * modparams): a `tls:` socket needs a server domain that matches it, an outbound send a client
- * domain. Its trace params are accepted (OpenSIPS has them) and not traced: @x/tracing traces
- * proto_tcp, proto_bins and proto_msrp.
+ * domain. Its trace params are declared through `trace`; the 'tracing' module (@x/tracing,
+ * loaded implicitly) serves them (TLS handshake events with the certificates, CLOSED, SIP
+ * messages by ctx.trace()) and MI `tls:trace`.
  */
 export const protoTlsModule = defineModule<ProtoTlsParams, SipTls>({
   name: 'proto_tls',
@@ -75,6 +76,8 @@ export const protoTlsModule = defineModule<ProtoTlsParams, SipTls>({
   params: protoTlsParamSchema,
   protocols: (params) => [tlsProtocolSpec(params) as never],
   routes: (params) => sipRoutes(params.trace_filter_route),
+  trace: (params) => sipTrace('tls', params),
+  uses: ['tracing'],
   init(ctx, params) {
     const api = attachSipTls(ctx.engine, params, ctx.logger);
     wireSipRoutes(ctx, api);
