@@ -234,6 +234,13 @@ export interface ProtocolSpec<M = unknown> {
    * warning. Absent or 0: the system default (net.core.rmem_default).
    */
   recvBufferSize?: number;
+  /**
+   * false: the engine publishes none of this protocol's events on the observation tap (no
+   * `x:conn:*`, no `x:message:*`: not even the event object is built). For a protocol whose
+   * traffic is itself the trace (HEP), which a tracer would only filter out, one event per
+   * message saved. Default true.
+   */
+  tap?: boolean;
 }
 
 /** The proto_*: *_async, *_send_timeout, *_async_max_postponed_chunks, *_async_local_* params. */

@@ -18,6 +18,23 @@ afterEach(async () => {
   await stopAll();
 });
 
+/** A datagram protocol: "D" then a text. */
+function duSpec(over: Partial<ProtocolSpec<string>> = {}): ProtocolSpec<string> {
+  return {
+    name: 'du',
+    transport: 'udp',
+    defaultPort: null,
+    decodeDatagram: (data) => {
+      if (data[0] !== 0x44) throw new ProtocolError('ERR_DU_MAGIC', 'datagram must start with "D"');
+      return data.subarray(1).toString();
+    },
+    maxMsgChunks: 0,
+    maxMsgBytes: 65535,
+    write: WRITE_DEFAULTS,
+    ...over,
+  };
+}
+
 type Rec = { ch: string; proto: string; id: number | undefined; bytes?: Buffer; reason?: string; kind?: string; local?: string };
 
 /** Records every tap event (bytes copied) for connections of the given engine's id range. */
@@ -122,18 +139,7 @@ describe('observation tap', () => {
   });
 
   it('publishes UDP datagrams in and out', async () => {
-    const du: ProtocolSpec<string> = {
-      name: 'du',
-      transport: 'udp',
-      defaultPort: null,
-      decodeDatagram: (data) => {
-        if (data[0] !== 0x44) throw new ProtocolError('ERR_DU_MAGIC', 'datagram must start with "D"');
-        return data.subarray(1).toString();
-      },
-      maxMsgChunks: 0,
-      maxMsgBytes: 65535,
-      write: WRITE_DEFAULTS,
-    };
+    const du = duSpec();
     const a = lpEngine();
     a.registerProtocol(du);
     const b = lpEngine();
@@ -147,6 +153,74 @@ describe('observation tap', () => {
     expect(events.map((e) => e.ch)).toEqual(['out', 'in']);
     expect(events[0]).toMatchObject({ id: undefined, bytes: Buffer.from('Dhello'), local: `127.0.0.1:${la.address.port}` });
     expect(events[1]).toMatchObject({ id: undefined, bytes: Buffer.from('Dhello'), local: `127.0.0.1:${lb.address.port}` });
+  });
+
+  it('publishes sendDatagram as send: one out event with the bytes, from the listener', async () => {
+    const a = lpEngine();
+    a.registerProtocol(duSpec());
+    const la = await a.listen('du:127.0.0.1:0');
+    const events = record({ only: ['du'] });
+    const sent = new Promise((resolve) => a.sendDatagram('du', { host: '127.0.0.1', port: 9 }, Buffer.from('Dbye'), resolve));
+    expect(events).toEqual([expect.objectContaining({ ch: 'out', id: undefined, bytes: Buffer.from('Dbye'), local: `127.0.0.1:${la.address.port}` })]);
+    await sent;
+  });
+
+  it('publishes nothing, on any channel, for a protocol whose spec says tap: false (stream and datagram)', async () => {
+    // every message of the raw channels, not only what subscribeTap lets through
+    const raw: string[] = [];
+    const fns = Object.values(TapChannels).map((name) => {
+      const fn = (m: unknown): void => void raw.push(`${name} ${(m as { proto: string }).proto}`);
+      diagnostics_channel.subscribe(name, fn);
+      return () => diagnostics_channel.unsubscribe(name, fn);
+    });
+    unsubs.push(...fns);
+    const quiet = lpSpec({ name: 'lpq', tap: false });
+    const server = lpEngine({}, quiet);
+    server.registerProtocol(lpSpec({ name: 'lpa' }));
+    server.registerProtocol(duSpec({ name: 'duq', tap: false }));
+    server.registerProtocol(duSpec());
+    server.on('message', (ev) => server.write(ev.conn.id, encode('ok')));
+    const lq = await server.listen('lpq:127.0.0.1:0');
+    const la = await server.listen('lpa:127.0.0.1:0');
+    const ldq = await server.listen('duq:127.0.0.1:0');
+    const ld = await server.listen('du:127.0.0.1:0');
+    const client = lpEngine({}, lpSpec({ name: 'lpq', tap: false }));
+    client.registerProtocol(lpSpec({ name: 'lpa' }));
+    client.registerProtocol(duSpec({ name: 'duq', tap: false }));
+    client.registerProtocol(duSpec());
+    await client.listen('duq:127.0.0.1:0');
+    await client.listen('du:127.0.0.1:0');
+    const replies = new Promise<void>((resolve) => {
+      let n = 0;
+      client.on('message', () => ++n === 2 && resolve());
+    });
+    const datagrams = new Promise<void>((resolve) => {
+      let n = 0;
+      server.on('datagram', () => ++n === 4 && resolve());
+    });
+    await client.send('lpq', lq.address, encode('q'));
+    await client.send('lpa', la.address, encode('a'));
+    await client.send('duq', ldq.address, Buffer.from('Dq'));
+    await client.send('du', ld.address, Buffer.from('Da'));
+    client.sendDatagram('duq', ldq.address, Buffer.from('Dq2'));
+    client.sendDatagram('du', ld.address, Buffer.from('Da2'));
+    await replies;
+    await datagrams;
+    await client.shutdown({ deadlineMs: 100 });
+    await until(() => raw.filter((r) => r === 'x:conn:close lpa').length === 2);
+    // the tapped protocols publish everything (both sides of lpa: 2 opens, an accept, a connect...)
+    for (const ch of ['x:conn:open', 'x:conn:accept', 'x:conn:connect', 'x:conn:close', 'x:message:in', 'x:message:out']) expect(raw).toContain(`${ch} lpa`);
+    expect(raw.filter((r) => r === 'x:message:out du')).toHaveLength(2);
+    expect(raw.filter((r) => r === 'x:message:in du')).toHaveLength(2);
+    // the quiet ones nothing, though they carried the same traffic
+    expect(raw.filter((r) => r.endsWith(' lpq') || r.endsWith(' duq'))).toEqual([]);
+    expect(server.stats.get('lpq:rcv_msgs')!.value()).toBe(1);
+    expect(server.stats.get('duq:rcv_msgs')!.value()).toBe(2);
+  });
+
+  it('refuses a tap option that is not a boolean', () => {
+    const e = lpEngine();
+    expect(() => e.registerProtocol(lpSpec({ name: 'lpx', tap: 'no' as unknown as boolean }))).toThrow(/protocol "lpx": tap must be true or false, got "no"/);
   });
 
   it('uses the well-known channel names, shared with diagnostics_channel.channel(name)', () => {

@@ -94,6 +94,70 @@ describe('udp', () => {
     await expect(a.engine.send('du', { host: '127.0.0.1', port: 9 }, Buffer.from('D'))).rejects.toMatchObject({ code: 'ERR_CONN_NO_SOCKET' });
   });
 
+  describe('sendDatagram (no promise)', () => {
+    it('sends from the listener, in call order, and calls done once per datagram, never synchronously', async () => {
+      const a = udpEngine();
+      const b = udpEngine();
+      const la = await a.engine.listen('du:127.0.0.1:0');
+      const lb = await b.engine.listen('du:127.0.0.1:0');
+      const got: DatagramEvent[] = [];
+      a.engine.on('datagram', (d) => got.push(d));
+      const N = 100;
+      const done: (string | undefined)[] = [];
+      let inCall = false;
+      let sync = 0;
+      for (let i = 0; i < N; i++) {
+        inCall = true;
+        b.engine.sendDatagram('du', la.address, Buffer.from(`D${i}`), (err) => {
+          if (inCall) sync++;
+          done.push(err?.code);
+        });
+        inCall = false;
+      }
+      await until(() => got.length === N && done.length === N);
+      expect(sync).toBe(0);
+      expect(done).toEqual(Array<undefined>(N).fill(undefined));
+      expect(got.map((g) => g.message)).toEqual(Array.from({ length: N }, (_, i) => String(i)));
+      expect(got.every((g) => g.remote.port === lb.address.port && g.remote.host === lb.address.host)).toBe(true);
+      expect(b.stats.get('du:snd_msgs')!.value()).toBe(N);
+      expect(b.stats.get('du:snd_bytes')!.value()).toBe(got.reduce((n, g) => n + 1 + (g.message as string).length, 0));
+    });
+
+    it('sends from the listener named by listenerId', async () => {
+      const a = udpEngine();
+      const b = udpEngine();
+      const la = await a.engine.listen('du:127.0.0.1:0');
+      await b.engine.listen('du:127.0.0.1:0');
+      const lb2 = await b.engine.listen('du:127.0.0.1:0');
+      const got = waitFor(a.engine, 'datagram');
+      const sent = new Promise<unknown>((resolve) => b.engine.sendDatagram('du', la.address, Buffer.from('Dx'), resolve, { listenerId: lb2.id }));
+      expect(await sent).toBeUndefined();
+      expect((await got).remote.port).toBe(lb2.address.port);
+    });
+
+    it('reports what cannot be sent through done, asynchronously, and throws nothing without done', async () => {
+      const a = udpEngine();
+      a.engine.registerProtocol({ name: 'st', transport: 'tcp', defaultPort: null, createFramer: () => ({ push: () => undefined, pendingBytes: 0 }), maxMsgChunks: 0, maxMsgBytes: 100, write: WRITE_DEFAULTS });
+      await a.engine.listen('du:127.0.0.1:0');
+      const codeOf = (proto: string, port = 9, listenerId?: number) =>
+        new Promise<string | undefined>((resolve) => {
+          let inCall = true;
+          a.engine.sendDatagram(proto, { host: '127.0.0.1', port }, Buffer.from('D'), (err) => resolve(inCall ? 'SYNC' : err?.code), listenerId === undefined ? undefined : { listenerId });
+          inCall = false;
+        });
+      expect(await codeOf('nope')).toBe('ERR_CONN_UNKNOWN_PROTOCOL');
+      expect(await codeOf('st')).toBe('ERR_CONN_NO_SOCKET');
+      expect(await codeOf('du', 9, 12345)).toBe('ERR_CONN_NO_SOCKET');
+      // node:dgram throws for a port out of range: a ConnectionError through done
+      expect(await codeOf('du', 70000)).toBe('ERR_CONN_SOCKET');
+      expect(() => a.engine.sendDatagram('nope', { host: '127.0.0.1', port: 9 }, Buffer.from('D'))).not.toThrow();
+      expect(() => a.engine.sendDatagram('du', { host: '127.0.0.1', port: 70000 }, Buffer.from('D'))).not.toThrow();
+      expect(a.stats.get('du:snd_msgs')!.value()).toBe(0);
+      await a.engine.shutdown();
+      expect(await codeOf('du')).toBe('ERR_CONN_CLOSED');
+    });
+  });
+
   describe('receive buffer and kernel drops (Linux)', () => {
     const linux = process.platform === 'linux';
     const sysctl = (name: string) => Number(readFileSync(`/proc/sys/net/core/${name}`, 'utf8'));

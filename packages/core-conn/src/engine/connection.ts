@@ -122,6 +122,8 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
 
   readonly spec: ProtocolSpec;
   readonly stats: ProtoStats;
+  /** the protocol publishes on the observation tap (ProtocolSpec.tap is not false) */
+  readonly tapped: boolean;
   socket: Socket | null = null;
   framer: Framer<unknown> | null = null;
   closed = false;
@@ -194,6 +196,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
     this.owner = owner;
     this.id = init.id;
     this.spec = init.spec;
+    this.tapped = init.spec.tap !== false;
     this.stats = init.stats;
     this.proto = init.spec.name;
     this.transport = init.spec.transport;
@@ -398,7 +401,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
   message(msg: unknown, wire?: Buffer): void {
     if (this.closed) return;
     const now = this.completed();
-    if (tap.messageIn.hasSubscribers) this.publishIn(msg, wire, false);
+    if (this.tapped && tap.messageIn.hasSubscribers) this.publishIn(msg, wire, false);
     this.owner.onMessage(this, msg, now);
   }
 
@@ -409,7 +412,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
     this.streaming = true;
     const now = this.readNow;
     this.lastUsedAt = now;
-    if (tap.messageIn.hasSubscribers) this.publishIn(msg, wire, true);
+    if (this.tapped && tap.messageIn.hasSubscribers) this.publishIn(msg, wire, true);
     this.owner.onMessageStart(this, msg, now);
   }
 
@@ -417,7 +420,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
   part(data: Buffer): void {
     if (this.closed) return;
     if (!this.streaming) throw new XError(ErrorCodes.FRAMER_CONTRACT, `framer of ${this.proto}: part() outside a streamed message`);
-    if (tap.messagePart.hasSubscribers) this.publishPart(data, false);
+    if (this.tapped && tap.messagePart.hasSubscribers) this.publishPart(data, false);
     this.owner.onMessagePart(this, data);
   }
 
@@ -427,7 +430,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
     if (!this.streaming) throw new XError(ErrorCodes.FRAMER_CONTRACT, `framer of ${this.proto}: end() outside a streamed message`);
     this.streaming = false;
     const now = this.completed();
-    if (tap.messagePart.hasSubscribers) this.publishPart(wire ?? EMPTY, true);
+    if (this.tapped && tap.messagePart.hasSubscribers) this.publishPart(wire ?? EMPTY, true);
     this.owner.onMessageEnd(this, now);
   }
 
@@ -662,7 +665,7 @@ export class Conn implements ConnectionInfo, StreamingSink<unknown>, TimerTarget
 
   /** Writes to the socket, tracking whether the chunk stayed in user space (postponed). `reply`: a framer's own reply (tap). */
   writeRaw(data: Buffer, cb?: (err?: Error | null) => void, reply = false): void {
-    if (tap.messageOut.hasSubscribers) this.publishOut(data, reply);
+    if (this.tapped && tap.messageOut.hasSubscribers) this.publishOut(data, reply);
     this.written += data.length;
     this.stats.sndBytes.inc(data.length);
     if (this.batching || (this.owner.reading && this.startBatch())) {

@@ -29,8 +29,8 @@ import { applyOptions, keepaliveOnListener } from './sockopts.js';
 import { ConnTable, MAX_ALIASES } from './table.js';
 import { TlsDomains, type TlsDomain } from './tls.js';
 import { acceptTls, clientTlsInfo, timeClientHandshake } from './tls-handshake.js';
-import type { ConnectionRelay, Engine, EngineOptions } from './types.js';
-import { bindUdp, kernelUdpDrops, receiveDatagram, sendDatagram, sizeRecvBuffer, type UdpSink } from './udp.js';
+import type { ConnectionRelay, DatagramSendOptions, DatagramSent, Engine, EngineOptions } from './types.js';
+import { bindUdp, kernelUdpDrops, receiveDatagram, sendDatagram, sendDatagramCb, sizeRecvBuffer, type UdpSink } from './udp.js';
 import { tap } from '../tap.js';
 import { CloseLog, type CloseCount, type Leveled } from './closes.js';
 import { LogLimiter } from '../log-limit.js';
@@ -338,7 +338,7 @@ class EngineImpl implements Engine, ConnOwner {
     const conn = new Conn(this, { id, spec: p.spec, stats: p.stats, remote, local, listener, accepted, profile, state, now: Date.now(), tlsKey });
     this.conns.add(conn, accepted && (this.maxPerIp > 0 || this.resolver !== null));
     p.live++;
-    if (tap.open.hasSubscribers) tap.open.publish({ proto: conn.proto, transport: conn.transport, conn });
+    if (conn.tapped && tap.open.hasSubscribers) tap.open.publish({ proto: conn.proto, transport: conn.transport, conn });
     return conn;
   }
 
@@ -500,7 +500,7 @@ class EngineImpl implements Engine, ConnOwner {
     }
     conn.stats.closed.inc();
     this.closeLog.record(conn, reason, error);
-    if (tap.close.hasSubscribers) tap.close.publish(error ? { proto: conn.proto, transport: conn.transport, conn, reason, error } : { proto: conn.proto, transport: conn.transport, conn, reason });
+    if (conn.tapped && tap.close.hasSubscribers) tap.close.publish(error ? { proto: conn.proto, transport: conn.transport, conn, reason, error } : { proto: conn.proto, transport: conn.transport, conn, reason });
     if (error && error instanceof ProtocolError) this.emit('error', { conn, error });
     else if (error && !(error instanceof LimitError) && (error as { code?: string }).code !== ErrorCodes.EOF) this.emit('error', { conn, error });
     this.emit('close', error ? { conn, reason, error } : { conn, reason });
@@ -547,7 +547,7 @@ class EngineImpl implements Engine, ConnOwner {
     this.attach(conn, socket);
     p.stats.accepted.inc();
     conn.announced = true;
-    if (tap.accept.hasSubscribers) tap.accept.publish({ proto: conn.proto, transport: conn.transport, conn });
+    if (conn.tapped && tap.accept.hasSubscribers) tap.accept.publish({ proto: conn.proto, transport: conn.transport, conn });
     this.emit('accept', conn);
   }
 
@@ -564,7 +564,7 @@ class EngineImpl implements Engine, ConnOwner {
     acceptTls(this.tls, l.address, conn, raw, this.handshakeTimeout(p), (s) => this.attach(conn, s), () => {
       p.stats.accepted.inc();
       conn.announced = true;
-      if (tap.accept.hasSubscribers) tap.accept.publish({ proto: conn.proto, transport: conn.transport, conn });
+      if (conn.tapped && tap.accept.hasSubscribers) tap.accept.publish({ proto: conn.proto, transport: conn.transport, conn });
       this.emit('accept', conn);
     });
   }
@@ -783,7 +783,7 @@ class EngineImpl implements Engine, ConnOwner {
     conn.local = { host: normalizeHost(socket.localAddress ?? conn.local.host), port: socket.localPort ?? 0 };
     if (socket instanceof TLSSocket) conn.tls = clientTlsInfo(socket, domain);
     conn.state = ConnState.OK;
-    if (tap.connect.hasSubscribers) tap.connect.publish({ proto: conn.proto, transport: conn.transport, conn });
+    if (conn.tapped && tap.connect.hasSubscribers) tap.connect.publish({ proto: conn.proto, transport: conn.transport, conn });
     conn.flushPre();
     p.stats.connected.inc();
     const resolve = conn.connectResolve;
@@ -801,6 +801,20 @@ class EngineImpl implements Engine, ConnOwner {
     error: (ev) => this.emit('error', ev),
     wantsDatagrams: () => this.handlers.datagram.length !== 0,
   };
+
+  sendDatagram(proto: string, dest: Address, data: Buffer, done?: DatagramSent, opts?: DatagramSendOptions): void {
+    const p = this.protos.get(proto);
+    let err: ConnectionError;
+    if (!p) err = new ConnectionError(ErrorCodes.UNKNOWN_PROTOCOL, `protocol "${proto}" is not registered`);
+    else if (this.stopped) err = new ConnectionError(ErrorCodes.CLOSED, 'engine is shut down');
+    else if (p.spec.transport !== 'udp') err = new ConnectionError(ErrorCodes.NO_SOCKET, `${proto} is not a datagram protocol: send it with send()`);
+    else {
+      const l = this.pickListener(proto, opts?.listenerId);
+      if (l?.udp) return sendDatagramCb(p.spec, l, l.udp, p.stats, dest, data, done);
+      err = new ConnectionError(ErrorCodes.NO_SOCKET, `no ${proto} listener to send from`);
+    }
+    if (done) process.nextTick(done, err);
+  }
 
   private sendUdp(p: Proto, dest: Address, data: Buffer, opts: SendOptions | undefined): Promise<undefined> {
     const l = this.pickListener(p.spec.name, opts?.listenerId);

@@ -33,6 +33,7 @@ export function validateSpec(spec: ProtocolSpec): void {
   if (spec.recvBufferSize !== undefined && !(Number.isInteger(spec.recvBufferSize) && spec.recvBufferSize >= 0)) {
     fail(`recvBufferSize must be an integer number of bytes >= 0, got ${JSON.stringify(spec.recvBufferSize)}`);
   }
+  if (spec.tap !== undefined && typeof spec.tap !== 'boolean') fail(`tap must be true or false, got ${JSON.stringify(spec.tap)}`);
   const w = spec.write;
   if (!w) fail('write options are required');
   for (const k of ['sendTimeout', 'maxPostponedChunks', 'localConnectTimeout', 'localWriteTimeout'] as const) {

@@ -13,6 +13,19 @@ import type {
 import type { Logger, StatsRegistry } from '../services.js';
 import type { LogLimiterOptions } from '../log-limit.js';
 import type { CloseCount } from './closes.js';
+import type { ConnectionError } from '../errors.js';
+
+/**
+ * The completion of `Engine.sendDatagram`: called once, never synchronously; with no argument
+ * once the kernel took the datagram, else with a ConnectionError saying why it was not sent.
+ */
+export type DatagramSent = (err?: ConnectionError) => void;
+
+/** Options of `Engine.sendDatagram`. */
+export interface DatagramSendOptions {
+  /** the listener to send from (by id); default: the first listener of the protocol */
+  listenerId?: number;
+}
 
 /** A TLS domain, as tls_mgm defines one. PEM contents or file paths. */
 export interface TlsDomainConfig {
@@ -132,6 +145,17 @@ export interface Engine {
    * a close event) instead of rejecting a promise.
    */
   write(id: ConnectionId, data: Buffer): void;
+  /**
+   * Sends one datagram from a listener of the udp protocol `proto`, with no promise: the
+   * callback form of `send(proto, dest, data, { listenerId })` for senders of many datagrams
+   * (a HEP destination). `done` is called once, never synchronously: with no argument once the
+   * kernel took the datagram (counted in snd_msgs / snd_bytes, as send), else with a
+   * ConnectionError: ERR_CONN_SOCKET (refused by the socket), ERR_CONN_NO_SOCKET (no listener
+   * of `proto`, or `proto` is not a udp protocol), ERR_CONN_UNKNOWN_PROTOCOL, ERR_CONN_CLOSED
+   * (the engine is shut down). Datagrams leave in call order; the tap sees them as send's.
+   * `dest.host` should be an IP address (a name is resolved by node:dgram for every datagram).
+   */
+  sendDatagram(proto: string, dest: Address, data: Buffer, done?: DatagramSent, opts?: DatagramSendOptions): void;
   connection(id: ConnectionId): ConnectionInfo | undefined;
   /**
    * Connections closed since start, per protocol and reason code (`eof`, `eof_partial`,

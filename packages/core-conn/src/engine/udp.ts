@@ -7,6 +7,7 @@ import { ConnectionError, ErrorCodes } from '../errors.js';
 import type { Address, DatagramEvent, ErrorEvent, ListenerInfo, ProtocolSpec } from '../types.js';
 import type { ProtoStats } from './proto-stats.js';
 import { MessageEvent, tap } from '../tap.js';
+import type { DatagramSent } from './types.js';
 
 /** Binds a UDP socket on host:port; rejects with a ConnectionError (ERR_CONN_SOCKET). */
 export async function bindUdp(proto: string, host: string, port: number): Promise<{ udp: UdpSocket; address: Address }> {
@@ -117,26 +118,45 @@ export function receiveDatagram(spec: ProtocolSpec, stats: ProtoStats, l: Listen
     return;
   }
   stats.rcvMsgs.inc();
-  const tapped = tap.messageIn.hasSubscribers;
+  const tapped = spec.tap !== false && tap.messageIn.hasSubscribers;
   const wanted = sink.wantsDatagrams();
   if (!tapped && !wanted) return;
   if (tapped) tap.messageIn.publish(new MessageEvent(spec.name, spec.transport, undefined, l, l.address, remote, msg, message, undefined, undefined, undefined, now));
   if (wanted) sink.datagram({ proto: spec.name, listener: l, remote, message, receivedAt: now });
 }
 
-/** Sends one datagram from `udp`; resolves once the kernel took it. */
-export function sendDatagram(spec: ProtocolSpec, l: ListenerInfo, udp: UdpSocket, stats: ProtoStats, dest: Address, data: Buffer): Promise<undefined> {
-  if (tap.messageOut.hasSubscribers) {
+/**
+ * Sends one datagram from `udp`; `done` (optional) is called once the kernel took it (no
+ * argument, counted in snd_msgs / snd_bytes) or refused it (a ConnectionError ERR_CONN_SOCKET),
+ * never synchronously. No promise, no closure beyond node:dgram's own callback.
+ */
+export function sendDatagramCb(spec: ProtocolSpec, l: ListenerInfo, udp: UdpSocket, stats: ProtoStats, dest: Address, data: Buffer, done: DatagramSent | undefined): void {
+  if (spec.tap !== false && tap.messageOut.hasSubscribers) {
     tap.messageOut.publish(new MessageEvent(spec.name, spec.transport, undefined, l, l.address, dest, data, undefined, 'message', undefined, undefined, Date.now()));
   }
-  return new Promise((resolve, reject) => {
+  try {
     udp.send(data, dest.port, dest.host, (err) => {
-      if (err) reject(new ConnectionError(ErrorCodes.SOCKET, `udp send to ${formatAddress(dest)} failed: ${err.message}`, { cause: err }));
-      else {
-        stats.sndMsgs.inc();
-        stats.sndBytes.inc(data.length);
-        resolve(undefined);
+      if (err) {
+        done?.(sendFailed(dest, err));
+        return;
       }
+      stats.sndMsgs.inc();
+      stats.sndBytes.inc(data.length);
+      done?.();
     });
+  } catch (err) {
+    // node:dgram throws for a bad port or a closed socket
+    if (done) process.nextTick(done, sendFailed(dest, err as Error));
+  }
+}
+
+function sendFailed(dest: Address, err: Error): ConnectionError {
+  return new ConnectionError(ErrorCodes.SOCKET, `udp send to ${formatAddress(dest)} failed: ${err.message}`, { cause: err });
+}
+
+/** Sends one datagram from `udp`; resolves once the kernel took it. */
+export function sendDatagram(spec: ProtocolSpec, l: ListenerInfo, udp: UdpSocket, stats: ProtoStats, dest: Address, data: Buffer): Promise<undefined> {
+  return new Promise((resolve, reject) => {
+    sendDatagramCb(spec, l, udp, stats, dest, data, (err) => (err ? reject(err) : resolve(undefined)));
   });
 }
