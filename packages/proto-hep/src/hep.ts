@@ -17,7 +17,7 @@ import { HepError, HepErrorCodes } from './codec/errors.js';
 import { missingHepSocket, parseHepId, type HepDestination } from './hep-id.js';
 import { HEP_DEST_DEFAULT_PORT, PROTO_HEP_DEFAULTS, type ProtoHepParams } from './module/params.js';
 import { packHep, timestampOf, transportOfIpProto, type PackHepOptions, type HepEndpoint } from './pack.js';
-import { HepSender, type HepPacketWriter, type HepSenderOptions } from './sender.js';
+import { HepSender, type HepDatagramTransmit, type HepPacketWriter, type HepSenderOptions } from './sender.js';
 import { Hep3TraceEncoder, TRACE_UNENCODABLE } from './codec/trace.js';
 
 /** What a HEP callback is given for every received packet. */
@@ -215,9 +215,13 @@ export function attachHep(engine: Engine, params: Partial<ProtoHepParams> = {}, 
     const dest = typeof def === 'string' ? parseHepId(def, HEP_DEST_DEFAULT_PORT, (m) => o.logger?.warn({}, m)) : def;
     if (senders.has(dest.name)) throw new HepError(HepErrorCodes.BAD_HEP_ID, `hep_id [${dest.name}] is defined twice`);
     const user = o.sender;
+    // udp: each datagram from the hep_udp listener, with no promise (engine.sendDatagram)
+    const to = { host: dest.host, port: dest.port };
+    const datagram: HepDatagramTransmit = (_d, data, done) => engine.sendDatagram('hep_udp', to, data, done);
     const s = new HepSender(dest, transmit, {
       maxRetries: p.hep_max_retries,
       retryCooldown: p.hep_retry_cooldown,
+      datagram,
       ...user,
       onSent: (n) => {
         sSent?.inc(n);

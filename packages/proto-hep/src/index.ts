@@ -2,7 +2,7 @@ export * from './codec/index.js';
 export { HepFramer } from './framer/framer.js';
 export { parseHepId, missingHepSocket, type HepDestination } from './hep-id.js';
 export { packHep, nowTimestamp, timestampOf, transportOfIpProto, IP_PROTO_OF, type PackHepOptions, type HepEndpoint } from './pack.js';
-export { HepSender, HEP_SENDER_SLAB, type HepSenderOptions, type HepSenderStats, type HepTransmit, type HepPacketWriter } from './sender.js';
+export { HepSender, HEP_SENDER_SLAB, type HepSenderOptions, type HepSenderStats, type HepTransmit, type HepDatagramTransmit, type HepPacketWriter } from './sender.js';
 export {
   attachHep,
   HEP_SCRIPT_SKIP,

@@ -204,5 +204,99 @@ describe('HepSender', () => {
       expect(s.stats()).toMatchObject({ sent: 3, queued: 0 });
       s.close();
     });
+
+    /** A datagram transmit whose completions the test gives, in any order. */
+    const datagrams = () => {
+      const pending: { data: string; done: (err?: Error) => void }[] = [];
+      const wire: string[] = [];
+      const datagram = (_d: HepDestination, data: Buffer, done: (err?: Error) => void): void => {
+        wire.push(data.subarray(6).toString());
+        pending.push({ data: data.subarray(6).toString(), done });
+      };
+      /** completes what is pending, in `order` (indexes into the pending list), failing `fail` */
+      const complete = (fail: string[] = [], order?: number[]) => {
+        const list = pending.splice(0);
+        for (const i of order ?? list.map((_, k) => k)) list[i]!.done(fail.includes(list[i]!.data) ? new Error('EPERM') : undefined);
+      };
+      const never = (): Promise<unknown> => Promise.reject(new Error('transmit must not be used'));
+      return { wire, pending, datagram, complete, never };
+    };
+
+    it('udp with a datagram transmit: one datagram per packet in order, no promise transmit; sent counted once all complete', async () => {
+      const d = datagrams();
+      const sent: number[] = [];
+      const s = new HepSender({ ...dest, transport: 'udp' }, d.never, { datagram: d.datagram, onSent: (n) => sent.push(n) });
+      const each: string[] = [];
+      s.on('sent', (b: Buffer) => each.push(b.subarray(6).toString()));
+      for (const t of ['a', 'bb', 'ccc']) s.sendWith(t, writer);
+      s.send(frame('dddd'));
+      expect(d.wire).toEqual([]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(d.wire).toEqual(['a', 'bb', 'ccc', 'dddd']);
+      expect(s.stats()).toMatchObject({ sent: 0, queued: 4 });
+      // packets of the next turn wait for the flush in flight
+      s.sendWith('e', writer);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(d.wire).toHaveLength(4);
+      d.complete([], [3, 1, 0, 2]);
+      expect(s.stats()).toMatchObject({ sent: 4, queued: 1, failures: 0 });
+      expect(d.wire).toEqual(['a', 'bb', 'ccc', 'dddd', 'e']);
+      d.complete();
+      expect(s.stats()).toMatchObject({ sent: 5, queued: 0, dropped: 0 });
+      expect(sent).toEqual([4, 1]);
+      expect(each).toEqual(['a', 'bb', 'ccc', 'dddd', 'e']);
+      s.close();
+    });
+
+    it('udp with a datagram transmit: the failed datagrams (told apart whatever the completion order) are retried first, in order, after the back-off', async () => {
+      const d = datagrams();
+      const s = new HepSender({ ...dest, transport: 'udp' }, d.never, { datagram: d.datagram, backoffMs: 100 });
+      for (const t of ['a', 'b', 'c', 'd']) s.sendWith(t, writer);
+      await vi.advanceTimersByTimeAsync(0);
+      s.sendWith('e', writer);
+      d.complete(['b', 'd'], [3, 2, 1, 0]);
+      expect(s.stats()).toMatchObject({ sent: 2, queued: 3, failures: 1 });
+      await vi.advanceTimersByTimeAsync(99);
+      expect(d.wire).toEqual(['a', 'b', 'c', 'd']);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(d.wire.slice(4)).toEqual(['b', 'd', 'e']);
+      d.complete();
+      expect(s.stats()).toMatchObject({ sent: 5, queued: 0, failures: 0, dropped: 0 });
+      s.close();
+    });
+
+    it('udp with a datagram transmit: maxRetries failed flushes start the cooldown and drop the queue, counted', async () => {
+      const d = datagrams();
+      const dropped: number[] = [];
+      const s = new HepSender({ ...dest, transport: 'udp' }, d.never, { datagram: d.datagram, backoffMs: 10, maxRetries: 2, retryCooldown: 60, onDropped: (n) => dropped.push(n) });
+      s.sendWith('a', writer);
+      s.sendWith('b', writer);
+      await vi.advanceTimersByTimeAsync(0);
+      d.complete(['a', 'b']);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(d.wire).toEqual(['a', 'b', 'a', 'b']);
+      d.complete(['a']);
+      expect(s.stats()).toMatchObject({ sent: 1, dropped: 1, queued: 0, coolingDown: true });
+      expect(s.sendWith('c', writer)).toBe(false);
+      expect(dropped).toEqual([1, 1]);
+      s.close();
+    });
+
+    it('udp with a datagram transmit: closed with datagrams in flight, the failed ones are dropped as closed, nothing stays queued', async () => {
+      const d = datagrams();
+      const s = new HepSender({ ...dest, transport: 'udp' }, d.never, { datagram: d.datagram });
+      const why: string[] = [];
+      s.on('drop', (b: Buffer, r: string) => why.push(`${b.subarray(6).toString()} ${r}`));
+      for (const t of ['a', 'b', 'c']) s.sendWith(t, writer);
+      await vi.advanceTimersByTimeAsync(0);
+      s.sendWith('q', writer);
+      s.close();
+      expect(why).toEqual(['q closed']);
+      d.complete(['b']);
+      expect(why).toEqual(['q closed', 'b closed']);
+      expect(s.stats()).toMatchObject({ sent: 2, dropped: 2, queued: 0 });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(d.wire).toEqual(['a', 'b', 'c']);
+    });
   });
 });

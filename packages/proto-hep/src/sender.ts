@@ -5,6 +5,13 @@ import type { HepDestination } from './hep-id.js';
 export type HepTransmit = (dest: HepDestination, data: Buffer) => Promise<unknown>;
 
 /**
+ * Sends one datagram and calls `done` once, never synchronously: with no argument once it left
+ * (the kernel took it), with an error when it did not. Datagrams must leave in call order
+ * (core-conn's `engine.sendDatagram` is one).
+ */
+export type HepDatagramTransmit = (dest: HepDestination, data: Buffer, done: (err?: Error) => void) => void;
+
+/**
  * Writes one packet into `b` at offset `o` (`b.length - o` bytes are free) and returns its end
  * offset; `-size` when it needs `size` bytes and they do not fit (nothing written: the sender
  * calls it again with a buffer that has the room); 0 when the item cannot be encoded (dropped and
@@ -29,6 +36,11 @@ export interface HepSenderOptions {
    * one datagram per packet.
    */
   batchBytes?: number;
+  /**
+   * UDP destinations: sends each datagram with this instead of `transmit` (no promise per
+   * datagram, no array per flush). `attachHep` gives core-conn's `engine.sendDatagram`.
+   */
+  datagram?: HepDatagramTransmit;
   /** called with the number of packets handed to the engine (cheaper than a 'sent' listener) */
   onSent?: (packets: number) => void;
   /** called with the number of packets dropped (cheaper than a 'drop' listener) */
@@ -95,7 +107,14 @@ export class HepSender extends EventEmitter {
   private openStart = 0;
   private openEnd = 0;
   private openN = 0;
-  private readonly opts: Required<Omit<HepSenderOptions, 'onSent' | 'onDropped'>> & Pick<HepSenderOptions, 'onSent' | 'onDropped'>;
+  private readonly opts: Required<Omit<HepSenderOptions, 'onSent' | 'onDropped' | 'datagram'>> & Pick<HepSenderOptions, 'onSent' | 'onDropped'>;
+  /** a UDP destination with a callback transmit: flushed by pumpDatagrams */
+  private readonly datagram: HepDatagramTransmit | undefined;
+  /** pumpDatagrams' flush in flight: its datagrams, their packet counts, what failed */
+  private flight: Buffer[] = [];
+  private flightN: number[] = [];
+  private flightLeft = 0;
+  private flightFailed: number[] | undefined;
   /** a TCP destination of HEPv3 packets: batches several packets per write */
   private readonly stream: boolean;
   private sentCount = 0;
@@ -109,7 +128,7 @@ export class HepSender extends EventEmitter {
   private readonly flushNow = (): void => {
     this.scheduled = false;
     this.cut();
-    if (!this.pumping && !this.timer) void this.pump();
+    if (!this.pumping && !this.timer) this.startPump();
   };
 
   constructor(dest: HepDestination, private readonly transmit: HepTransmit, opts: HepSenderOptions = {}) {
@@ -126,6 +145,7 @@ export class HepSender extends EventEmitter {
       onDropped: opts.onDropped,
     };
     this.stream = dest.transport !== 'udp' && this.opts.batchBytes > 0;
+    this.datagram = dest.transport === 'udp' ? opts.datagram : undefined;
   }
 
   /** Whether a packet sent now would be queued (not closed, not cooling down, queue not full). */
@@ -231,14 +251,110 @@ export class HepSender extends EventEmitter {
     this.cut();
     const q = this.queue.splice(0);
     const c = this.counts.splice(0);
-    this.queued = 0;
-    for (let i = 0; i < q.length; i++) this.drop(q[i]!, reason, c[i]!);
+    // what is in flight stays counted until its sends complete
+    for (let i = 0; i < q.length; i++) {
+      this.queued -= c[i]!;
+      this.drop(q[i]!, reason, c[i]!);
+    }
   }
 
-  /** Puts batches that failed back at the head, in order. */
+  /** Puts batches that failed back at the head, in order; drops them if the sender closed meanwhile. */
   private requeue(data: Buffer[], n: number[]): void {
+    if (this.closed) {
+      for (let i = 0; i < data.length; i++) {
+        this.queued -= n[i]!;
+        this.drop(data[i]!, 'closed', n[i]!);
+      }
+      return;
+    }
     this.queue.unshift(...data);
     this.counts.unshift(...n);
+  }
+
+  private startPump(): void {
+    if (this.datagram) this.pumpDatagrams();
+    else void this.pump();
+  }
+
+  /**
+   * UDP with a callback transmit: every datagram queued goes out now, in order (no promise, no
+   * array per datagram); once all completed, the failed ones go back to the head of the queue
+   * in order and the failure policy of `pump` applies.
+   */
+  private pumpDatagrams(): void {
+    if (this.queue.length === 0 || this.closed) return;
+    this.pumping = true;
+    this.flight = this.queue.splice(0);
+    this.flightN = this.counts.splice(0);
+    this.flightLeft = this.flight.length;
+    this.flightFailed = undefined;
+    const send = this.datagram!;
+    const flight = this.flight;
+    for (let i = 0; i < flight.length; i++) {
+      // a failure is told by its index: completions need not come in the order of the sends
+      send(this.dest, flight[i]!, (err) => {
+        if (err) (this.flightFailed ??= []).push(i);
+        if (--this.flightLeft === 0) this.datagramsDone();
+      });
+    }
+  }
+
+  private datagramsDone(): void {
+    let taken = this.flight;
+    let takenN = this.flightN;
+    const failed = this.flightFailed?.sort((a, b) => a - b);
+    this.flight = [];
+    this.flightN = [];
+    this.flightFailed = undefined;
+    this.pumping = false;
+    if (failed) {
+      const data: Buffer[] = [];
+      const n: number[] = [];
+      const okData: Buffer[] = [];
+      const okN: number[] = [];
+      let f = 0;
+      for (let i = 0; i < taken.length; i++) {
+        if (f < failed.length && failed[f] === i) {
+          data.push(taken[i]!);
+          n.push(takenN[i]!);
+          f++;
+        } else {
+          okData.push(taken[i]!);
+          okN.push(takenN[i]!);
+        }
+      }
+      taken = okData;
+      takenN = okN;
+      this.requeue(data, n);
+    }
+    this.account(taken, takenN);
+    if (this.closed) return;
+    if (failed) return this.fail();
+    this.failures = 0;
+    if (this.queue.length) this.pumpDatagrams();
+    else if (this.openN > 0 && !this.timer) this.schedule();
+  }
+
+  /**
+   * One more failed attempt, which ends the pump: after maxRetries in a row the cooldown begins
+   * and the queue is dropped, else a retry is scheduled after the back-off.
+   */
+  private fail(): void {
+    this.failures++;
+    if (this.failures >= this.opts.maxRetries) {
+      this.cooldownUntil = Date.now() + this.opts.retryCooldown * 1000;
+      this.dropAll('cooldown');
+      // one attempt is allowed again once the cooldown is over
+      this.failures = this.opts.maxRetries - 1;
+      return;
+    }
+    const delay = Math.min(this.opts.backoffMs * 2 ** (this.failures - 1), this.opts.maxBackoffMs);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.cut();
+      this.startPump();
+    }, delay);
+    this.timer.unref?.();
   }
 
   private async pump(): Promise<void> {
@@ -280,28 +396,13 @@ export class HepSender extends EventEmitter {
           ok = failed.length === 0;
           if (!ok) {
             this.requeue(failed, failedN);
-            const keep = new Set(failed);
-            taken = taken.filter((d) => !keep.has(d));
+            taken = taken.filter((_, i) => results[i]!.status !== 'rejected');
             takenN = takenN.filter((_, i) => results[i]!.status !== 'rejected');
           }
           this.account(taken, takenN);
         }
         if (!ok) {
-          this.failures++;
-          if (this.failures >= this.opts.maxRetries) {
-            this.cooldownUntil = Date.now() + this.opts.retryCooldown * 1000;
-            this.dropAll('cooldown');
-            // one attempt is allowed again once the cooldown is over
-            this.failures = this.opts.maxRetries - 1;
-            return;
-          }
-          const delay = Math.min(this.opts.backoffMs * 2 ** (this.failures - 1), this.opts.maxBackoffMs);
-          this.timer = setTimeout(() => {
-            this.timer = undefined;
-            this.cut();
-            void this.pump();
-          }, delay);
-          this.timer.unref?.();
+          this.fail();
           return;
         }
         if (this.dest.transport !== 'udp') this.account(taken, takenN);

@@ -1,8 +1,9 @@
 import { createSocket } from 'node:dgram';
+import diagnostics_channel from 'node:diagnostics_channel';
 import { gzipSync } from 'node:zlib';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStatsRegistry, type CloseEvent, type Engine, type ListenerInfo, type TraceSink } from '@x/core-conn';
+import { createStatsRegistry, TapChannels, type CloseEvent, type Engine, type ListenerInfo, type TraceSink } from '@x/core-conn';
 import { createTestEngine, rawConnect, waitForEvent, waitUntil } from '@x/core-conn/testing';
 import { attachHep, encode, HEP_SCRIPT_SKIP, hepTcpSpec, hepUdpSpec, packHep, PROTO_HEP_DEFAULTS, type HepApi, type HepReceived, type TracePacket } from '../src/index.js';
 
@@ -257,6 +258,57 @@ describe('HepSender', () => {
       'sip:3@127.0.0.1': { sec: 1_700_000_002, usec: 250 },
       'sip:4@127.0.0.1': { sec: 42, usec: 7 },
     });
+  });
+  it('udp destinations send from the hep_udp listener: one datagram per packet, the bytes sent, in order; HEP traffic is not on the tap', async () => {
+    const sinks = new Map<string, TraceSink<TracePacket>>();
+    const { udp, stats, hep } = await setup({}, sinks);
+    const tapped: string[] = [];
+    const subs = Object.values(TapChannels).map((name) => {
+      const fn = (m: unknown): void => void tapped.push(`${name} ${(m as { proto: string }).proto}`);
+      diagnostics_channel.subscribe(name, fn);
+      return () => diagnostics_channel.unsubscribe(name, fn);
+    });
+    const col = createSocket('udp4');
+    const rx: { data: Buffer; port: number }[] = [];
+    col.on('message', (data, r) => rx.push({ data, port: r.port }));
+    await new Promise<void>((r) => col.bind(0, '127.0.0.1', r));
+    try {
+      const s = hep.addDestination(`[u] 127.0.0.1:${col.address().port}; transport=udp`);
+      const sent: Buffer[] = [];
+      s.on('sent', (d: Buffer) => sent.push(Buffer.from(d)));
+      const N = 60;
+      for (let i = 0; i < N; i++) {
+        if (i % 3 === 0) s.send(packHep(from, to, 'udp', sip(i)));
+        else sinks.get('u')!.send({ protoType: 1, src: from, dst: to, ipProto: 17, payload: Buffer.from(sip(i)), correlationId: `c${i}`, timestamp: { sec: 1, usec: i } });
+      }
+      await waitUntil(() => rx.length === N && s.stats().sent === N, 5000, `${N} datagrams`);
+      expect(rx.map((r) => r.data)).toEqual(sent);
+      expect(rx.every((r) => r.port === udp.address.port)).toBe(true);
+      expect(rx.map((r) => /Call-ID: c(\d+)/.exec(r.data.toString('latin1'))![1])).toEqual(Array.from({ length: N }, (_, i) => String(i)));
+      expect(s.stats()).toMatchObject({ sent: N, dropped: 0, queued: 0, failures: 0 });
+      expect(stats.get('hep_udp:snd_msgs')!.value()).toBe(N);
+      // the listener receives HEP too: none of it is published either
+      await udpSend(udp, [packHep(from, to, 'udp', sip(99))]);
+      await waitUntil(() => stats.get('hep_udp:rcv_msgs')!.value() === 1);
+      expect(tapped.filter((t) => / hep_/.test(t))).toEqual([]);
+    } finally {
+      for (const u of subs) u();
+      col.close();
+    }
+  });
+  it('a udp datagram the socket refuses is a failure: retried, then dropped and counted once hep_max_retries is reached', async () => {
+    const stats = createStatsRegistry();
+    engine = createTestEngine([hepUdpSpec() as never, hepTcpSpec() as never], { stats });
+    await engine.listen('hep_udp:127.0.0.1:0');
+    hep = attachHep(engine, { hep_max_retries: 2, hep_retry_cooldown: 60 }, { stats, sender: { backoffMs: 10 } });
+    // port 0: node:dgram refuses it (ERR_SOCKET_BAD_PORT), as a socket error
+    const s = hep.addDestination({ name: 'z', host: '127.0.0.1', port: 0, transport: 'udp', version: 3 });
+    s.send(packHep(from, to, 'udp', sip(1)));
+    s.send(packHep(from, to, 'udp', sip(2)));
+    await waitUntil(() => s.stats().coolingDown, 3000, 'the cooldown');
+    expect(s.stats()).toMatchObject({ sent: 0, dropped: 2, queued: 0 });
+    expect(stats.get('proto_hep:hep_send_dropped')!.value()).toBe(2);
+    expect(stats.get('hep_udp:snd_msgs')!.value()).toBe(0);
   });
   it('bounded queue: drops past the bound and counts them (sender stats, events, registry stats)', () => {
     const stats = createStatsRegistry();

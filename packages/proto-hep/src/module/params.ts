@@ -63,6 +63,8 @@ export function hepUdpSpec(p: ProtoHepParams = PROTO_HEP_DEFAULTS): ProtocolSpec
     maxMsgChunks: 0,
     maxMsgBytes: 65535,
     write: write(p),
+    // HEP is the trace itself: a tracer of the tap would only filter it out
+    tap: false,
   };
 }
 
@@ -76,5 +78,6 @@ export function hepTcpSpec(p: ProtoHepParams = PROTO_HEP_DEFAULTS): ProtocolSpec
     maxMsgChunks: p.hep_max_msg_chunks,
     maxMsgBytes: 65535,
     write: write(p),
+    tap: false,
   };
 }
