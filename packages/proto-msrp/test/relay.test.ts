@@ -54,6 +54,9 @@ describe('msrp_relay', () => {
     expect(getHeader(ok, 'Expires')).toBe('1800');
     expect(getHeader(ok, 'Authentication-Info')).toMatch(/^qop=auth, cnonce="[0-9a-f]+", nc=00000001, rspauth="[0-9a-f]{32}"$/);
     expect(authCalls[0]).toMatchObject({ username: 'alice', realm: '127.0.0.1', source: { host: '127.0.0.1' } });
+    // the route also gets the AUTH request itself (x-server: ctx.message, which ctx.trace() traces)
+    expect(authCalls[0]!.message).toMatchObject({ kind: 'request', method: 'AUTH' });
+    expect(getHeader(authCalls[0]!.message, 'Authorization')).toMatch(/^Digest username="alice"/);
     expect(relay!.sessions.size).toBe(1);
   });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { createEngine } from '@x/core-conn';
+import { attachHep, hepUdpSpec, type HepReceived } from '@x/proto-hep';
 import { attachMsrp, digestAuthorization, getHeader, msrpSpec } from '@x/proto-msrp';
 import { describe, expect, it } from 'vitest';
 import { startServer } from './server.js';
@@ -55,6 +56,72 @@ describe('msrp_relay in x-server', () => {
       api.close();
       await client.shutdown({ deadlineMs: 100 });
       await s.stop();
+    }
+  });
+});
+
+describe('msrp_relay in x-server: ctx.trace() in msrp_auth', () => {
+  it('traces the AUTH being authenticated and its 200 as HEP proto type 0x5A (correlation = transaction id); the first AUTH, answered 401 without the route, is not', async () => {
+    const hepEngine = createEngine();
+    hepEngine.registerProtocol(hepUdpSpec());
+    const hep = attachHep(hepEngine);
+    const got: HepReceived[] = [];
+    hep.registerHepCallback((r) => void got.push({ ...r, payload: Buffer.from(r.payload) }));
+    const hl = await hepEngine.listen('hep_udp:127.0.0.1:0');
+    const dir = mkdtempSync(join(tmpdir(), 'x-msrp-trace-'));
+    writeFileSync(join(dir, 'routes.mjs'), 'export function msrp_auth(ctx) { ctx.trace(); return ctx.username === "alice" ? "secret" : undefined; }\n');
+    const port = await freeTcpPort();
+    const s = await startServer({
+      configText: [
+        'route_script = "./routes.mjs"',
+        `socket = msrp:127.0.0.1:${port}`,
+        'socket = hep_udp:127.0.0.1:0',
+        'loadmodule "proto_hep.so"',
+        'loadmodule "proto_msrp.so"',
+        'loadmodule "msrp_relay.so"',
+        `modparam("proto_hep", "hep_id", "[hep_dst] 127.0.0.1:${hl.address.port}; transport=udp")`,
+        'modparam("proto_msrp", "trace_destination", "hep_dst")',
+        'modparam("proto_msrp", "trace_on", 1)',
+        `modparam("msrp_relay", "my_uri", "msrp://127.0.0.1:${port};tcp")`,
+        'modparam("msrp_relay", "auth_realm", "x-relay")',
+        'modparam("msrp_relay", "calculate_ha1", 1)',
+        '',
+      ].join('\n'),
+      configName: join(dir, 'x.cfg'),
+      logDestination: quiet(),
+    });
+    const client = createEngine();
+    client.registerProtocol(msrpSpec() as never);
+    const api = attachMsrp(client);
+    try {
+      const relay = `msrp://127.0.0.1:${port};tcp`;
+      const conn = await api.connect('msrp', { host: '127.0.0.1', port });
+      const me = `msrp://127.0.0.1:${conn.local.port}/alice;tcp`;
+      const first = await api.sendRequest({ method: 'AUTH', to: [relay], from: me, connectionId: conn.id });
+      const www = getHeader(first!.msg, 'WWW-Authenticate')!;
+      const ok = await api.sendRequest({ method: 'AUTH', to: [relay], from: me, connectionId: conn.id, headers: [{ name: 'Authorization', value: digestAuthorization(www, { username: 'alice', password: 'secret', uri: relay }) }] });
+      expect(ok!.msg).toMatchObject({ status: 200 });
+      const msrp = () => got.filter((r) => r.packet.protoType === 0x5a);
+      const end = Date.now() + 10_000;
+      while (msrp().length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      const tid = ok!.msg.tid;
+      // the tap is process-wide and the transaction id is followed once traced: the third packet
+      // is this test's own client engine receiving that 200
+      expect(msrp().map((r) => [r.packet.correlationId, r.payload.toString('latin1').split('\r\n')[0]])).toEqual([
+        [tid, `MSRP ${tid} AUTH`],
+        [tid, `MSRP ${tid} 200 OK`],
+        [tid, `MSRP ${tid} 200 OK`],
+      ]);
+      expect(msrp()[0]!.payload.toString('latin1')).toContain('Authorization: Digest username="alice"');
+      expect(msrp()[0]!.packet).toMatchObject({ ipProto: 6, srcPort: conn.local.port, dstPort: port });
+      expect(msrp()[1]!.packet).toMatchObject({ ipProto: 6, srcPort: port, dstPort: conn.local.port });
+      expect(first!.msg.tid).not.toBe(tid);
+    } finally {
+      api.close();
+      await client.shutdown({ deadlineMs: 100 });
+      await s.stop();
+      hep.close();
+      await hepEngine.shutdown({ deadlineMs: 0 });
     }
   });
 });

@@ -16,7 +16,7 @@ export const msrpRelayParamSchema = {
       }
     },
   },
-  auth_route: { type: 'string', default: 'msrp_auth', doc: 'route-script export called as msrp_auth(ctx) with ctx.username, ctx.realm, ctx.source; returns the password (calculate_ha1=1) or the HA1' },
+  auth_route: { type: 'string', default: 'msrp_auth', doc: 'route-script export called as msrp_auth(ctx) with ctx.username, ctx.realm, ctx.source and the AUTH request as ctx.message (ctx.trace() traces it); returns the password (calculate_ha1=1) or the HA1' },
   auth_realm: { type: 'string', doc: 'the Digest realm (default: the host of the top To-Path URL)' },
   auth_expires: { type: 'int', default: 1800, min: 1, unit: 's', doc: 'session lifetime when the AUTH has no Expires header' },
   auth_min_expires: { type: 'int', default: 0, min: 0, unit: 's', doc: 'smallest Expires accepted (0 = no bound); below it: 423 with Min-Expires' },
@@ -43,8 +43,9 @@ export const msrpRelayModule = defineModule<MsrpRelayParams, MsrpRelay>({
     if (!params.my_uri || params.my_uri.length === 0) throw new ConfigError('ERR_MSRP_RELAY_NO_URI', "msrp_relay: set at least one modparam 'my_uri'");
     const relay = attachRelay(api, params, {
       logger: ctx.logger,
-      // the route reads ctx.username, ctx.realm and ctx.source (x-server adds them to its route context)
-      auth: (a) => ctx.routes(params.auth_route, { message: a, connection: a.conn, remote: a.source, proto: a.conn.proto, fields: { username: a.username, realm: a.realm, source: a.source } }),
+      // the route reads ctx.username, ctx.realm and ctx.source (x-server adds them to its route
+      // context); ctx.message is the AUTH request, so that ctx.trace() can trace it
+      auth: (a) => ctx.routes(params.auth_route, { message: a.message, connection: a.conn, remote: a.source, proto: a.conn.proto, fields: { username: a.username, realm: a.realm, source: a.source } }),
     });
     return { api: relay, destroy: () => relay.close() };
   },

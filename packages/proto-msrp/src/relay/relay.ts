@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { ConfigError, ErrorCodes, type Address, type ConnectionInfo, type Logger } from '@x/core-conn';
 import { getHeader } from '../codec/message.js';
 import { methodId } from '../codec/head.js';
-import type { MsrpUrl } from '../codec/types.js';
+import type { MsrpMessage, MsrpUrl } from '../codec/types.js';
 import { parsePath, parseUrl } from '../codec/url.js';
 import type { MsrpApi, MsrpHandle, MsrpReceived, TransData } from '../msrp.js';
 import type { Transaction } from '../transactions.js';
@@ -29,6 +29,8 @@ export interface MsrpAuthContext {
   /** where the AUTH came from */
   source: Address;
   conn: ConnectionInfo;
+  /** the AUTH request being authenticated (x-server's route gets it as ctx.message: ctx.trace() traces it and its response) */
+  message: MsrpMessage;
 }
 /**
  * Returns the password (calculate_ha1 = 1) or the HA1 hex (calculate_ha1 = 0) of the user,
@@ -177,7 +179,7 @@ export function attachRelay(api: MsrpApi, p: MsrpRelayParams, opts: { auth: Msrp
     if (nonceState === 'stale') return challenge(req, realm, true);
     let secret: unknown;
     try {
-      secret = await opts.auth({ username: cred.username, realm, source: req.conn.remote, conn: req.conn });
+      secret = await opts.auth({ username: cred.username, realm, source: req.conn.remote, conn: req.conn, message: m });
     } catch (err) {
       log?.error({ err: (err as Error).message }, 'msrp_relay: the auth route failed');
       return reply(403, REASON_SERVER_ERROR);
