@@ -13,7 +13,16 @@ export {
   type ExitInfo,
   type PortSpec,
 } from './process.js';
-export { writeKamailioConfig, writeKamailioTlsConfig, startKamailio, kamailioModuleDir, type KamailioOptions, type KamailioPeer, type StatelessOptions, type KamailioRecipe } from './kamailio.js';
+export { writeKamailioConfig, writeKamailioTlsConfig, startKamailio, kamailioModuleDir, type KamailioOptions, type KamailioPeer, type KamailioRecipe } from './kamailio.js';
+export {
+  kamailioCore,
+  kamailioSiptraceParams,
+  kamailioStatelessRoute,
+  kamailioStatelessConfig,
+  type KamailioCoreOptions,
+  type SiptraceOptions,
+  type StatelessOptions,
+} from '../bench/kamailio.mjs';
 export {
   runSipp,
   startSippUas,

@@ -1,17 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kamailioStatelessConfig, type StatelessOptions } from '../bench/kamailio.mjs';
 import { makeTempDir, requireBinary, runBounded, startProcess, type PeerProcess, type PortSpec } from './process.js';
-
-export interface StatelessOptions {
-  port: number;
-  /** default 127.0.0.1 */
-  host?: string;
-  /** peers.md §4(a) load settings: 4+4 workers, 16384 connections, Content-Length required */
-  load?: boolean;
-  /** log each request (off under load) */
-  logRequests?: boolean;
-}
 
 export type KamailioRecipe = 'stateless';
 
@@ -28,37 +19,10 @@ export function kamailioModuleDir(): string {
   throw new Error('kamailio module dir not found (kamailio -h shows no default and no known path has sl.so)');
 }
 
-/** Config text for a Kamailio recipe of peers.md §4. */
+/** Config text for a Kamailio recipe of peers.md §4 ('stateless': kamailioStatelessConfig). */
 export function writeKamailioConfig(kind: KamailioRecipe, opts: StatelessOptions): string {
   if (kind !== 'stateless') throw new Error(`unknown kamailio recipe ${String(kind)}`);
-  const host = opts.host ?? '127.0.0.1';
-  const load = opts.load ?? false;
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=${load ? 4 : 2}
-tcp_children=${load ? 4 : 2}
-auto_aliases=no
-disable_sctp=yes
-listen=tcp:${host}:${opts.port}
-listen=udp:${host}:${opts.port}
-tcp_max_connections=${load ? 16384 : 2048}
-tcp_connection_lifetime=${load ? 3605 : 120}
-tcp_accept_no_cl=no
-
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "sl.so"
-
-request_route {
-${opts.logRequests ? '  xlog("L_INFO", "REQ $rm $ci from $si:$sp proto $pr\\n");\n' : ''}  if ($rm == "ACK") {
-    exit;
-  }
-  sl_send_reply("200", "Fixed Reply");
-  exit;
-}
-`;
+  return kamailioStatelessConfig(opts);
 }
 
 /**

@@ -1,31 +1,12 @@
 // Kamailio 5.6's sipcapture as a HEP collector storing into SQLite (peers.md §4(c)): its
 // configurations and the sip_capture table. The tests start it with startKamailio and create
 // the table with sqlite3.
+import { kamailioCore } from '../bench/kamailio.mjs';
 
 /** peers.md §4(c): Kamailio sipcapture storing HEP into SQLite, one worker. */
 export function sipcaptureConfig(port: number, dbFile: string): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-tcp_children=1
-auto_aliases=no
-disable_sctp=yes
-listen=udp:127.0.0.1:${port}
-listen=tcp:127.0.0.1:${port}
-
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "db_sqlite.so"
-loadmodule "sipcapture.so"
-
-modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
-modparam("sipcapture", "table_name", "sip_capture")
-modparam("sipcapture", "capture_on", 1)
-modparam("sipcapture", "hep_capture_on", 1)
-modparam("sipcapture", "nonsip_hook", 0)
-modparam("sipcapture", "capture_node", "kamcap")
+  return `${kamailioCore({ listen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`], modules: ['db_sqlite', 'sipcapture'] })}
+${sipcaptureParams(dbFile, 0)}modparam("sipcapture", "capture_node", "kamcap")
 modparam("sipcapture", "capture_bad_msgs", 1)
 modparam("sipcapture", "insert_retries", 200)
 modparam("sipcapture", "insert_retry_timeout", 5)
@@ -41,38 +22,38 @@ onreply_route {
 `;
 }
 
+/** sipcapture's modparams every config here shares: the SQLite table, SIP and HEP capture on, `nonsip_hook` */
+function sipcaptureParams(dbFile: string, nonsipHook: 0 | 1): string {
+  return `modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
+modparam("sipcapture", "table_name", "sip_capture")
+modparam("sipcapture", "capture_on", 1)
+modparam("sipcapture", "hep_capture_on", 1)
+modparam("sipcapture", "nonsip_hook", ${nonsipHook})
+`;
+}
+
+/**
+ * The head of a sipcapture that receives HEP over UDP and TCP (tcp_accept_hep3) on `port` and
+ * hands every packet to event_route[sipcapture:request] (nonsip_hook); the module needs a
+ * database even though such an instance stores nothing.
+ */
+function hepHookHead(port: number, dbFile: string): string {
+  const core = kamailioCore({
+    globals: { tcp_accept_hep3: 'yes', tcp_accept_no_cl: 'yes' },
+    // sip_capture_forward (sipcaptureTcpFrontConfig) sends from the udp socket
+    listen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`],
+    modules: ['db_sqlite', 'sipcapture'],
+  });
+  return `${core}\n${sipcaptureParams(dbFile, 1)}`;
+}
+
 /**
  * peers.md §4(c) "HEP over TCP": Kamailio 5.6 frames HEP3 on TCP (tcp_accept_hep3) but only
  * hands it to event_route[sipcapture:request]; this front logs the HEP fields it decoded and
  * relays the packet unchanged over UDP to the storing instance.
  */
 export function sipcaptureTcpFrontConfig(port: number, storePort: number, dbFile: string): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-tcp_children=1
-auto_aliases=no
-disable_sctp=yes
-tcp_accept_hep3=yes
-tcp_accept_no_cl=yes
-listen=tcp:127.0.0.1:${port}
-# sip_capture_forward sends from a udp socket
-listen=udp:127.0.0.1:${port}
-
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "db_sqlite.so"
-loadmodule "sipcapture.so"
-
-# the module needs a database even though this instance stores nothing
-modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
-modparam("sipcapture", "table_name", "sip_capture")
-modparam("sipcapture", "capture_on", 1)
-modparam("sipcapture", "hep_capture_on", 1)
-modparam("sipcapture", "nonsip_hook", 1)
-
+  return `${hepHookHead(port, dbFile)}
 event_route[sipcapture:request] {
   xlog("L_INFO", "HEPTCP version=$hep(version) capture=$hep(0x00c) src=$hep(0x003):$hep(0x007) dst=$hep(0x004):$hep(0x008) corr=$hep(0x011)\n");
   sip_capture_forward("sip:127.0.0.1:${storePort};transport=udp");
@@ -110,31 +91,7 @@ CREATE TABLE sip_capture (id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLS.map((c) =
  * request; neither reaches a route nor a row.
  */
 export function sipcaptureLogConfig(port: number, dbFile: string): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-tcp_children=1
-auto_aliases=no
-disable_sctp=yes
-tcp_accept_hep3=yes
-tcp_accept_no_cl=yes
-listen=udp:127.0.0.1:${port}
-listen=tcp:127.0.0.1:${port}
-
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "db_sqlite.so"
-loadmodule "sipcapture.so"
-
-# the module needs a database even though this instance stores nothing
-modparam("sipcapture", "db_url", "sqlite:///${dbFile}")
-modparam("sipcapture", "table_name", "sip_capture")
-modparam("sipcapture", "capture_on", 1)
-modparam("sipcapture", "hep_capture_on", 1)
-modparam("sipcapture", "nonsip_hook", 1)
-
+  return `${hepHookHead(port, dbFile)}
 event_route[sipcapture:request] {
   xlog("L_INFO", "HEPLOG v=$hep(version) type=$hep(0x00b) ipproto=$hep(0x002) capture=$hep(0x00c) src=$hep(0x003):$hep(0x007) dst=$hep(0x004):$hep(0x008) corr=$hep(0x011) payload=$(hep(0x00f){s.encode.base64})\\n");
   drop;

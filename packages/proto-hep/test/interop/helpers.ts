@@ -1,4 +1,5 @@
 import { createEngine, type Engine } from '@x/core-conn';
+import { kamailioCore, kamailioSiptraceParams, kamailioStatelessRoute } from '@x/test-peers';
 import { attachHep, hepTcpSpec, hepUdpSpec, type HepApi, type HepReceived } from '../../src/index.js';
 
 /** Our fixed-port range (peers need a known port). */
@@ -34,37 +35,6 @@ export async function until(cond: () => boolean, ms: number): Promise<boolean> {
 
 /** peers.md §4(b): Kamailio siptrace mirroring all SIP to a HEP collector. */
 export function siptraceConfig(sipPort: number, hepPort: number, version: 1 | 2 | 3, transport: 'udp' | 'tcp'): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-tcp_children=1
-auto_aliases=no
-disable_sctp=yes
-listen=udp:127.0.0.1:${sipPort}
-listen=tcp:127.0.0.1:${sipPort}
-
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "sl.so"
-loadmodule "tm.so"
-loadmodule "siptrace.so"
-
-modparam("siptrace", "duplicate_uri", "sip:127.0.0.1:${hepPort};transport=${transport}")
-modparam("siptrace", "hep_mode_on", 1)
-modparam("siptrace", "hep_version", ${version})
-modparam("siptrace", "hep_capture_id", 2001)
-modparam("siptrace", "trace_on", 1)
-modparam("siptrace", "trace_to_database", 0)
-modparam("siptrace", "trace_mode", 1)
-
-request_route {
-  if ($rm == "ACK") {
-    exit;
-  }
-  sl_send_reply("200", "Fixed Reply");
-  exit;
-}
-`;
+  const core = kamailioCore({ listen: [`udp:127.0.0.1:${sipPort}`, `tcp:127.0.0.1:${sipPort}`], modules: ['sl', 'tm', 'siptrace'] });
+  return `${core}\n${kamailioSiptraceParams({ port: hepPort, transport, version, captureId: 2001 })}\n${kamailioStatelessRoute()}`;
 }

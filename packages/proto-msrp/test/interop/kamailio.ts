@@ -1,4 +1,4 @@
-import { makeTempDir, writeKamailioTlsConfig } from '@x/test-peers';
+import { kamailioCore, makeTempDir, writeKamailioTlsConfig } from '@x/test-peers';
 
 /** Ports of the MSRP interop tests (peers need a known port). */
 export const RANGE: readonly [number, number] = [18500, 18999];
@@ -11,27 +11,13 @@ export const RANGE: readonly [number, number] = [18500, 18999];
 export function kamailioMsrpConfig(tcpPort: number, tlsPort: number, pem: { cert: string; key: string }): string {
   const dir = makeTempDir('x-kam-tls-');
   const tlsCfg = writeKamailioTlsConfig(dir, pem);
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=2
-tcp_children=2
-auto_aliases=no
-disable_sctp=yes
-enable_tls=yes
-tcp_accept_no_cl=yes
-tcp_connection_lifetime=1810
-listen=tcp:127.0.0.1:${tcpPort}
-listen=tls:127.0.0.1:${tlsPort}
-
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "sl.so"
-loadmodule "cfgutils.so"
-loadmodule "tls.so"
-loadmodule "msrp.so"
-
+  const core = kamailioCore({
+    children: 2,
+    globals: { enable_tls: 'yes', tcp_accept_no_cl: 'yes', tcp_connection_lifetime: 1810 },
+    listen: [`tcp:127.0.0.1:${tcpPort}`, `tls:127.0.0.1:${tlsPort}`],
+    modules: ['sl', 'cfgutils', 'tls', 'msrp'],
+  });
+  return `${core}
 modparam("tls", "config", "${tlsCfg}")
 modparam("msrp", "cmap_size", 8)
 modparam("msrp", "auth_min_expires", 60)

@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeTempDir, requireBinary, startKamailio, writeKamailioTlsConfig, type KamailioPeer } from '@x/test-peers';
+import { freePort, kamailioCore, makeTempDir, requireBinary, startKamailio, writeKamailioTlsConfig, type KamailioPeer } from '@x/test-peers';
 import type { SipMessage, SipTls } from '../../src/index.js';
 import { RANGE_A, TLS_CERT_PATH, TLS_KEY_PATH, newCallId, startTestSipTls } from './helpers.js';
 
@@ -13,24 +13,13 @@ const HOST = '127.0.0.1';
 
 function kamailioTlsConfig(dir: string, tcpPort: number, tlsPort: number, xPort: number): string {
   const tlsCfg = writeKamailioTlsConfig(dir, { cert: readFileSync(TLS_CERT_PATH), key: readFileSync(TLS_KEY_PATH) });
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=2
-tcp_children=2
-auto_aliases=no
-disable_sctp=yes
-enable_tls=yes
-listen=tcp:${HOST}:${tcpPort}
-listen=tls:${HOST}:${tlsPort}
-tcp_accept_no_cl=no
-
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "sl.so"
-loadmodule "tls.so"
-modparam("tls", "config", "${tlsCfg}")
+  const core = kamailioCore({
+    children: 2,
+    globals: { enable_tls: 'yes', tcp_accept_no_cl: 'no' },
+    listen: [`tcp:${HOST}:${tcpPort}`, `tls:${HOST}:${tlsPort}`],
+    modules: ['sl', 'tls'],
+  });
+  return `${core}modparam("tls", "config", "${tlsCfg}")
 
 request_route {
   if ($rm == "ACK") {
