@@ -1,38 +1,8 @@
 // Test PKI for bins: a CA, node certificates it signed (server and client use, SAN 127.0.0.1),
 // and an unrelated CA with its own node certificate.
-import { generate } from 'selfsigned';
+import { testCa, testCert, type Pem } from '@x/test-peers';
 
-export interface Pem {
-  cert: string;
-  key: string;
-}
-
-async function ca(cn: string): Promise<Pem> {
-  const r = await generate([{ name: 'commonName', value: cn }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true },
-    ],
-  });
-  return { cert: r.cert, key: r.private };
-}
-
-async function nodeCert(cn: string, signer: Pem): Promise<Pem> {
-  const r = await generate([{ name: 'commonName', value: cn }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    ca: { key: signer.key, cert: signer.cert },
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: cn }, { type: 7, ip: '127.0.0.1' }] },
-    ],
-  });
-  return { cert: r.cert, key: r.private };
-}
+export type { Pem };
 
 export interface BinsPki {
   ca: Pem;
@@ -43,8 +13,8 @@ export interface BinsPki {
 }
 
 export async function makePki(): Promise<BinsPki> {
-  const [c, rc] = await Promise.all([ca('x bins test CA'), ca('rogue CA')]);
-  const [node1, node2, rogue] = await Promise.all([nodeCert('node1.example', c), nodeCert('node2.example', c), nodeCert('rogue.example', rc)]);
+  const [c, rc] = await Promise.all([testCa({ CN: 'x bins test CA' }), testCa({ CN: 'rogue CA' })]);
+  const [node1, node2, rogue] = await Promise.all([testCert({ CN: 'node1.example' }, c), testCert({ CN: 'node2.example' }, c), testCert({ CN: 'rogue.example' }, rc)]);
   return { ca: c, node1, node2, rogueCa: rc, rogue };
 }
 

@@ -37,3 +37,4 @@ export {
 } from './sipp.js';
 export { capture, decode, decodeAsSip, malformedCount, countValues, FIELD_ARGS, type Capture, type CaptureOptions } from './tshark.js';
 export { sipcaptureConfig, sipcaptureTcpFrontConfig, sipcaptureLogConfig, parseHepLog, SIP_CAPTURE_SCHEMA, type HepLogLine } from './sipcapture.js';
+export { testCa, testCert, type CertSubject, type Pem, type TestCertOptions } from './pki.js';

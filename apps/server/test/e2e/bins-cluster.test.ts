@@ -6,8 +6,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
-import { freePort } from '@x/test-peers';
+import { freePort, testCa, testCert } from '@x/test-peers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, optionsRequest, startX, tempDir, writeFiles, type Running } from './helpers.js';
 
@@ -19,29 +18,11 @@ beforeAll(() => {
   ensureBuilt();
 });
 
+/** one CA, two nodes' certificates (SAN: IP 127.0.0.1 only) */
 async function pki(): Promise<Record<string, string>> {
-  const ca = await generate([{ name: 'commonName', value: 'x e2e CA' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true },
-    ],
-  });
-  const node = (cn: string) =>
-    generate([{ name: 'commonName', value: cn }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      ca: { key: ca.private, cert: ca.cert },
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-        { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
-  const [n1, n2] = await Promise.all([node('node1'), node('node2')]);
-  return { 'ca.pem': ca.cert, 'n1.pem': n1.cert, 'n1.key': n1.private, 'n2.pem': n2.cert, 'n2.key': n2.private };
+  const ca = await testCa({ CN: 'x e2e CA' });
+  const [n1, n2] = await Promise.all([testCert({ CN: 'node1' }, ca, { dnsSan: false }), testCert({ CN: 'node2' }, ca, { dnsSan: false })]);
+  return { 'ca.pem': ca.cert, 'n1.pem': n1.cert, 'n1.key': n1.key, 'n2.pem': n2.cert, 'n2.key': n2.key };
 }
 
 function cfg(dir: string, me: number, ports: [number, number]): string {

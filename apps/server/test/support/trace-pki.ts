@@ -1,12 +1,9 @@
 // Certificates for the TLS tracing tests (msrps, bins): two CAs, so that a handshake event's four
 // names are all different. The server's certificate is signed by one CA, the client's by the
 // other; each side trusts the other's CA. OpenSSL's one-line names are what the events carry.
-import { generate } from 'selfsigned';
+import { testCa, testCert, type Pem } from '@x/test-peers';
 
-export interface Pem {
-  cert: string;
-  key: string;
-}
+export type { Pem };
 
 export interface TracePki {
   serverCa: Pem;
@@ -17,36 +14,12 @@ export interface TracePki {
   names: { server: string; serverCa: string; client: string; clientCa: string };
 }
 
-async function ca(cn: string): Promise<Pem> {
-  const r = await generate([{ name: 'countryName', value: 'RO' }, { name: 'organizationName', value: 'x tests' }, { name: 'commonName', value: cn }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true },
-    ],
-  });
-  return { cert: r.cert, key: r.private };
-}
-
-async function leaf(cn: string, signer: Pem): Promise<Pem> {
-  const r = await generate([{ name: 'organizationName', value: 'x tests' }, { name: 'commonName', value: cn }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    ca: { key: signer.key, cert: signer.cert },
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: cn }, { type: 7, ip: '127.0.0.1' }] },
-    ],
-  });
-  return { cert: r.cert, key: r.private };
-}
-
 export async function tracePki(): Promise<TracePki> {
-  const [serverCa, clientCa] = await Promise.all([ca('x trace server CA'), ca('x trace client CA')]);
-  const [server, client] = await Promise.all([leaf('server.x.test', serverCa), leaf('client.x.test', clientCa)]);
+  const [serverCa, clientCa] = await Promise.all([
+    testCa({ C: 'RO', O: 'x tests', CN: 'x trace server CA' }),
+    testCa({ C: 'RO', O: 'x tests', CN: 'x trace client CA' }),
+  ]);
+  const [server, client] = await Promise.all([testCert({ O: 'x tests', CN: 'server.x.test' }, serverCa), testCert({ O: 'x tests', CN: 'client.x.test' }, clientCa)]);
   return {
     serverCa,
     clientCa,
