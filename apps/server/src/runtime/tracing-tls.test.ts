@@ -15,11 +15,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createEngine, type ConnectionInfo, type Engine } from '@x/core-conn';
 import { attachHep, hepUdpSpec, type HepApi, type HepReceived } from '@x/proto-hep';
-import { attachBin, BinBuilder, binsSpec, type BinApi } from '@x/proto-bins';
-import { attachMsrp, msrpSpec, msrpsSpec, type MsrpApi } from '@x/proto-msrp';
+import { BinBuilder } from '@x/proto-bins';
+import { attachMsrp, msrpsSpec } from '@x/proto-msrp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleRpc } from '../mi/jsonrpc.js';
 import { clientDomain, serverTlsFiles, TLS_MGM_SERVER, tracePki, type TracePki } from '../../test/support/trace-pki.js';
+import { tracePeer, type TracePeer } from '../../test/support/trace-peer.js';
 import { startServer, type XServer } from './server.js';
 
 const quiet = () => new Writable({ write(_c, _e, cb) { cb(); } });
@@ -80,18 +81,10 @@ async function start(hepPort: number, homer5: boolean): Promise<XServer> {
 }
 
 /** the test's peer: msrp, msrps and bins with the client certificate */
-async function peer(): Promise<{ engine: Engine; msrp: MsrpApi; bin: BinApi; from1: number; from2: number }> {
-  const engine = createEngine({ tlsDomains: [clientDomain(pki)] });
-  engine.registerProtocol(msrpSpec() as never);
-  engine.registerProtocol(msrpsSpec() as never);
-  engine.registerProtocol(binsSpec() as never);
-  const msrp = attachMsrp(engine);
-  const bin = attachBin(engine);
-  cleanup.push(async () => { msrp.close(); bin.close(); await engine.shutdown({ deadlineMs: 0 }); });
-  // msrp listeners on 127.0.0.1 and 127.0.0.2: an outbound connection bound to one comes from its address
-  const l1 = await engine.listen('msrp:127.0.0.1:0');
-  const l2 = await engine.listen('msrp:127.0.0.2:0');
-  return { engine, msrp, bin, from1: l1.id, from2: l2.id };
+async function peer(): Promise<TracePeer> {
+  const p = await tracePeer(pki);
+  cleanup.push(() => p.stop());
+  return p;
 }
 
 async function rpc(s: XServer, method: string, params?: unknown): Promise<unknown> {

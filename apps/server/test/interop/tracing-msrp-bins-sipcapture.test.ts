@@ -14,15 +14,16 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { createEngine, type ConnectionInfo, type Engine, type MessageEvent, type TraceSink } from '@x/core-conn';
+import { createEngine, type ConnectionInfo, type MessageEvent, type TraceSink } from '@x/core-conn';
 import { attachHep, hepUdpSpec } from '@x/proto-hep';
 import { attachTracing, createTracing, MSRP_PROTO_TYPE } from '@x/tracing';
-import { attachBin, BinBuilder, binsSpec, type BinApi } from '@x/proto-bins';
-import { attachMsrp, msrpSpec, msrpsSpec, type MsrpApi } from '@x/proto-msrp';
+import { BinBuilder } from '@x/proto-bins';
+import { msrpSpec } from '@x/proto-msrp';
 import { freePort, makeTempDir, parseHepLog, requireBinary, runBounded, sipcaptureLogConfig, startKamailio, SIP_CAPTURE_SCHEMA, type HepLogLine, type KamailioPeer } from '@x/test-peers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, startX, writeFiles, xcli, type Running } from '../e2e/helpers.js';
-import { clientDomain, serverTlsFiles, TLS_MGM_SERVER, tracePki, type TracePki } from '../support/trace-pki.js';
+import { serverTlsFiles, TLS_MGM_SERVER, tracePki, type TracePki } from '../support/trace-pki.js';
+import { tracePeer, type TracePeer } from '../support/trace-peer.js';
 
 const RANGE: readonly [number, number] = [18000, 19999];
 const running: Array<{ stop(): unknown }> = [];
@@ -53,17 +54,10 @@ async function ports(n: number): Promise<number[]> {
 }
 
 /** the test's MSRP / BIN peer: msrp from 127.0.0.1 or 127.0.0.2, msrps and bins with the client certificate */
-async function peer(): Promise<{ engine: Engine; msrp: MsrpApi; bin: BinApi; from1: number; from2: number }> {
-  const engine = createEngine({ tlsDomains: [clientDomain(pki)] });
-  engine.registerProtocol(msrpSpec() as never);
-  engine.registerProtocol(msrpsSpec() as never);
-  engine.registerProtocol(binsSpec() as never);
-  const msrp = attachMsrp(engine);
-  const bin = attachBin(engine);
-  running.push({ stop: async () => { msrp.close(); bin.close(); await engine.shutdown({ deadlineMs: 0 }); } });
-  const l1 = await engine.listen('msrp:127.0.0.1:0');
-  const l2 = await engine.listen('msrp:127.0.0.2:0');
-  return { engine, msrp, bin, from1: l1.id, from2: l2.id };
+async function peer(): Promise<TracePeer> {
+  const p = await tracePeer(pki);
+  running.push(p);
+  return p;
 }
 
 const text = (r: HepLogLine): string => r.payload.toString('latin1');
