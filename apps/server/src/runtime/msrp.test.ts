@@ -6,35 +6,20 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { createEngine } from '@x/core-conn';
-import { attachHep, hepUdpSpec, type HepReceived } from '@x/proto-hep';
 import { attachMsrp, digestAuthorization, getHeader, msrpSpec } from '@x/proto-msrp';
 import { describe, expect, it } from 'vitest';
-import { startServer } from './server.js';
+import { hepCollector, until } from '../../test/support/hep-collector.js';
+import { startServer, type XServer } from './server.js';
 
 const quiet = () => new Writable({ write(_c, _e, cb) { cb(); } });
 
 describe('msrp_relay in x-server', () => {
   it('loads as OpenSIPS is configured, notes signaling/sl/auth, and answers AUTH through msrp_auth', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'x-msrp-'));
-    writeFileSync(join(dir, 'routes.mjs'), 'export function msrp_auth(ctx) { return ctx.username === "alice" && ctx.realm === "x-relay" ? "secret" : undefined; }\n');
-    const port = await freeTcpPort();
-    const s = await startServer({
-      configText: [
-        'route_script = "./routes.mjs"',
-        `socket = msrp:127.0.0.1:${port}`,
-        'loadmodule "signaling.so"',
-        'loadmodule "sl.so"',
-        'loadmodule "auth.so"',
-        'loadmodule "proto_msrp.so"',
-        'loadmodule "msrp_relay.so"',
-        `modparam("msrp_relay", "my_uri", "msrp://127.0.0.1:${port};tcp")`,
-        'modparam("msrp_relay", "auth_realm", "x-relay")',
-        'modparam("msrp_relay", "calculate_ha1", 1)',
-        '',
-      ].join('\n'),
-      configName: join(dir, 'x.cfg'),
-      logDestination: quiet(),
-    });
+    const { s, port } = await relayServer('export function msrp_auth(ctx) { return ctx.username === "alice" && ctx.realm === "x-relay" ? "secret" : undefined; }\n', [
+      'loadmodule "signaling.so"',
+      'loadmodule "sl.so"',
+      'loadmodule "auth.so"',
+    ]);
     const client = createEngine();
     client.registerProtocol(msrpSpec() as never);
     const api = attachMsrp(client);
@@ -62,34 +47,15 @@ describe('msrp_relay in x-server', () => {
 
 describe('msrp_relay in x-server: ctx.trace() in msrp_auth', () => {
   it('traces the AUTH being authenticated and its 200 as HEP proto type 0x5A (correlation = transaction id); the first AUTH, answered 401 without the route, is not', async () => {
-    const hepEngine = createEngine();
-    hepEngine.registerProtocol(hepUdpSpec());
-    const hep = attachHep(hepEngine);
-    const got: HepReceived[] = [];
-    hep.registerHepCallback((r) => void got.push({ ...r, payload: Buffer.from(r.payload) }));
-    const hl = await hepEngine.listen('hep_udp:127.0.0.1:0');
-    const dir = mkdtempSync(join(tmpdir(), 'x-msrp-trace-'));
-    writeFileSync(join(dir, 'routes.mjs'), 'export function msrp_auth(ctx) { ctx.trace(); return ctx.username === "alice" ? "secret" : undefined; }\n');
-    const port = await freeTcpPort();
-    const s = await startServer({
-      configText: [
-        'route_script = "./routes.mjs"',
-        `socket = msrp:127.0.0.1:${port}`,
-        'socket = hep_udp:127.0.0.1:0',
-        'loadmodule "proto_hep.so"',
-        'loadmodule "proto_msrp.so"',
-        'loadmodule "msrp_relay.so"',
-        `modparam("proto_hep", "hep_id", "[hep_dst] 127.0.0.1:${hl.address.port}; transport=udp")`,
-        'modparam("proto_msrp", "trace_destination", "hep_dst")',
-        'modparam("proto_msrp", "trace_on", 1)',
-        `modparam("msrp_relay", "my_uri", "msrp://127.0.0.1:${port};tcp")`,
-        'modparam("msrp_relay", "auth_realm", "x-relay")',
-        'modparam("msrp_relay", "calculate_ha1", 1)',
-        '',
-      ].join('\n'),
-      configName: join(dir, 'x.cfg'),
-      logDestination: quiet(),
-    });
+    const c = await hepCollector();
+    const { s, port } = await relayServer('export function msrp_auth(ctx) { ctx.trace(); return ctx.username === "alice" ? "secret" : undefined; }\n', [
+      'socket = hep_udp:127.0.0.1:0',
+      'loadmodule "proto_hep.so"',
+      `modparam("proto_hep", "hep_id", "[hep_dst] 127.0.0.1:${c.port}; transport=udp")`,
+      'modparam("proto_msrp", "trace_destination", "hep_dst")',
+      'modparam("proto_msrp", "trace_on", 1)',
+    ]);
+    const got = c.got;
     const client = createEngine();
     client.registerProtocol(msrpSpec() as never);
     const api = attachMsrp(client);
@@ -102,8 +68,7 @@ describe('msrp_relay in x-server: ctx.trace() in msrp_auth', () => {
       const ok = await api.sendRequest({ method: 'AUTH', to: [relay], from: me, connectionId: conn.id, headers: [{ name: 'Authorization', value: digestAuthorization(www, { username: 'alice', password: 'secret', uri: relay }) }] });
       expect(ok!.msg).toMatchObject({ status: 200 });
       const msrp = () => got.filter((r) => r.packet.protoType === 0x5a);
-      const end = Date.now() + 10_000;
-      while (msrp().length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      await until(() => msrp().length >= 3, 'the AUTH, its 200 and the copy at the client');
       const tid = ok!.msg.tid;
       // the tap is process-wide and the transaction id is followed once traced: the third packet
       // is this test's own client engine receiving that 200
@@ -120,11 +85,33 @@ describe('msrp_relay in x-server: ctx.trace() in msrp_auth', () => {
       api.close();
       await client.shutdown({ deadlineMs: 100 });
       await s.stop();
-      hep.close();
-      await hepEngine.shutdown({ deadlineMs: 0 });
+      await c.stop();
     }
   });
 });
+
+/** x-server with proto_msrp and msrp_relay (realm x-relay, plain passwords) on a free port, the route script given and the extra cfg lines after them */
+async function relayServer(routes: string, extra: string[]): Promise<{ s: XServer; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'x-msrp-'));
+  writeFileSync(join(dir, 'routes.mjs'), routes);
+  const port = await freeTcpPort();
+  const s = await startServer({
+    configText: [
+      'route_script = "./routes.mjs"',
+      `socket = msrp:127.0.0.1:${port}`,
+      'loadmodule "proto_msrp.so"',
+      'loadmodule "msrp_relay.so"',
+      `modparam("msrp_relay", "my_uri", "msrp://127.0.0.1:${port};tcp")`,
+      'modparam("msrp_relay", "auth_realm", "x-relay")',
+      'modparam("msrp_relay", "calculate_ha1", 1)',
+      ...extra,
+      '',
+    ].join('\n'),
+    configName: join(dir, 'x.cfg'),
+    logDestination: quiet(),
+  });
+  return { s, port };
+}
 
 function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {

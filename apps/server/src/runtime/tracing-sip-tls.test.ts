@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
-import { createEngine, type Engine } from '@x/core-conn';
-import { attachHep, hepUdpSpec, type HepApi, type HepReceived } from '@x/proto-hep';
+import type { HepReceived } from '@x/proto-hep';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleRpc } from '../mi/jsonrpc.js';
 import { serverTlsFiles, TLS_MGM_SERVER, tracePki, type TracePki } from '../../test/support/trace-pki.js';
+import { hepCollector, until, type HepCollector } from '../../test/support/hep-collector.js';
 import { startServer, type XServer } from './server.js';
 
 const quiet = () => new Writable({ write(_c, _e, cb) { cb(); } });
@@ -26,23 +26,11 @@ beforeAll(async () => {
   pki = await tracePki();
 });
 
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
-async function collector(): Promise<{ got: HepReceived[]; port: number }> {
-  const engine: Engine = createEngine();
-  engine.registerProtocol(hepUdpSpec());
-  const hep: HepApi = attachHep(engine);
-  cleanup.push(async () => { hep.close(); await engine.shutdown({ deadlineMs: 0 }); });
-  const got: HepReceived[] = [];
-  hep.registerHepCallback((r) => void got.push({ ...r, payload: Buffer.from(r.payload) }));
-  const l = await engine.listen('hep_udp:127.0.0.1:0');
-  return { got, port: l.address.port };
+async function collector(): Promise<HepCollector> {
+  const c = await hepCollector();
+  cleanup.push(() => c.stop());
+  return c;
 }
 
 async function start(hepPort: number): Promise<XServer> {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { freePort, makeTempDir, requireBinary, runBounded, sipcaptureConfig, sipcaptureTcpFrontConfig, startKamailio, SIP_CAPTURE_SCHEMA, type KamailioPeer } from '@x/test-peers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, startX, writeFiles, xcli, type Running } from '../e2e/helpers.js';
+import { optionsRequest, sipAsker, waitCaptureRows } from '../support/sip-capture.js';
 
 const RANGE: readonly [number, number] = [16000, 17999];
 const running: Array<{ stop(): unknown }> = [];
@@ -20,40 +21,17 @@ beforeAll(() => {
   ensureBuilt();
 });
 
-interface Row {
-  method: string; reply_reason: string | null; callid: string; source_ip: string; source_port: number; destination_ip: string;
-  destination_port: number; correlation_id: string; msg: string; proto: number;
-}
-
 const ROUTES = [
   'export function trace_filter(ctx) { if (ctx.si === "127.0.0.2") ctx.drop(); }',
   'export async function request(ctx) { ctx.trace(); await ctx.reply(200, "OK"); }',
   '',
 ].join('\n');
 
-const request = (callId: string, port: number) =>
-  `OPTIONS sip:probe@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-${callId}\r\nFrom: <sip:kam@127.0.0.1>;tag=${callId}\r\n` +
-  `To: <sip:probe@127.0.0.1>\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
-
 async function sipClient(port: number, from: string): Promise<{ s: Socket; ask(callId: string): Promise<string> }> {
   const s = connect({ host: '127.0.0.1', port, localAddress: from });
   running.push({ stop: () => s.destroy() });
   await once(s, 'connect');
-  let text = '';
-  s.on('data', (d: Buffer) => (text += d.toString('latin1')));
-  return {
-    s,
-    async ask(callId) {
-      const start = text.length;
-      s.write(request(callId, port));
-      const end = Date.now() + 10_000;
-      while (!text.slice(start).includes('\r\n\r\n')) {
-        if (Date.now() > end) throw new Error(`no reply to ${callId}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return text.slice(start);
-    },
-  };
+  return { s, ask: sipAsker(s, port) };
 }
 
 describe('x-server tracing to Kamailio sipcapture', () => {
@@ -109,16 +87,7 @@ describe('x-server tracing to Kamailio sipcapture', () => {
       expect((await xcli(['--url', x.miUrl, 'mi', 'tcp_trace', 'on'])).code).toBe(0);
       const r3 = await a.ask('cap-3');
 
-      const query = async (): Promise<Row[]> => {
-        const r = await runBounded(sqlite, ['-json', db, 'SELECT method, reply_reason, callid, source_ip, source_port, destination_ip, destination_port, correlation_id, msg, proto FROM sip_capture ORDER BY id'], 20);
-        return r.stdout.trim() ? (JSON.parse(r.stdout) as Row[]) : [];
-      };
-      let rows: Row[] = [];
-      const end = Date.now() + 30_000;
-      while (rows.filter((r) => r.callid === 'cap-3').length < 2 && Date.now() < end) {
-        rows = await query();
-        if (rows.filter((r) => r.callid === 'cap-3').length < 2) await new Promise((r) => setTimeout(r, 200));
-      }
+      const rows = await waitCaptureRows(sqlite, db, (rs) => rs.filter((r) => r.callid === 'cap-3').length >= 2);
       expect(rows.map((r) => `${r.callid} ${r.method} ${r.reply_reason ?? ''}`.trim()), `${front?.log().slice(-1500) ?? ''}\n${store.log().slice(-1500)}`).toEqual([
         'cap-1 OPTIONS', 'cap-1 200 OK', 'cap-3 OPTIONS', 'cap-3 200 OK',
       ]);
@@ -127,7 +96,7 @@ describe('x-server tracing to Kamailio sipcapture', () => {
       const byCall = (id: string) => rows.filter((r) => r.callid === id);
       for (const [id, reply] of [['cap-1', r1], ['cap-3', r3]] as const) {
         const [req, rep] = byCall(id);
-        expect(req).toMatchObject({ source_ip: me.ip, source_port: me.port, destination_ip: srv.ip, destination_port: srv.port, correlation_id: id, msg: request(id, sipPort) });
+        expect(req).toMatchObject({ source_ip: me.ip, source_port: me.port, destination_ip: srv.ip, destination_port: srv.port, correlation_id: id, msg: optionsRequest(id, sipPort) });
         expect(rep).toMatchObject({ source_ip: srv.ip, source_port: srv.port, destination_ip: me.ip, destination_port: me.port, correlation_id: id, msg: reply });
       }
     });
