@@ -34,7 +34,6 @@ beforeAll(async () => {
   pki = await tracePki();
 });
 
-
 async function collector(): Promise<HepCollector> {
   const c = await hepCollector();
   cleanup.push(() => c.stop());

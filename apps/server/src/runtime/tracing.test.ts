@@ -17,7 +17,6 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-
 async function collector(): Promise<HepCollector> {
   const c = await hepCollector();
   cleanup.push(() => c.stop());
