@@ -2,11 +2,11 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { subscribeTap, TapChannels, tap, type TapCloseEvent, type TapConnEvent, type TapMessageEvent } from '../src/tap.js';
-import { ProtocolError } from '../src/errors.js';
 import type { ProtocolSpec } from '../src/types.js';
 import { makePki, type TestPki } from './certs.js';
 import { lpEngine, rawClient, stopAll, until, waitFor } from './helpers.js';
-import { encode, lpSpec, PING_FRAME, PONG_FRAME, WRITE_DEFAULTS } from './lp-proto.js';
+import { duSpec } from './du-proto.js';
+import { encode, lpSpec, PING_FRAME, PONG_FRAME } from './lp-proto.js';
 
 let pki: TestPki;
 beforeAll(async () => {
@@ -17,23 +17,6 @@ afterEach(async () => {
   for (const u of unsubs.splice(0)) u();
   await stopAll();
 });
-
-/** A datagram protocol: "D" then a text. */
-function duSpec(over: Partial<ProtocolSpec<string>> = {}): ProtocolSpec<string> {
-  return {
-    name: 'du',
-    transport: 'udp',
-    defaultPort: null,
-    decodeDatagram: (data) => {
-      if (data[0] !== 0x44) throw new ProtocolError('ERR_DU_MAGIC', 'datagram must start with "D"');
-      return data.subarray(1).toString();
-    },
-    maxMsgChunks: 0,
-    maxMsgBytes: 65535,
-    write: WRITE_DEFAULTS,
-    ...over,
-  };
-}
 
 type Rec = { ch: string; proto: string; id: number | undefined; bytes?: Buffer; reason?: string; kind?: string; local?: string };
 

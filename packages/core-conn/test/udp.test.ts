@@ -10,6 +10,7 @@ import type { Logger } from '../src/services.js';
 import type { DatagramEvent, ProtocolSpec } from '../src/types.js';
 import { NOOP_LOGGER } from '../src/engine/options.js';
 import { until, waitFor } from './helpers.js';
+import { duSpec } from './du-proto.js';
 import { WRITE_DEFAULTS } from './lp-proto.js';
 
 const engines: Engine[] = [];
@@ -17,18 +18,7 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.shutdown()));
 });
 
-const udpSpec: ProtocolSpec<string> = {
-  name: 'du',
-  transport: 'udp',
-  defaultPort: null,
-  decodeDatagram: (data) => {
-    if (data[0] !== 0x44) throw new ProtocolError('ERR_DU_MAGIC', 'datagram must start with "D"');
-    return data.subarray(1).toString();
-  },
-  maxMsgChunks: 0,
-  maxMsgBytes: 65535,
-  write: WRITE_DEFAULTS,
-};
+const udpSpec = duSpec();
 
 function udpEngine(spec: ProtocolSpec<string> = udpSpec, logger?: Logger): { engine: Engine; stats: ReturnType<typeof createStatsRegistry> } {
   const stats = createStatsRegistry();
@@ -38,14 +28,20 @@ function udpEngine(spec: ProtocolSpec<string> = udpSpec, logger?: Logger): { eng
   return { engine, stats };
 }
 
+/** Two engines with a du listener each on 127.0.0.1; `got`: the datagrams `a` receives. */
+async function pair() {
+  const a = udpEngine();
+  const b = udpEngine();
+  const la = await a.engine.listen('du:127.0.0.1:0');
+  const lb = await b.engine.listen('du:127.0.0.1:0');
+  const got: DatagramEvent[] = [];
+  a.engine.on('datagram', (d) => got.push(d));
+  return { a, b, la, lb, got };
+}
+
 describe('udp', () => {
   it('decodes datagrams, emits datagram events and sends from the listener', async () => {
-    const a = udpEngine();
-    const b = udpEngine();
-    const la = await a.engine.listen('du:127.0.0.1:0');
-    const lb = await b.engine.listen('du:127.0.0.1:0');
-    const got: DatagramEvent[] = [];
-    a.engine.on('datagram', (d) => got.push(d));
+    const { a, b, la, lb, got } = await pair();
     for (let i = 0; i < 5; i++) await expect(b.engine.send('du', la.address, Buffer.from(`Dhello${i}`))).resolves.toBeUndefined();
     await until(() => got.length === 5);
     expect(got.map((g) => g.message).sort()).toEqual(['hello0', 'hello1', 'hello2', 'hello3', 'hello4']);
@@ -96,12 +92,7 @@ describe('udp', () => {
 
   describe('sendDatagram (no promise)', () => {
     it('sends from the listener, in call order, and calls done once per datagram, never synchronously', async () => {
-      const a = udpEngine();
-      const b = udpEngine();
-      const la = await a.engine.listen('du:127.0.0.1:0');
-      const lb = await b.engine.listen('du:127.0.0.1:0');
-      const got: DatagramEvent[] = [];
-      a.engine.on('datagram', (d) => got.push(d));
+      const { b, la, lb, got } = await pair();
       const N = 100;
       const done: (string | undefined)[] = [];
       let inCall = false;
