@@ -23,7 +23,7 @@ import {
   type TlsHandshakeInfo,
 } from './events.js';
 import { TraceSwitch, traceMiCommand, type TracedModule } from './switch.js';
-import type { TracePacket } from '@x/proto-hep';
+import { nowTimestamp, type TracePacket } from '@x/proto-hep';
 
 /** Whether @x/tracing traces a module of that name (proto_tcp, proto_tls, proto_bins, proto_msrp). */
 export function isTracedModule(name: string): name is TracedModule {
@@ -170,11 +170,6 @@ export function checkTraceDestinations(modules: readonly Pick<ModuleTraceConfig,
   }
 }
 
-function nowTs(): { sec: number; usec: number } {
-  const ms = performance.timeOrigin + performance.now();
-  const sec = Math.floor(ms / 1000);
-  return { sec, usec: Math.min(999_999, Math.floor((ms - sec * 1000) * 1000)) };
-}
 
 /**
  * What a message is known by: the decoded object the tap published, or the one a route got that
@@ -406,7 +401,7 @@ export function createTracing(opts: TracingOptions): Tracing {
   };
 
   const event = (conn: TracedConnection, protocol: NetProtocol, kind: NetEventKind, status: NetStatus, message: string | undefined, tls?: TlsHandshakeInfo): NetEvent => {
-    const ev: NetEvent = { protocol, event: kind, status, cid: conn.cid, remote: conn.remote, local: conn.local, timestamp: nowTs() };
+    const ev: NetEvent = { protocol, event: kind, status, cid: conn.cid, remote: conn.remote, local: conn.local, timestamp: nowTimestamp() };
     if (message) ev.message = message;
     if (tls) ev.tls = tls;
     return ev;
@@ -445,7 +440,7 @@ export function createTracing(opts: TracingOptions): Tracing {
       const ipProto = protocol ? NET_IP_PROTO[protocol] : 6;
       const [src, dst] = dir === 'in' ? [conn.remote, conn.local] : [conn.local, conn.remote];
       const protoType = MESSAGE_FAMILY[conn.proto] === 'msrp' ? MSRP_PROTO_TYPE : SIP_PROTO_TYPE;
-      const m = { ipProto, src, dst, payload: bytes, protoType, timestamp: nowTs() } as Parameters<typeof messageTracePacket>[0];
+      const m = { ipProto, src, dst, payload: bytes, protoType, timestamp: nowTimestamp() } as Parameters<typeof messageTracePacket>[0];
       if (o.correlationId) m.correlationId = o.correlationId;
       return deliver(sink, messageTracePacket(m));
     },

@@ -62,6 +62,26 @@ function u32(b: Buffer, o: number, type: number, v: number): number {
   return o + 10;
 }
 
+/** the seconds and microseconds `packetTime` found (two slots: no object per packet) */
+const TIME = new Float64Array(2);
+
+/**
+ * A trace packet's time into TIME: its timestamp, else `nowMs` (ms since the epoch, the sub-ms
+ * digits kept as µs, as pack.ts's timestampOf); false for a timestamp that is not two u32.
+ */
+function packetTime(ts: Hep3TraceFields['timestamp'], nowMs: number): boolean {
+  if (ts !== undefined) {
+    if (typeof ts !== 'object' || ts === null || !u32ok(ts.sec) || !u32ok(ts.usec)) return false;
+    TIME[0] = ts.sec;
+    TIME[1] = ts.usec;
+    return true;
+  }
+  const sec = Math.floor(nowMs / 1000);
+  TIME[0] = sec;
+  TIME[1] = Math.min(999_999, Math.floor((nowMs - sec * 1000) * 1000));
+  return true;
+}
+
 /**
  * Writes the HEPv3 packet of a trace message into `b` at `o`: chunks 0x01 0x02 0x07 0x08 0x09
  * 0x0A 0x0B 0x0C, the addresses, the payload (0x0F), the correlation id (0x11) when given.
@@ -78,18 +98,9 @@ export function writeTraceHep3(b: Buffer, o: number, f: Hep3TraceFields, payload
   const dk = ipKindOf(dst.host);
   if (sk === 0 || dk === 0) return TRACE_UNENCODABLE;
   if (!u16ok(src.port) || !u16ok(dst.port) || !u8ok(f.ipProto) || !u8ok(f.protoType) || !u32ok(captureId)) return TRACE_UNENCODABLE;
-  let sec: number;
-  let usec: number;
-  const ts = f.timestamp;
-  if (ts !== undefined) {
-    if (typeof ts !== 'object' || ts === null || !u32ok(ts.sec) || !u32ok(ts.usec)) return TRACE_UNENCODABLE;
-    sec = ts.sec;
-    usec = ts.usec;
-  } else {
-    // as pack.ts's nowTimestamp()
-    sec = Math.floor(nowMs / 1000);
-    usec = Math.min(999_999, Math.floor((nowMs - sec * 1000) * 1000));
-  }
+  if (!packetTime(f.timestamp, nowMs)) return TRACE_UNENCODABLE;
+  const sec = TIME[0]!;
+  const usec = TIME[1]!;
   const corr = f.correlationId;
   const corrLen = corr === undefined ? -1 : utf8Length(corr);
   if (corr !== undefined && corrLen < 0) return TRACE_UNENCODABLE;
@@ -197,17 +208,9 @@ export class Hep3TraceEncoder {
     if (typeof f.src !== 'object' || f.src === null || typeof f.dst !== 'object' || f.dst === null) return TRACE_UNENCODABLE;
     const h = this.head(f);
     if (h === undefined) return TRACE_UNENCODABLE;
-    let sec: number;
-    let usec: number;
-    const ts = f.timestamp;
-    if (ts !== undefined) {
-      if (typeof ts !== 'object' || ts === null || !u32ok(ts.sec) || !u32ok(ts.usec)) return TRACE_UNENCODABLE;
-      sec = ts.sec;
-      usec = ts.usec;
-    } else {
-      sec = Math.floor(nowMs / 1000);
-      usec = Math.min(999_999, Math.floor((nowMs - sec * 1000) * 1000));
-    }
+    if (!packetTime(f.timestamp, nowMs)) return TRACE_UNENCODABLE;
+    const sec = TIME[0]!;
+    const usec = TIME[1]!;
     const corr = f.correlationId;
     // an ASCII id (the usual Call-ID) is written in one pass below; another one is measured first
     let corrLen = -1;
